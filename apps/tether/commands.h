@@ -1,0 +1,22 @@
+// Subcommands of the `tether` tool. Each registers its options on the CLI11 app
+// and returns the function that runs it (exit code).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+namespace tether::app {
+
+using Runner = std::function<int()>;
+
+/// A bad option value found after parsing; main() prints it on one line, exit 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+Runner addServeCommand(CLI::App& app);
+
+}  // namespace tether::app

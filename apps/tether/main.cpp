@@ -1,0 +1,36 @@
+// tether: HTTP keep-alive, TCP keepalive and heartbeat tools.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tether: connections that stay alive when they should and die fast when they must"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tether 0.1.0");
+  tether::app::Runner serve = tether::app::addServeCommand(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "tether: {}\n", e.what());
+    return 2;
+  }
+  try {
+    return serve();
+  } catch (const tether::app::UsageError& e) {
+    fmt::print(stderr, "tether: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "tether: {}\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,81 @@
+// An embeddable HTTP/1.1 server with keep-alive policy (see ServerOptions).
+//
+// Threading: one worker thread per ServerOptions::workers, each with its own
+// epoll loop and SO_REUSEPORT listener; a connection lives on one worker for its
+// whole life. Handlers run on worker threads, concurrently across workers, so a
+// handler must be safe to call from several threads at once. Configure (handle,
+// setFallback) before run(); stop() and stats() are safe from any thread.
+//
+//   tether::http::Server server(options);
+//   server.handle("/hello", [](const Request&, Response& res) { res.setBody("hi\n"); });
+//   server.bind();
+//   server.run();  // returns after stop() and a graceful drain
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "tether/http/request.h"
+#include "tether/http/response.h"
+#include "tether/http/server_options.h"
+#include "tether/http/server_stats.h"
+
+namespace tether::net {
+class EventLoop;
+}
+
+namespace tether::http {
+
+class Worker;
+struct SharedCounters;
+
+using Handler = std::function<void(const Request&, Response&)>;
+
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Routes requests whose path equals `path` exactly.
+  void handle(std::string path, Handler handler);
+  /// Handles every request no route matched (default: 404).
+  void setFallback(Handler handler);
+
+  /// Creates every worker's listening sockets. Throws std::system_error naming
+  /// the address on failure. Port 0 is resolved once and shared by all workers.
+  void bind();
+  /// Addresses actually bound (valid after bind()).
+  const std::vector<net::SocketAddress>& boundAddresses() const noexcept { return bound_; }
+
+  /// Runs the workers; blocks until stop() was called and the drain finished
+  /// (or ServerOptions::shutdownTimeout expired).
+  void run();
+  /// Any thread (not from a signal handler): begin a graceful shutdown.
+  void stop();
+
+  /// Any thread: counters summed over workers.
+  ServerStatsSnapshot stats() const;
+  const ServerOptions& options() const noexcept { return options_; }
+
+  /// Worker threads: route a parsed request.
+  void dispatch(const Request& req, Response& res) const;
+  /// Effective connection limit (options, or derived from RLIMIT_NOFILE).
+  std::uint64_t maxConnections() const noexcept { return maxConnections_; }
+
+ private:
+  ServerOptions options_;
+  std::uint64_t maxConnections_ = 0;
+  int accessLogFd_ = -1;
+  std::unique_ptr<SharedCounters> shared_;
+  std::unordered_map<std::string, Handler> routes_;
+  Handler fallback_;
+  std::vector<net::SocketAddress> bound_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+}  // namespace tether::http

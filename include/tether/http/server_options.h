@@ -1,0 +1,47 @@
+// Connection policy of the HTTP server. Plain value type; every duration is in
+// milliseconds, every size in bytes. Defaults follow nginx where nginx has the knob.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tether/core/timer_wheel.h"
+#include "tether/net/socket.h"
+
+namespace tether::http {
+
+using core::Millis;
+
+enum class LingeringClose { kOff, kOn, kAlways };
+
+struct ServerOptions {
+  std::vector<net::SocketAddress> listen;  // empty: 127.0.0.1:8080
+  int workers = 0;                         // 0: one per core
+
+  Millis keepaliveTimeout = 75'000;  // 0 disables keep-alive
+  Millis keepaliveGrace = 1'000;     // real idle wait = timeout + grace
+  bool keepaliveHeader = true;       // advertise `Keep-Alive: timeout=N, max=R`
+  std::uint64_t keepaliveRequests = 1000;
+  Millis keepaliveTime = 3'600'000;  // max connection lifetime
+  int keepaliveJitterPercent = 10;   // lifetime spread: +-P %
+
+  Millis clientHeaderTimeout = 60'000;
+  Millis clientBodyTimeout = 60'000;
+  Millis sendTimeout = 60'000;
+
+  LingeringClose lingeringClose = LingeringClose::kOn;
+  Millis lingeringTime = 30'000;
+  Millis lingeringTimeout = 5'000;
+  bool resetTimedoutConnection = false;
+
+  std::uint64_t maxConnections = 0;  // 0: derived from RLIMIT_NOFILE
+  std::uint64_t maxHeaderSize = 16 * 1024;
+  std::uint64_t maxBodySize = 1024 * 1024;
+
+  std::string accessLog;  // empty or "off": none; "-": stdout
+  Millis shutdownTimeout = 10'000;
+  int listenBacklog = 4096;
+};
+
+}  // namespace tether::http

@@ -1,0 +1,46 @@
+// Counters a server exposes (status endpoint, embedders). Snapshots are taken
+// from any thread; each worker's counters have a single writer (its loop).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace tether::http {
+
+/// Why a server connection was closed. Exactly one reason per connection.
+enum class CloseReason : std::uint8_t {
+  kClientClosed,       // peer closed or reset the connection
+  kClientRequested,    // `Connection: close`, or HTTP/1.0 without keep-alive
+  kKeepaliveDisabled,  // --keepalive-timeout 0
+  kIdleTimeout,        // keep-alive idle timer expired
+  kMaxRequests,        // --keepalive-requests reached
+  kLifetime,           // --keepalive-time crossed
+  kHeaderTimeout,      // request header incomplete after --client-header-timeout
+  kBodyTimeout,        // --client-body-timeout between two body reads
+  kSendTimeout,        // --send-timeout between two writes
+  kBadRequest,         // protocol error answered with 4xx/5xx
+  kError,              // socket error
+  kEviction,           // oldest idle connection closed at --max-connections
+  kShutdown,           // graceful shutdown
+  kCount
+};
+
+std::string_view closeReasonName(CloseReason reason) noexcept;
+
+struct ServerStatsSnapshot {
+  // Connections open now, by state.
+  std::uint64_t idle = 0;       // waiting for a request (fresh or keep-alive)
+  std::uint64_t reading = 0;    // receiving a request header or body
+  std::uint64_t writing = 0;    // handler running or response being sent
+  std::uint64_t lingering = 0;  // half-closed, draining before close
+  // Totals since start.
+  std::uint64_t accepted = 0;
+  std::uint64_t requests = 0;        // request headers completely received
+  std::uint64_t reusedRequests = 0;  // of those, not the first on their connection
+  std::array<std::uint64_t, static_cast<std::size_t>(CloseReason::kCount)> closes{};
+
+  std::uint64_t open() const noexcept { return idle + reading + writing + lingering; }
+};
+
+}  // namespace tether::http

@@ -1,0 +1,165 @@
+#include "tether/http/default_site.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "tether/core/duration.h"
+#include "tether/net/event_loop.h"
+
+namespace tether::http {
+namespace {
+
+constexpr std::uint64_t kMaxDelayMs = 60'000;
+constexpr std::uint64_t kMaxBytes = std::uint64_t{1} << 30;
+
+bool parseUint(std::string_view text, std::uint64_t max, std::uint64_t& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size() && out <= max;
+}
+
+void badRequest(Response& res, std::string_view why) {
+  res.setStatus(400);
+  res.setContentType("text/plain");
+  res.setBody(fmt::format("Bad Request: {}\n", why));
+}
+
+// N bytes of a repeating pattern, generated as the socket drains: a 1 GiB body
+// costs no memory.
+class PatternSource final : public BodySource {
+ public:
+  explicit PatternSource(std::uint64_t size) : size_(size) {
+    for (std::size_t i = 0; i < sizeof block_; ++i) block_[i] = static_cast<char>('a' + i % 26);
+  }
+  std::uint64_t size() const override { return size_; }
+  ssize_t writeTo(int fd, std::uint64_t offset, std::size_t max) override {
+    std::size_t phase = static_cast<std::size_t>(offset % 26);
+    std::size_t n = std::min(max, sizeof block_ - 26);
+    return ::send(fd, block_ + phase, n, MSG_NOSIGNAL);
+  }
+
+ private:
+  std::uint64_t size_;
+  char block_[64 * 1024 + 26];
+};
+
+void plaintext(const Request&, Response& res) {
+  res.setContentType("text/plain");
+  res.setBody("Hello, World!");
+}
+
+void echo(const Request& req, Response& res) {
+  res.setContentType("text/plain");
+  std::string& body = res.body();
+  body.append(req.method).append(" ").append(req.target);
+  body.append(fmt::format(" HTTP/{}.{}\n", req.versionMajor, req.versionMinor));
+  for (const Header& h : req.headers) body.append(h.name).append(": ").append(h.value).append("\n");
+  body.append("\n").append(req.body);
+}
+
+void delay(const Request& req, Response& res) {
+  std::uint64_t ms = 0;
+  if (!parseUint(req.queryParam("ms"), kMaxDelayMs, ms)) {
+    return badRequest(res, "ms must be an integer from 0 to 60000");
+  }
+  DeferredResponse later = res.defer();
+  res.loop().runAfter(static_cast<Millis>(ms), [later, ms]() mutable {
+    if (Response* r = later.response()) {
+      r->setContentType("text/plain");
+      r->setBody(fmt::format("delayed {} ms\n", ms));
+      later.finish();
+    }
+  });
+}
+
+void bytes(const Request& req, Response& res) {
+  std::uint64_t n = 0;
+  if (!parseUint(req.queryParam("n"), kMaxBytes, n)) {
+    return badRequest(res, "n must be an integer from 0 to 1073741824");
+  }
+  res.setContentType("application/octet-stream");
+  res.setBodySource(std::make_unique<PatternSource>(n));
+}
+
+std::string settingsRows(const ServerOptions& o) {
+  auto row = [](std::string_view k, std::string_view v) {
+    return fmt::format("<tr><td><code>{}</code></td><td>{}</td></tr>\n", k, v);
+  };
+  using core::formatDuration;
+  std::string rows;
+  rows += row("--keepalive-timeout", formatDuration(o.keepaliveTimeout));
+  rows += row("--keepalive-grace", formatDuration(o.keepaliveGrace));
+  rows += row("--keepalive-requests", std::to_string(o.keepaliveRequests));
+  rows += row("--keepalive-time", fmt::format("{} &plusmn;{}%", formatDuration(o.keepaliveTime),
+                                               o.keepaliveJitterPercent));
+  rows += row("--client-header-timeout", formatDuration(o.clientHeaderTimeout));
+  rows += row("--client-body-timeout", formatDuration(o.clientBodyTimeout));
+  rows += row("--send-timeout", formatDuration(o.sendTimeout));
+  rows += row("--lingering-time / --lingering-timeout",
+              formatDuration(o.lingeringTime) + " / " + formatDuration(o.lingeringTimeout));
+  rows += row("--max-header-size / --max-body-size",
+              fmt::format("{} / {} bytes", o.maxHeaderSize, o.maxBodySize));
+  return rows;
+}
+
+}  // namespace
+
+void installDefaultSite(Server& server) {
+  const ServerOptions& o = server.options();
+  std::string page = fmt::format(
+      "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>tether</title></head><body>\n"
+      "<h1>tether serve</h1>\n"
+      "<p>An HTTP/1.1 server that keeps connections alive exactly as configured: each response "
+      "advertises <code>Keep-Alive: timeout={}</code>, and an idle connection is closed "
+      "{} after its last response (timeout plus grace, so a client honouring the hint never "
+      "writes into a closing socket).</p>\n"
+      "<table>\n{}</table>\n"
+      "<p>Endpoints: <a href=\"/plaintext\">/plaintext</a>, /echo, /delay?ms=N, /bytes?n=N, "
+      "<a href=\"{}\">{}</a> (live connection counters).</p>\n</body></html>\n",
+      o.keepaliveTimeout / 1000, core::formatDuration(o.keepaliveTimeout + o.keepaliveGrace),
+      settingsRows(o), kStatusPath, kStatusPath);
+  server.handle("/", [page](const Request&, Response& res) {
+    res.setContentType("text/html; charset=utf-8");
+    res.setBody(page);
+  });
+  server.handle("/plaintext", &plaintext);
+  server.handle("/echo", &echo);
+  server.handle("/delay", &delay);
+  server.handle("/bytes", &bytes);
+}
+
+std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o) {
+  std::string closes;
+  for (std::size_t i = 0; i < s.closes.size(); ++i) {
+    closes += fmt::format("{}\"{}\": {}", i ? ", " : "",
+                          closeReasonName(static_cast<CloseReason>(i)), s.closes[i]);
+  }
+  std::uint64_t closed = 0;
+  for (auto c : s.closes) closed += c;
+  double perConnection = s.accepted ? static_cast<double>(s.requests) / s.accepted : 0.0;
+  return fmt::format(
+      "{{\"connections\": {{\"idle\": {}, \"reading\": {}, \"writing\": {}, \"lingering\": {}, "
+      "\"total\": {}}},\n \"totals\": {{\"accepted\": {}, \"closed\": {}, \"requests\": {}, "
+      "\"reused_requests\": {}, \"requests_per_connection\": {:.3f}}},\n \"closes\": {{{}}},\n"
+      " \"settings\": {{\"keepalive_timeout_ms\": {}, \"keepalive_grace_ms\": {}, "
+      "\"keepalive_requests\": {}, \"keepalive_time_ms\": {}, \"client_header_timeout_ms\": {}, "
+      "\"workers\": {}}}}}\n",
+      s.idle, s.reading, s.writing, s.lingering, s.open(), s.accepted, closed, s.requests,
+      s.reusedRequests, perConnection, closes, o.keepaliveTimeout, o.keepaliveGrace,
+      o.keepaliveRequests, o.keepaliveTime, o.clientHeaderTimeout, o.workers);
+}
+
+void installStatusEndpoint(Server& server) {
+  server.handle(std::string(kStatusPath), [&server](const Request&, Response& res) {
+    res.setContentType("application/json");
+    res.addHeader("Cache-Control", "no-store");
+    res.setBody(statusJson(server.stats(), server.options()));
+  });
+}
+
+}  // namespace tether::http

@@ -1,0 +1,193 @@
+#include "request_parser.h"
+
+namespace tether::http {
+namespace {
+
+RequestParser& self(llhttp_t* p) { return *static_cast<RequestParser*>(p->data); }
+
+std::string_view trimValue(std::string_view s) noexcept {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  return s;
+}
+
+}  // namespace
+
+RequestParser::RequestParser() {
+  llhttp_settings_init(&settings_);
+  settings_.on_message_begin = &RequestParser::onMessageBegin;
+  settings_.on_url = &RequestParser::onUrl;
+  settings_.on_url_complete = &RequestParser::onUrlComplete;
+  settings_.on_header_field = &RequestParser::onHeaderField;
+  settings_.on_header_value = &RequestParser::onHeaderValue;
+  settings_.on_headers_complete = &RequestParser::onHeadersComplete;
+  settings_.on_body = &RequestParser::onBody;
+  settings_.on_message_complete = &RequestParser::onMessageComplete;
+  reset(0);
+}
+
+void RequestParser::reset(std::uint64_t maxBodySize) {
+  llhttp_init(&parser_, HTTP_REQUEST, &settings_);
+  parser_.data = this;
+  maxBodySize_ = maxBodySize;
+  inMessage_ = false;
+  headComplete_ = false;
+  urlComplete_ = false;
+  messageComplete_ = false;
+  errorStatus_ = 0;
+}
+
+RequestParser::Event RequestParser::execute(const char* base, const char* at, std::size_t len,
+                                            std::size_t& consumed) {
+  base_ = base;
+  if (llhttp_get_errno(&parser_) == HPE_PAUSED) llhttp_resume(&parser_);
+  llhttp_errno_t err = llhttp_execute(&parser_, at, len);
+  if (err == HPE_OK) {
+    consumed = len;
+    return Event::kNeedMore;
+  }
+  consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - at);
+  if (err == HPE_PAUSED) return messageComplete_ ? Event::kMessageComplete : Event::kHeadComplete;
+  if (err == HPE_PAUSED_UPGRADE) {
+    // Upgrades are not supported: the request was answered as plain HTTP.
+    llhttp_resume_after_upgrade(&parser_);
+    return Event::kMessageComplete;
+  }
+  return mapError(err);
+}
+
+RequestParser::Event RequestParser::mapError(llhttp_errno_t err) noexcept {
+  if (err == HPE_USER) return Event::kError;  // status chosen by a callback
+  if (err == HPE_INVALID_VERSION) {
+    fail(505, "unsupported HTTP version");
+  } else {
+    fail(400, llhttp_get_error_reason(&parser_));
+  }
+  return Event::kError;
+}
+
+void RequestParser::shift(std::uint32_t delta) noexcept {
+  url_.offset -= delta;
+  for (HeaderSpan& h : headers_) {
+    h.name.offset -= delta;
+    h.value.offset -= delta;
+  }
+}
+
+bool RequestParser::bodyExpected() const noexcept {
+  return chunked() || ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > 0);
+}
+
+bool RequestParser::chunked() const noexcept { return (parser_.flags & F_CHUNKED) != 0; }
+
+std::string_view RequestParser::method() const noexcept {
+  return llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
+}
+
+void RequestParser::fillRequest(const char* base, Request& req) const {
+  req.method = method();
+  req.target = {base + url_.offset, url_.length};
+  std::size_t q = req.target.find('?');
+  req.path = req.target.substr(0, q);
+  req.query = q == std::string_view::npos ? std::string_view{} : req.target.substr(q + 1);
+  req.versionMajor = parser_.http_major;
+  req.versionMinor = parser_.http_minor;
+  req.headers.clear();
+  for (const HeaderSpan& h : headers_) {
+    req.headers.push_back({{base + h.name.offset, h.name.length},
+                           trimValue({base + h.value.offset, h.value.length})});
+  }
+  req.body = body_;
+}
+
+void RequestParser::extend(Span& span, const char* at, std::size_t len) noexcept {
+  auto offset = static_cast<std::uint32_t>(at - base_);
+  if (span.length == 0) span.offset = offset;
+  span.length += static_cast<std::uint32_t>(len);  // pieces are contiguous in the buffer
+}
+
+int RequestParser::fail(int status, const char* reason) noexcept {
+  errorStatus_ = status;
+  errorReason_ = reason;
+  return HPE_USER;
+}
+
+int RequestParser::onMessageBegin(llhttp_t* p) {
+  RequestParser& r = self(p);
+  r.url_ = {};
+  r.headers_.clear();
+  r.body_.clear();
+  r.inValue_ = false;
+  r.urlComplete_ = false;
+  r.headComplete_ = false;
+  r.messageComplete_ = false;
+  r.inMessage_ = true;
+  return 0;
+}
+
+int RequestParser::onUrl(llhttp_t* p, const char* at, std::size_t len) {
+  self(p).extend(self(p).url_, at, len);
+  return 0;
+}
+
+int RequestParser::onUrlComplete(llhttp_t* p) {
+  self(p).urlComplete_ = true;
+  return 0;
+}
+
+int RequestParser::onHeaderField(llhttp_t* p, const char* at, std::size_t len) {
+  RequestParser& r = self(p);
+  if (r.inValue_ || r.headers_.empty()) r.headers_.emplace_back();
+  r.inValue_ = false;
+  r.extend(r.headers_.back().name, at, len);
+  return 0;
+}
+
+int RequestParser::onHeaderValue(llhttp_t* p, const char* at, std::size_t len) {
+  RequestParser& r = self(p);
+  Span& value = r.headers_.back().value;
+  // llhttp delivers an obs-fold continuation as a second, non-adjacent piece.
+  if (r.inValue_ && value.length != 0 && at != r.base_ + value.offset + value.length) {
+    return r.fail(400, "obsolete line folding");
+  }
+  r.inValue_ = true;
+  r.extend(r.headers_.back().value, at, len);
+  return 0;
+}
+
+int RequestParser::onHeadersComplete(llhttp_t* p) {
+  RequestParser& r = self(p);
+  r.headComplete_ = true;
+  int hosts = 0;
+  for (const HeaderSpan& h : r.headers_) {
+    std::string_view name{r.base_ + h.name.offset, h.name.length};
+    // llhttp tolerates "Name :"; RFC 9112 §5.1 requires a 400 (smuggling vector).
+    if (name.find_first_of(" \t") != std::string_view::npos) {
+      return r.fail(400, "whitespace in header name");
+    }
+    if (equalsIgnoreCase(name, "host")) ++hosts;
+  }
+  if (hosts > 1) return r.fail(400, "duplicate Host header");
+  if (hosts == 0 && p->http_major == 1 && p->http_minor >= 1) return r.fail(400, "missing Host");
+  if (p->http_major != 1) return r.fail(505, "unsupported HTTP version");
+  if ((p->flags & F_CONTENT_LENGTH) && p->content_length > r.maxBodySize_) {
+    return r.fail(413, "body too large");
+  }
+  return HPE_PAUSED;  // let the connection act on the complete head
+}
+
+int RequestParser::onBody(llhttp_t* p, const char* at, std::size_t len) {
+  RequestParser& r = self(p);
+  if (r.body_.size() + len > r.maxBodySize_) return r.fail(413, "body too large");
+  r.body_.append(at, len);
+  return 0;
+}
+
+int RequestParser::onMessageComplete(llhttp_t* p) {
+  RequestParser& r = self(p);
+  r.messageComplete_ = true;
+  r.inMessage_ = false;
+  return HPE_PAUSED;
+}
+
+}  // namespace tether::http

@@ -1,0 +1,98 @@
+// Adapter over llhttp for server requests. Streaming: feed bytes as they arrive;
+// the parser stops after each complete head and each complete message so the
+// connection can act between them (limits, 100-continue, handler, pipelining).
+//
+// Header names/values are recorded as offsets into the connection's read buffer,
+// which must keep the current head's bytes in place (or call shift() when it
+// moves them). Not thread-safe; one per active connection.
+#pragma once
+
+#include <llhttp.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tether/http/request.h"
+
+namespace tether::http {
+
+class RequestParser {
+ public:
+  enum class Event { kNeedMore, kHeadComplete, kMessageComplete, kError };
+
+  RequestParser();
+  RequestParser(const RequestParser&) = delete;
+  RequestParser& operator=(const RequestParser&) = delete;
+
+  /// Starts over for a new connection.
+  void reset(std::uint64_t maxBodySize);
+
+  /// Parses [at, at+len) where `at` lies inside `base` (the buffer start all
+  /// offsets are relative to). `consumed` receives how many bytes were used.
+  Event execute(const char* base, const char* at, std::size_t len, std::size_t& consumed);
+
+  /// Bytes of the buffer moved down by `delta`: adjust recorded offsets.
+  void shift(std::uint32_t delta) noexcept;
+
+  /// After kError: the status to answer (400, 413, 505, ...) and a short reason.
+  int errorStatus() const noexcept { return errorStatus_; }
+  const char* errorReason() const noexcept { return errorReason_; }
+
+  // Valid from kHeadComplete until the next message begins.
+  bool urlComplete() const noexcept { return urlComplete_; }
+  bool headComplete() const noexcept { return headComplete_; }
+  bool messageInProgress() const noexcept { return inMessage_; }
+  bool bodyExpected() const noexcept;
+  bool chunked() const noexcept;
+  std::uint64_t contentLength() const noexcept { return parser_.content_length; }
+  int versionMajor() const noexcept { return parser_.http_major; }
+  int versionMinor() const noexcept { return parser_.http_minor; }
+  std::string_view method() const noexcept;
+  std::string& body() noexcept { return body_; }
+
+  /// Fills `req` (views into `base` and into this parser's body).
+  void fillRequest(const char* base, Request& req) const;
+
+ private:
+  struct Span {
+    std::uint32_t offset = 0;
+    std::uint32_t length = 0;
+  };
+  struct HeaderSpan {
+    Span name;
+    Span value;
+  };
+
+  static int onMessageBegin(llhttp_t* p);
+  static int onUrl(llhttp_t* p, const char* at, std::size_t len);
+  static int onUrlComplete(llhttp_t* p);
+  static int onHeaderField(llhttp_t* p, const char* at, std::size_t len);
+  static int onHeaderValue(llhttp_t* p, const char* at, std::size_t len);
+  static int onHeadersComplete(llhttp_t* p);
+  static int onBody(llhttp_t* p, const char* at, std::size_t len);
+  static int onMessageComplete(llhttp_t* p);
+
+  void extend(Span& span, const char* at, std::size_t len) noexcept;
+  int fail(int status, const char* reason) noexcept;
+  Event mapError(llhttp_errno_t err) noexcept;
+
+  llhttp_t parser_;
+  llhttp_settings_t settings_;
+  const char* base_ = nullptr;
+  Span url_;
+  std::vector<HeaderSpan> headers_;
+  bool inValue_ = false;
+  bool urlComplete_ = false;
+  bool headComplete_ = false;
+  bool inMessage_ = false;
+  bool messageComplete_ = false;
+  std::uint64_t maxBodySize_ = 0;
+  std::string body_;
+  int errorStatus_ = 0;
+  const char* errorReason_ = "";
+};
+
+}  // namespace tether::http

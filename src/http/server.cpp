@@ -1,0 +1,128 @@
+#include "tether/http/server.h"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+#include <thread>
+
+#include "worker.h"
+
+namespace tether::http {
+namespace {
+
+// Descriptors kept back for listeners, log files and files being served.
+constexpr std::uint64_t kReservedFds = 64;
+
+// Raises the soft descriptor limit to the hard one; returns the new soft limit.
+std::uint64_t raiseFdLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 1024;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  return lim.rlim_cur;
+}
+
+void notFound(const Request&, Response& res) {
+  res.setStatus(404);
+  res.setContentType("text/plain");
+  res.setBody("Not Found\n");
+}
+
+}  // namespace
+
+std::string_view closeReasonName(CloseReason reason) noexcept {
+  switch (reason) {
+    case CloseReason::kClientClosed: return "client_closed";
+    case CloseReason::kClientRequested: return "client_requested";
+    case CloseReason::kKeepaliveDisabled: return "keepalive_disabled";
+    case CloseReason::kIdleTimeout: return "idle_timeout";
+    case CloseReason::kMaxRequests: return "max_requests";
+    case CloseReason::kLifetime: return "lifetime";
+    case CloseReason::kHeaderTimeout: return "header_timeout";
+    case CloseReason::kBodyTimeout: return "body_timeout";
+    case CloseReason::kSendTimeout: return "send_timeout";
+    case CloseReason::kBadRequest: return "bad_request";
+    case CloseReason::kError: return "error";
+    case CloseReason::kEviction: return "eviction";
+    case CloseReason::kShutdown: return "shutdown";
+    case CloseReason::kCount: break;
+  }
+  return "unknown";
+}
+
+Server::Server(ServerOptions options)
+    : options_(std::move(options)), shared_(std::make_unique<SharedCounters>()),
+      fallback_(&notFound) {
+  if (options_.listen.empty()) options_.listen.push_back(*net::parseSocketAddress("127.0.0.1:8080"));
+  if (options_.workers <= 0) {
+    options_.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+}
+
+Server::~Server() {
+  workers_.clear();
+  if (accessLogFd_ > 1) ::close(accessLogFd_);
+}
+
+void Server::handle(std::string path, Handler handler) { routes_[std::move(path)] = std::move(handler); }
+
+void Server::setFallback(Handler handler) { fallback_ = std::move(handler); }
+
+void Server::dispatch(const Request& req, Response& res) const {
+  auto it = routes_.find(std::string(req.path));
+  (it != routes_.end() ? it->second : fallback_)(req, res);
+}
+
+void Server::bind() {
+  std::uint64_t fdLimit = raiseFdLimit();
+  maxConnections_ = options_.maxConnections != 0
+                        ? options_.maxConnections
+                        : (fdLimit > 2 * kReservedFds ? fdLimit - kReservedFds : fdLimit / 2);
+  if (!options_.accessLog.empty() && options_.accessLog != "off") {
+    accessLogFd_ = options_.accessLog == "-"
+                       ? STDOUT_FILENO
+                       : ::open(options_.accessLog.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (accessLogFd_ < 0) {
+      throw std::system_error(errno, std::generic_category(), "access log " + options_.accessLog);
+    }
+  }
+  std::vector<std::vector<int>> fds(static_cast<std::size_t>(options_.workers));
+  for (const net::SocketAddress& requested : options_.listen) {
+    net::SocketAddress addr = requested;
+    for (auto& workerFds : fds) {
+      net::SocketAddress bound;
+      int fd = net::listenTcp(addr, options_.listenBacklog, &bound);
+      if (fd < 0) throw std::system_error(errno, std::generic_category(), "listen " + addr.toString());
+      workerFds.push_back(fd);
+      addr = bound;  // port 0 resolved: the other workers join the same port
+    }
+    bound_.push_back(addr);
+  }
+  for (auto& workerFds : fds) {
+    workers_.push_back(std::make_unique<Worker>(*this, std::move(workerFds), *shared_, accessLogFd_));
+  }
+}
+
+void Server::run() {
+  if (workers_.empty()) bind();
+  for (auto& w : workers_) w->start();
+  for (auto& w : workers_) w->join();
+}
+
+void Server::stop() {
+  for (auto& w : workers_) w->requestShutdown();
+}
+
+ServerStatsSnapshot Server::stats() const {
+  ServerStatsSnapshot s;
+  for (const auto& w : workers_) w->stats().addTo(s);
+  return s;
+}
+
+}  // namespace tether::http

@@ -1,0 +1,536 @@
+#include "server_connection.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "active_state.h"
+#include "keepalive_policy.h"
+#include "response_head.h"
+#include "tether/net/socket.h"
+#include "worker.h"
+
+namespace tether::http {
+namespace {
+
+using State = ServerConnection::State;
+constexpr Millis kNever = core::TimerWheel::kNever;
+// Stop reading pipelined requests once this much output is queued (backpressure).
+constexpr std::size_t kOutputHighWater = 256 * 1024;
+constexpr std::size_t kSourceChunk = 1024 * 1024;
+
+bool readsRequests(State s) noexcept {
+  return s == State::kIdle || s == State::kReadingHead || s == State::kReadingBody;
+}
+
+}  // namespace
+
+void ServerConnection::open(Worker& worker, int fd, std::uint64_t id, Millis lifetimeEnd) {
+  worker_ = &worker;
+  fd_ = fd;
+  id_ = id;
+  requests_ = 0;
+  lifetimeEnd_ = lifetimeEnd;
+  stateSince_ = lastActivity_ = worker.loop().now();
+  readReady_ = peerEof_ = closeAfterWrite_ = bodyUnread_ = rdhup_ = false;
+  writeReady_ = true;
+  setState(State::kIdle);
+  worker.loop().addFd(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, this);
+  armTimer();
+}
+
+// ---- timer policy -------------------------------------------------------------
+
+// The one place that maps a state to its deadline (Beast's update_timer idea).
+Millis ServerConnection::deadline() const noexcept {
+  const ServerOptions& o = worker_->options();
+  switch (state_) {
+    case State::kIdle: {
+      Millis d = requests_ == 0 ? stateSince_ + o.clientHeaderTimeout
+                                : stateSince_ + o.keepaliveTimeout + o.keepaliveGrace;
+      if (worker_->shuttingDown()) {
+        d = std::min(d, std::max(stateSince_, worker_->shutdownStartedAt()) + o.keepaliveGrace);
+      }
+      return d;
+    }
+    case State::kReadingHead: return requestStart_ + o.clientHeaderTimeout;
+    case State::kReadingBody: return lastActivity_ + o.clientBodyTimeout;
+    case State::kWriting: return lastActivity_ + o.sendTimeout;
+    case State::kLingering:
+      return std::min(stateSince_ + o.lingeringTime, lastActivity_ + o.lingeringTimeout);
+    case State::kHandling:
+    case State::kFree: return kNever;
+  }
+  return kNever;
+}
+
+// Links the timer only when the deadline moved earlier; later deadlines are
+// found by the re-check in onTimer(), so activity never touches the wheel.
+void ServerConnection::armTimer() {
+  core::TimerWheel& wheel = worker_->loop().timers();
+  Millis d = deadline();
+  if (d == kNever) {
+    wheel.unlink(timer_);
+  } else if (!timer_.linked() || d < timer_.deadline()) {
+    wheel.link(timer_, d);
+  }
+}
+
+// The entry is embedded (no back pointer, no allocation): recover its owner.
+// offsetof on a class with a vtable is conditionally supported; GCC and Clang
+// support it for single, non-virtual inheritance like this one.
+void ServerConnection::onTimer(core::TimerEntry& entry) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+  constexpr std::size_t kTimerOffset = offsetof(ServerConnection, timer_);
+#pragma GCC diagnostic pop
+  auto* self =
+      reinterpret_cast<ServerConnection*>(reinterpret_cast<char*>(&entry) - kTimerOffset);
+  Millis d = self->deadline();
+  if (d == kNever) return;
+  if (d > self->worker_->loop().now()) {
+    self->worker_->loop().timers().link(self->timer_, d);
+    return;
+  }
+  self->handleTimeout();
+}
+
+void ServerConnection::handleTimeout() {
+  bool reset = worker_->options().resetTimedoutConnection;
+  switch (state_) {
+    case State::kIdle:
+      if (worker_->shuttingDown()) return close(CloseReason::kShutdown);
+      // A fresh connection that sent nothing gets no response (as nginx).
+      return close(requests_ == 0 ? CloseReason::kHeaderTimeout : CloseReason::kIdleTimeout);
+    case State::kReadingHead:
+      if (reset) return close(CloseReason::kHeaderTimeout, true);
+      respondError(408, "request header timeout", CloseReason::kHeaderTimeout);
+      return drive();
+    case State::kReadingBody:
+      if (reset) return close(CloseReason::kBodyTimeout, true);
+      respondError(408, "request body timeout", CloseReason::kBodyTimeout);
+      return drive();
+    case State::kWriting: return close(CloseReason::kSendTimeout, reset);
+    case State::kLingering: return close(closeReason_);
+    case State::kHandling:
+    case State::kFree: return;
+  }
+}
+
+void ServerConnection::setState(State s) noexcept {
+  if (s == state_) return;
+  WorkerStats& st = worker_->mutableStats();
+  if (auto* g = st.gauge(state_)) WorkerStats::add(*g, -1);
+  if (auto* g = st.gauge(s)) WorkerStats::add(*g, 1);
+  state_ = s;
+}
+
+void ServerConnection::onShutdown() {
+  if (state_ == State::kIdle) armTimer();
+}
+
+// ---- event handling -----------------------------------------------------------
+
+void ServerConnection::onIoEvents(std::uint32_t events) {
+  if (state_ == State::kFree) return;  // closed earlier in this iteration
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readReady_ = true;
+  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writeReady_ = true;
+  if (events & (EPOLLRDHUP | EPOLLHUP)) rdhup_ = true;
+  drive();
+}
+
+// Pumps the state machine until it must wait for the socket, a timer or a
+// deferred handler. A loop, not recursion, so pipelined floods stay flat.
+void ServerConnection::drive() {
+  for (;;) {
+    switch (state_) {
+      case State::kFree:
+      case State::kHandling: return;
+      case State::kLingering: return linger();
+      case State::kWriting:
+        if (!writeReady_ || !flush()) return;
+        if (!afterOutput()) return;
+        continue;
+      default:
+        break;
+    }
+    if (active_ != nullptr && active_->outputPending()) {
+      setState(State::kWriting);
+      continue;
+    }
+    if (active_ != nullptr && active_->parsed < active_->end) {
+      process();
+      continue;
+    }
+    if (!readReady_) return maybeIdle();
+    if (readOnce()) process();
+  }
+}
+
+bool ServerConnection::readOnce() {
+  acquireActive();
+  ActiveState& a = *active_;
+  if (a.end == a.capacity) compactBuffer();
+  std::size_t room = a.capacity - a.end;
+  ssize_t n = ::read(fd_, a.buffer.get() + a.end, room);
+  if (n > 0) {
+    a.end += static_cast<std::uint32_t>(n);
+    lastActivity_ = worker_->loop().now();
+    // A short read drained the socket: the next byte raises a new edge. After
+    // RDHUP no edge follows, so keep reading until EOF is seen.
+    if (static_cast<std::size_t>(n) < room && !rdhup_) readReady_ = false;
+    return true;
+  }
+  if (n == 0) {
+    readReady_ = false;
+    onPeerEof();
+    return false;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    readReady_ = false;
+    return false;
+  }
+  if (errno == EINTR) return false;
+  close(errno == ECONNRESET ? CloseReason::kClientClosed : CloseReason::kError);
+  return false;
+}
+
+void ServerConnection::compactBuffer() {
+  ActiveState& a = *active_;
+  std::uint32_t shift = a.start;
+  char* buf = a.buffer.get();
+  if (a.parser.headComplete() && a.parser.messageInProgress()) {
+    // Mid-body: keep the head (the request refers to it), drop consumed body bytes.
+    std::uint32_t headLen = a.headEnd - a.start;
+    std::memmove(buf, buf + a.start, headLen);
+    std::memmove(buf + headLen, buf + a.parsed, a.end - a.parsed);
+    a.end = headLen + (a.end - a.parsed);
+    a.parsed = a.headEnd = headLen;
+  } else {
+    std::memmove(buf, buf + a.start, a.end - a.start);
+    a.parsed -= shift;
+    a.end -= shift;
+    a.headEnd = 0;
+  }
+  a.start = 0;
+  a.parser.shift(shift);
+}
+
+// Half-close does not end a request (RFC 9112 §9.6): responses to complete
+// requests still go out (afterOutput/maybeIdle close afterwards); a request cut
+// off mid-way can never be answered.
+void ServerConnection::onPeerEof() {
+  peerEof_ = true;
+  if (active_ != nullptr && active_->parser.messageInProgress()) close(CloseReason::kClientClosed);
+}
+
+// ---- request processing -------------------------------------------------------
+
+void ServerConnection::process() {
+  ActiveState& a = *active_;
+  bool resume = false;  // a paused head must be resumed even with no new bytes
+  while ((a.parsed < a.end || resume) && readsRequests(state_)) {
+    resume = false;
+    if (state_ == State::kIdle) beginRequest();
+    std::size_t consumed = 0;
+    const char* base = a.buffer.get();
+    auto event = a.parser.execute(base, base + a.parsed, a.end - a.parsed, consumed);
+    a.parsed += static_cast<std::uint32_t>(consumed);
+    switch (event) {
+      case RequestParser::Event::kNeedMore: return checkHeadLimit();
+      case RequestParser::Event::kHeadComplete:
+        onHeadComplete();
+        resume = true;
+        break;
+      case RequestParser::Event::kMessageComplete: onMessageComplete(); break;
+      case RequestParser::Event::kError:
+        return respondError(a.parser.errorStatus(), a.parser.errorReason(),
+                            CloseReason::kBadRequest);
+    }
+  }
+}
+
+void ServerConnection::beginRequest() {
+  worker_->unmarkIdle(*this);
+  requestStart_ = worker_->loop().now();
+  setState(State::kReadingHead);
+  armTimer();
+}
+
+void ServerConnection::checkHeadLimit() {
+  ActiveState& a = *active_;
+  if (a.parser.headComplete() || !a.parser.messageInProgress()) return;
+  if (a.parsed - a.start <= worker_->options().maxHeaderSize) return;
+  bool inRequestLine = !a.parser.urlComplete();
+  respondError(inRequestLine ? 414 : 431,
+               inRequestLine ? "request target too long" : "request header too large",
+               CloseReason::kBadRequest);
+}
+
+void ServerConnection::onHeadComplete() {
+  ActiveState& a = *active_;
+  a.headEnd = a.parsed;
+  if (a.headEnd - a.start > worker_->options().maxHeaderSize) {
+    return respondError(431, "request header too large", CloseReason::kBadRequest);
+  }
+  ++requests_;
+  WorkerStats& st = worker_->mutableStats();
+  WorkerStats::add(st.requests, 1);
+  if (requests_ > 1) WorkerStats::add(st.reusedRequests, 1);
+  if (!a.parser.bodyExpected()) return;
+  setState(State::kReadingBody);
+  armTimer();
+  const char* base = a.buffer.get();
+  a.parser.fillRequest(base, a.request);
+  std::string_view expect = a.request.header("expect");
+  if (expect.empty()) return;
+  if (!equalsIgnoreCase(expect, "100-continue")) {
+    return respondError(417, "unsupported expectation", CloseReason::kBadRequest);
+  }
+  a.out.append("HTTP/1.1 100 Continue\r\n\r\n");  // flushed before we wait for the body
+}
+
+void ServerConnection::onMessageComplete() {
+  ActiveState& a = *active_;
+  Request& req = a.request;
+  a.parser.fillRequest(a.buffer.get(), req);
+  req.connectionId = id_;
+  req.requestNumber = requests_;
+  ConnectionTokens tokens;
+  for (const Header& h : req.headers) {
+    if (equalsIgnoreCase(h.name, "connection")) addConnectionTokens(h.value, tokens);
+  }
+  a.requestPersistent = requestWantsPersistence(req.versionMajor, req.versionMinor, tokens);
+  a.headRequest = req.isHead();
+  a.http10 = req.versionMinor == 0;
+  if (worker_->accessLogEnabled()) {
+    a.logRequestLine.assign(req.method).append(" ").append(req.target);
+    a.logRequestLine.append(a.http10 ? " HTTP/1.0" : " HTTP/1.1");
+  }
+  a.response.reset();
+  a.response.conn_ = this;
+  setState(State::kHandling);
+  worker_->server().dispatch(req, a.response);
+  a.start = a.parsed;
+  if (a.response.deferred_) return;  // finishDeferred() continues
+  queueResponse();
+}
+
+void ServerConnection::finishDeferred() {
+  if (state_ != State::kHandling) return;
+  queueResponse();
+  drive();
+}
+
+void ServerConnection::queueResponse() {
+  ActiveState& a = *active_;
+  Response& r = a.response;
+  const ServerOptions& o = worker_->options();
+  PersistenceInput in;
+  in.requestPersistent = a.requestPersistent;
+  in.keepaliveEnabled = o.keepaliveTimeout > 0;
+  in.requestNumber = requests_;
+  in.maxRequests = o.keepaliveRequests;
+  in.lifetimeExpired = worker_->loop().now() >= lifetimeEnd_;
+  in.shuttingDown = worker_->shuttingDown();
+  in.handlerClose = r.forceClose_;
+  in.bodyUnread = bodyUnread_;
+  writeHead(r.status_, r.contentType_, r.headers_, r.bodySize(), closeAfterResponse(in));
+  if (!a.headRequest && statusHasBody(r.status_)) {
+    if (r.source_) {
+      a.source = std::move(r.source_);
+    } else {
+      a.out.append(r.body_);
+    }
+  }
+  worker_->logAccess(*this, a.logRequestLine, r.status_, r.bodySize(), !closeAfterWrite_);
+  bool stop = closeAfterWrite_ || a.source || a.out.size() - a.outSent > kOutputHighWater;
+  setState(stop ? State::kWriting : State::kIdle);
+}
+
+void ServerConnection::writeHead(int status, std::string_view type, std::string_view headers,
+                                 std::uint64_t bodySize, std::optional<CloseReason> close) {
+  ActiveState& a = *active_;
+  const ServerOptions& o = worker_->options();
+  if (close) {
+    closeAfterWrite_ = true;
+    closeReason_ = *close;
+  }
+  HeadFraming f;
+  f.keepAlive = !close.has_value();
+  f.http10 = a.http10;
+  f.advertise = o.keepaliveHeader;
+  f.timeoutSeconds = advertisedTimeoutSeconds(o.keepaliveTimeout);
+  f.remaining = o.keepaliveRequests == 0 ? 0 : o.keepaliveRequests - requests_;
+  f.date = worker_->loop().httpDate();
+  appendResponseHead(a.out, status, type, headers, bodySize, f);
+}
+
+// Answers bad input and stops parsing: the framing of anything after it is lost.
+void ServerConnection::respondError(int status, const char* reason, CloseReason why) {
+  ActiveState& a = *active_;
+  bodyUnread_ = a.parser.messageInProgress() || a.parsed < a.end;
+  a.parsed = a.end;
+  std::string body = std::string(reasonPhrase(status)) + ": " + reason + "\n";
+  writeHead(status, "text/plain", {}, body.size(), why);
+  a.out.append(body);
+  worker_->logAccess(*this, a.logRequestLine, status, body.size(), false);
+  setState(State::kWriting);
+}
+
+// ---- output -------------------------------------------------------------------
+
+// Writes queued output; true when everything went out.
+bool ServerConnection::flush() {
+  ActiveState& a = *active_;
+  while (a.outSent < a.out.size()) {
+    ssize_t n = ::send(fd_, a.out.data() + a.outSent, a.out.size() - a.outSent, MSG_NOSIGNAL);
+    if (n > 0) {
+      a.outSent += static_cast<std::size_t>(n);
+      lastActivity_ = worker_->loop().now();
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      writeReady_ = false;
+      armTimer();
+      return false;
+    }
+    close(CloseReason::kClientClosed);
+    return false;
+  }
+  a.out.clear();
+  a.outSent = 0;
+  return a.source == nullptr || writeSource();
+}
+
+bool ServerConnection::writeSource() {
+  ActiveState& a = *active_;
+  std::uint64_t size = a.source->size();
+  while (a.sourceSent < size) {
+    std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(size - a.sourceSent, kSourceChunk));
+    ssize_t n = a.source->writeTo(fd_, a.sourceSent, chunk);
+    if (n > 0) {
+      a.sourceSent += static_cast<std::uint64_t>(n);
+      lastActivity_ = worker_->loop().now();
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      writeReady_ = false;
+      armTimer();
+      return false;
+    }
+    // n == 0: the source ended early (file truncated); the framing is broken.
+    close(n == 0 ? CloseReason::kError : CloseReason::kClientClosed);
+    return false;
+  }
+  a.source.reset();
+  a.sourceSent = 0;
+  return true;
+}
+
+// All queued output is out: close, resume reading, or go idle. False when the
+// connection stopped (closed or lingering).
+bool ServerConnection::afterOutput() {
+  if (closeAfterWrite_) {
+    startClose(closeReason_);
+    return false;
+  }
+  ActiveState& a = *active_;
+  if (a.parser.messageInProgress()) {
+    setState(a.parser.headComplete() ? State::kReadingBody : State::kReadingHead);
+    armTimer();
+  } else {
+    setState(State::kIdle);
+  }
+  if (peerEof_ && !a.parser.messageInProgress() && a.parsed == a.end) {
+    close(CloseReason::kClientClosed);
+    return false;
+  }
+  return true;
+}
+
+// Nothing buffered and nothing in flight: give the buffers back and wait.
+void ServerConnection::maybeIdle() {
+  if (state_ != State::kIdle) return;
+  if (peerEof_) return close(CloseReason::kClientClosed);
+  if (active_ == nullptr) return;  // already idle: a wake-up without data
+  ActiveState& a = *active_;
+  if (a.parsed != a.end || a.parser.messageInProgress() || a.outputPending()) return;
+  worker_->releaseActive(active_);
+  active_ = nullptr;
+  if (requests_ == 0) return;  // still the fresh connection's header wait
+  stateSince_ = worker_->loop().now();
+  worker_->markIdle(*this);
+  armTimer();
+}
+
+// ---- closing ------------------------------------------------------------------
+
+void ServerConnection::startClose(CloseReason reason) {
+  closeReason_ = reason;
+  LingeringClose mode = worker_->options().lingeringClose;
+  bool clientMaySend = readReady_ || bodyUnread_ ||
+                       (active_ != nullptr && (active_->parsed < active_->end ||
+                                               active_->parser.messageInProgress()));
+  if (peerEof_ || mode == LingeringClose::kOff || (mode == LingeringClose::kOn && !clientMaySend)) {
+    return close(reason);
+  }
+  // Staged close (RFC 9112 §9.6): FIN first, then drain so an RST cannot
+  // destroy the response the client has not read yet.
+  ::shutdown(fd_, SHUT_WR);
+  if (active_ != nullptr) {
+    worker_->releaseActive(active_);
+    active_ = nullptr;
+  }
+  setState(State::kLingering);
+  stateSince_ = lastActivity_ = worker_->loop().now();
+  armTimer();
+  readReady_ = true;
+  linger();
+}
+
+void ServerConnection::linger() {
+  for (;;) {
+    ssize_t n = ::read(fd_, worker_->scratch(), Worker::kScratchSize);
+    if (n > 0) {
+      lastActivity_ = worker_->loop().now();
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      readReady_ = false;
+      return;  // the timer was armed when lingering began and re-checks itself
+    }
+    return close(closeReason_);  // EOF or error: the client is done
+  }
+}
+
+void ServerConnection::close(CloseReason reason, bool reset) {
+  if (state_ == State::kFree) return;
+  WorkerStats::add(worker_->mutableStats().closes[static_cast<std::size_t>(reason)], 1);
+  worker_->unmarkIdle(*this);
+  worker_->loop().timers().unlink(timer_);
+  if (active_ != nullptr) {
+    worker_->releaseActive(active_);
+    active_ = nullptr;
+  }
+  if (reset) net::setLingerReset(fd_);
+  ::close(fd_);  // also removes it from epoll
+  fd_ = -1;
+  ++generation_;
+  setState(State::kFree);
+  worker_->retire(*this);
+}
+
+void ServerConnection::acquireActive() {
+  if (active_ != nullptr) return;
+  active_ = worker_->acquireActive();
+  active_->parser.reset(worker_->options().maxBodySize);
+}
+
+}  // namespace tether::http

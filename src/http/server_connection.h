@@ -1,0 +1,120 @@
+// One accepted HTTP/1.1 connection: reads, parses, dispatches, writes, and
+// decides keep-alive, all on its worker's loop thread.
+//
+// Ownership: objects live in their worker's pool and are recycled, never freed
+// while the worker runs; `generation()` changes on every close so deferred work
+// can tell a stale pointer (DeferredResponse). A connection is never recycled
+// inside its own callback: the worker returns it to the pool at the end of the
+// loop iteration.
+//
+// Timers: one intrusive wheel entry. deadline() maps the state to the single
+// deadline that matters now; activity only updates timestamps, and the timer
+// re-checks deadline() when it fires (h2o/nginx lazy re-arm).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "tether/core/timer_wheel.h"
+#include "tether/http/server_stats.h"
+#include "tether/net/event_loop.h"
+
+namespace tether::http {
+
+using core::Millis;
+class Worker;
+struct ActiveState;
+
+class ServerConnection final : public net::IoHandler {
+ public:
+  enum class State : std::uint8_t {
+    kFree,         // in the pool
+    kIdle,         // waiting for a request; holds no buffers
+    kReadingHead,  // request header in progress
+    kReadingBody,  // request body in progress
+    kHandling,     // deferred handler has not finished
+    kWriting,      // response queued, socket not writable
+    kLingering,    // half-closed, draining input before close
+  };
+
+  ServerConnection() = default;
+  ServerConnection(const ServerConnection&) = delete;
+  ServerConnection& operator=(const ServerConnection&) = delete;
+
+  /// Takes ownership of the accepted non-blocking socket `fd`.
+  void open(Worker& worker, int fd, std::uint64_t id, Millis lifetimeEnd);
+  void onIoEvents(std::uint32_t events) override;
+
+  /// Closes now (FIN, or RST when `reset`), counting `reason`. Idempotent.
+  void close(CloseReason reason, bool reset = false);
+  /// Worker shutdown began: re-evaluate the timer (idle ones close soon).
+  void onShutdown();
+
+  State state() const noexcept { return state_; }
+  std::uint32_t generation() const noexcept { return generation_; }
+  std::uint64_t id() const noexcept { return id_; }
+  int fd() const noexcept { return fd_; }
+  std::uint64_t requests() const noexcept { return requests_; }
+  Millis idleSince() const noexcept { return stateSince_; }
+  Worker& worker() const noexcept { return *worker_; }
+
+  // DeferredResponse support.
+  ActiveState* active() const noexcept { return active_; }
+  void finishDeferred();
+
+  // Intrusive links of the worker's idle (LRU) list.
+  ServerConnection* idlePrev = nullptr;
+  ServerConnection* idleNext = nullptr;
+  ServerConnection* nextFree = nullptr;
+
+ private:
+  static void onTimer(core::TimerEntry& entry);
+  void handleTimeout();
+  Millis deadline() const noexcept;
+  void armTimer();
+  void setState(State s) noexcept;
+
+  void drive();
+  bool readOnce();
+  void compactBuffer();
+  void onPeerEof();
+  void process();
+  void beginRequest();
+  void checkHeadLimit();
+  void onHeadComplete();
+  void onMessageComplete();
+  void queueResponse();
+  void writeHead(int status, std::string_view type, std::string_view headers,
+                 std::uint64_t bodySize, std::optional<CloseReason> close);
+  void respondError(int status, const char* reason, CloseReason why);
+  bool flush();
+  bool writeSource();
+  bool afterOutput();
+  void maybeIdle();
+  void startClose(CloseReason reason);
+  void linger();
+  void acquireActive();
+
+  Worker* worker_ = nullptr;
+  ActiveState* active_ = nullptr;
+  core::TimerEntry timer_{&ServerConnection::onTimer};
+  std::uint64_t id_ = 0;
+  std::uint64_t requests_ = 0;  // requests begun on this connection
+  Millis lifetimeEnd_ = 0;
+  Millis stateSince_ = 0;    // entered the current state (idle, lingering)
+  Millis requestStart_ = 0;  // first byte of the current request head
+  Millis lastActivity_ = 0;  // last successful read or write
+  int fd_ = -1;
+  std::uint32_t generation_ = 0;
+  State state_ = State::kFree;
+  CloseReason closeReason_ = CloseReason::kClientClosed;
+  bool readReady_ = false;   // edge-triggered: socket may have unread bytes
+  bool writeReady_ = true;   // edge-triggered: socket can take more bytes
+  bool peerEof_ = false;
+  bool closeAfterWrite_ = false;
+  bool bodyUnread_ = false;
+  bool rdhup_ = false;       // peer's FIN seen by epoll
+};
+
+}  // namespace tether::http

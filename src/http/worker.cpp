@@ -1,0 +1,304 @@
+#include "worker.h"
+
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "active_state.h"
+#include "tether/net/socket.h"
+
+namespace tether::http {
+namespace {
+
+constexpr std::size_t kConnectionChunk = 256;
+constexpr std::size_t kMaxPooledActive = 256;
+constexpr std::size_t kKeepCapacity = 64 * 1024;  // larger buffers are not pooled
+constexpr Millis kAcceptRetryDelay = 100;
+
+template <typename String>
+void shrinkIfLarge(String& s) {
+  if (s.capacity() > kKeepCapacity) String().swap(s);
+}
+
+}  // namespace
+
+void WorkerStats::addTo(ServerStatsSnapshot& s) const noexcept {
+  auto get = [](const Counter& c) { return c.load(std::memory_order_relaxed); };
+  s.idle += get(idle);
+  s.reading += get(reading);
+  s.writing += get(writing);
+  s.lingering += get(lingering);
+  s.accepted += get(accepted);
+  s.requests += get(requests);
+  s.reusedRequests += get(reusedRequests);
+  for (std::size_t i = 0; i < closes.size(); ++i) s.closes[i] += get(closes[i]);
+}
+
+WorkerStats::Counter* WorkerStats::gauge(ServerConnection::State state) noexcept {
+  using State = ServerConnection::State;
+  switch (state) {
+    case State::kIdle: return &idle;
+    case State::kReadingHead:
+    case State::kReadingBody: return &reading;
+    case State::kHandling:
+    case State::kWriting: return &writing;
+    case State::kLingering: return &lingering;
+    case State::kFree: return nullptr;
+  }
+  return nullptr;
+}
+
+class Worker::Listener final : public net::IoHandler {
+ public:
+  Listener(Worker& w, int fd) : worker_(w), fd_(fd) {}
+  ~Listener() { close(); }
+  void onIoEvents(std::uint32_t) override { worker_.onAcceptable(fd_); }
+  int fd() const noexcept { return fd_; }
+  void close() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  Worker& worker_;
+  int fd_;
+};
+
+Worker::Worker(Server& server, std::vector<int> listenFds, SharedCounters& shared, int logFd)
+    : server_(server),
+      shared_(shared),
+      loop_(std::make_unique<net::EventLoop>()),
+      bufferSize_(static_cast<std::uint32_t>(
+          std::max<std::uint64_t>(16 * 1024, server.options().maxHeaderSize + 4096))),
+      scratch_(std::make_unique<char[]>(kScratchSize)),
+      logFd_(logFd),
+      rng_(static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(this)) | 1) {
+  for (int fd : listenFds) {
+    listeners_.push_back(std::make_unique<Listener>(*this, fd));
+    loop_->addFd(fd, EPOLLIN, listeners_.back().get());
+  }
+  loop_->addEndOfIterationHook([this] { endOfIteration(); });
+}
+
+Worker::~Worker() {
+  forceCloseAll();
+  endOfIteration();
+  while (freeActive_ != nullptr) {
+    ActiveState* next = freeActive_->nextFree;
+    delete freeActive_;
+    freeActive_ = next;
+  }
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] { loop_->run(); });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::requestShutdown() {
+  loop_->queueInLoop([this] { beginShutdownInLoop(); });
+}
+
+// ---- accepting ----------------------------------------------------------------
+
+void Worker::onAcceptable(int listenFd) {
+  for (;;) {
+    int fd = ::accept4(listenFd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      accepted(fd);
+      continue;
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if (errno == EMFILE || errno == ENFILE) {
+      // Out of descriptors: free an idle one if we can, else retry shortly (the
+      // edge is consumed, so a timer must bring us back).
+      if (evictOldestIdle()) continue;
+      loop_->runAfter(kAcceptRetryDelay, [this, listenFd] { onAcceptable(listenFd); });
+    }
+    return;  // EAGAIN, or an error we cannot fix here
+  }
+}
+
+void Worker::accepted(int fd) {
+  if (!makeRoom()) {
+    ::close(fd);
+    logLimited("tether: max-connections reached and no idle connection to close; refused");
+    return;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ServerConnection* c = allocateConnection();
+  shared_.live.fetch_add(1, std::memory_order_relaxed);
+  ++openConnections_;
+  WorkerStats::add(stats_.accepted, 1);
+  std::uint64_t id = shared_.nextId.fetch_add(1, std::memory_order_relaxed);
+  c->open(*this, fd, id, loop_->now() + lifetimeWithJitter());
+}
+
+// Near the limit, the oldest idle keep-alive connection makes way (nginx's
+// ngx_drain_connections); a connection with a request in progress never does.
+bool Worker::makeRoom() {
+  std::uint64_t limit = server_.maxConnections();
+  if (shared_.live.load(std::memory_order_relaxed) < limit) return true;
+  if (!evictOldestIdle()) return false;
+  logLimited("tether: max-connections reached; closed the oldest idle keep-alive connection");
+  return true;
+}
+
+bool Worker::evictOldestIdle() {
+  if (idleHead_ == nullptr) return false;
+  idleHead_->close(CloseReason::kEviction);
+  return true;
+}
+
+Millis Worker::lifetimeWithJitter() {
+  const ServerOptions& o = options();
+  Millis base = o.keepaliveTime;
+  if (o.keepaliveJitterPercent <= 0 || base <= 0) return base;
+  // xorshift64: cheap, per-worker, good enough to spread reconnect waves.
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  Millis span = base * o.keepaliveJitterPercent / 100;
+  Millis offset = static_cast<Millis>(rng_ % static_cast<std::uint64_t>(2 * span + 1)) - span;
+  return base + offset;
+}
+
+void Worker::logLimited(const char* message) {
+  ++suppressedLogs_;
+  if (loop_->now() - lastLogAt_ < 1000) return;
+  fmt::print(stderr, "{} (x{})\n", message, suppressedLogs_);
+  lastLogAt_ = loop_->now();
+  suppressedLogs_ = 0;
+}
+
+// ---- pools --------------------------------------------------------------------
+
+ServerConnection* Worker::allocateConnection() {
+  if (freeConnections_ == nullptr) {
+    chunks_.push_back(std::make_unique<ServerConnection[]>(kConnectionChunk));
+    for (std::size_t i = 0; i < kConnectionChunk; ++i) {
+      chunks_.back()[i].nextFree = freeConnections_;
+      freeConnections_ = &chunks_.back()[i];
+    }
+  }
+  ServerConnection* c = freeConnections_;
+  freeConnections_ = c->nextFree;
+  return c;
+}
+
+void Worker::retire(ServerConnection& c) noexcept {
+  shared_.live.fetch_sub(1, std::memory_order_relaxed);
+  --openConnections_;
+  c.nextFree = retired_;
+  retired_ = &c;
+}
+
+ActiveState* Worker::acquireActive() {
+  if (freeActive_ == nullptr) return new ActiveState(bufferSize_);
+  ActiveState* a = freeActive_;
+  freeActive_ = a->nextFree;
+  --freeActiveCount_;
+  return a;
+}
+
+void Worker::releaseActive(ActiveState* a) noexcept {
+  a->clear();
+  if (freeActiveCount_ >= kMaxPooledActive) {
+    delete a;
+    return;
+  }
+  shrinkIfLarge(a->out);
+  shrinkIfLarge(a->parser.body());
+  shrinkIfLarge(a->response.body());
+  a->nextFree = freeActive_;
+  freeActive_ = a;
+  ++freeActiveCount_;
+}
+
+void Worker::markIdle(ServerConnection& c) noexcept {
+  unmarkIdle(c);
+  c.idlePrev = idleTail_;
+  c.idleNext = nullptr;
+  (idleTail_ ? idleTail_->idleNext : idleHead_) = &c;
+  idleTail_ = &c;
+}
+
+void Worker::unmarkIdle(ServerConnection& c) noexcept {
+  if (c.idlePrev == nullptr && idleHead_ != &c) return;  // not in the list
+  (c.idlePrev ? c.idlePrev->idleNext : idleHead_) = c.idleNext;
+  (c.idleNext ? c.idleNext->idlePrev : idleTail_) = c.idlePrev;
+  c.idlePrev = c.idleNext = nullptr;
+}
+
+// ---- iteration end, shutdown ----------------------------------------------------
+
+void Worker::endOfIteration() {
+  while (retired_ != nullptr) {
+    ServerConnection* c = retired_;
+    retired_ = c->nextFree;
+    c->nextFree = freeConnections_;
+    freeConnections_ = c;
+  }
+  if (!logBuffer_.empty()) flushAccessLog();
+  if (shuttingDown_ && openConnections_ == 0) loop_->quit();
+}
+
+void Worker::beginShutdownInLoop() {
+  if (shuttingDown_) return;
+  shuttingDown_ = true;
+  shutdownAt_ = loop_->now();
+  // Take what the kernel already accepted, so closing the listener resets nobody.
+  for (auto& l : listeners_) {
+    onAcceptable(l->fd());
+    loop_->removeFd(l->fd());
+    l->close();
+  }
+  forEachOpen([](ServerConnection& c) { c.onShutdown(); });
+  loop_->runAfter(options().shutdownTimeout, [this] { forceCloseAll(); });
+}
+
+void Worker::forceCloseAll() {
+  forEachOpen([](ServerConnection& c) { c.close(CloseReason::kShutdown); });
+}
+
+template <typename Fn>
+void Worker::forEachOpen(Fn fn) {
+  for (auto& chunk : chunks_) {
+    for (std::size_t i = 0; i < kConnectionChunk; ++i) {
+      if (chunk[i].state() != ServerConnection::State::kFree) fn(chunk[i]);
+    }
+  }
+}
+
+// ---- access log ---------------------------------------------------------------
+
+void Worker::logAccess(const ServerConnection& c, std::string_view requestLine, int status,
+                       std::uint64_t bytes, bool keepAlive) {
+  if (logFd_ < 0) return;
+  net::SocketAddress peer = net::peerAddress(c.fd());
+  fmt::format_to(std::back_inserter(logBuffer_), "{} conn={} req={} [{}] \"{}\" {} {} {}\n",
+                 peer.toString(), c.id(), c.requests(), loop_->httpDate(),
+                 requestLine.empty() ? std::string_view("-") : requestLine, status, bytes,
+                 keepAlive ? "keep-alive" : "close");
+}
+
+void Worker::flushAccessLog() {
+  // O_APPEND writes of whole lines: workers sharing the file never interleave lines.
+  std::size_t off = 0;
+  while (off < logBuffer_.size()) {
+    ssize_t n = ::write(logFd_, logBuffer_.data() + off, logBuffer_.size() - off);
+    if (n <= 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // log full or gone: drop rather than stall serving
+    off += static_cast<std::size_t>(n);
+  }
+  logBuffer_.clear();
+}
+
+}  // namespace tether::http

@@ -1,0 +1,124 @@
+// A worker: one thread, one event loop, its own listeners (SO_REUSEPORT), its
+// own connection pool, idle list, buffer pool, stats and access-log buffer.
+// Shared-nothing: the only cross-worker state is the server's connection count.
+//
+// Threading: run() on the worker's thread; requestShutdown() and stats() from
+// any thread; everything else on the worker's loop thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server_connection.h"
+#include "tether/http/server.h"
+#include "tether/net/event_loop.h"
+
+namespace tether::http {
+
+struct ActiveState;
+
+/// Single-writer counters: the worker's loop updates, anyone reads (relaxed).
+class WorkerStats {
+ public:
+  using Counter = std::atomic<std::uint64_t>;
+  static void add(Counter& c, std::int64_t delta) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + static_cast<std::uint64_t>(delta),
+            std::memory_order_relaxed);
+  }
+  Counter idle{0}, reading{0}, writing{0}, lingering{0};
+  Counter accepted{0}, requests{0}, reusedRequests{0};
+  std::array<Counter, static_cast<std::size_t>(CloseReason::kCount)> closes{};
+
+  void addTo(ServerStatsSnapshot& s) const noexcept;
+  Counter* gauge(ServerConnection::State state) noexcept;
+};
+
+/// The only state shared by workers.
+struct SharedCounters {
+  std::atomic<std::uint64_t> live{0};    // open connections, all workers
+  std::atomic<std::uint64_t> nextId{1};  // connection ids, unique per server
+};
+
+class Worker {
+ public:
+  /// Takes ownership of `listenFds`; `logFd` (-1: none) stays owned by the server.
+  Worker(Server& server, std::vector<int> listenFds, SharedCounters& shared, int logFd);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();  // spawns the thread running the loop
+  void join();
+  void requestShutdown();  // any thread
+  const WorkerStats& stats() const noexcept { return stats_; }
+
+  // Loop thread only.
+  net::EventLoop& loop() noexcept { return *loop_; }
+  const ServerOptions& options() const noexcept { return server_.options(); }
+  const Server& server() const noexcept { return server_; }
+  WorkerStats& mutableStats() noexcept { return stats_; }
+  bool shuttingDown() const noexcept { return shuttingDown_; }
+  Millis shutdownStartedAt() const noexcept { return shutdownAt_; }
+
+  ActiveState* acquireActive();
+  void releaseActive(ActiveState* state) noexcept;
+  void markIdle(ServerConnection& c) noexcept;    // append to the LRU idle list
+  void unmarkIdle(ServerConnection& c) noexcept;  // remove if present
+  void retire(ServerConnection& c) noexcept;      // after close: recycle at end of iteration
+  char* scratch() noexcept { return scratch_.get(); }
+  static constexpr std::size_t kScratchSize = 64 * 1024;
+  bool accessLogEnabled() const noexcept { return logFd_ >= 0; }
+  void logAccess(const ServerConnection& c, std::string_view requestLine, int status,
+                 std::uint64_t bytes, bool keepAlive);
+
+ private:
+  class Listener;
+  void onAcceptable(int listenFd);
+  void accepted(int fd);
+  bool makeRoom();
+  bool evictOldestIdle();
+  Millis lifetimeWithJitter();
+  void logLimited(const char* message);
+  ServerConnection* allocateConnection();
+  void endOfIteration();
+  void beginShutdownInLoop();
+  void forceCloseAll();
+  template <typename Fn>
+  void forEachOpen(Fn fn);
+  void flushAccessLog();
+
+  Server& server_;
+  SharedCounters& shared_;
+  std::unique_ptr<net::EventLoop> loop_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::thread thread_;
+  WorkerStats stats_;
+
+  std::vector<std::unique_ptr<ServerConnection[]>> chunks_;
+  ServerConnection* freeConnections_ = nullptr;
+  ServerConnection* retired_ = nullptr;
+  std::uint64_t openConnections_ = 0;
+
+  ServerConnection* idleHead_ = nullptr;  // oldest idle first
+  ServerConnection* idleTail_ = nullptr;
+
+  ActiveState* freeActive_ = nullptr;
+  std::size_t freeActiveCount_ = 0;
+  std::uint32_t bufferSize_;
+
+  std::unique_ptr<char[]> scratch_;
+  int logFd_ = -1;
+  std::string logBuffer_;
+  std::uint64_t rng_;
+  Millis lastLogAt_ = -1'000'000;
+  std::uint64_t suppressedLogs_ = 0;
+
+  bool shuttingDown_ = false;
+  Millis shutdownAt_ = 0;
+};
+
+}  // namespace tether::http

@@ -1,0 +1,99 @@
+#include "tether/net/socket.h"
+
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+
+namespace tether::net {
+
+int SocketAddress::port() const noexcept {
+  if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
+  return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
+}
+
+void SocketAddress::setPort(int p) noexcept {
+  if (family() == AF_INET6) {
+    reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port = htons(static_cast<uint16_t>(p));
+  } else {
+    reinterpret_cast<sockaddr_in*>(&storage)->sin_port = htons(static_cast<uint16_t>(p));
+  }
+}
+
+std::string SocketAddress::toString() const {
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (family() == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, host,
+              sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(port());
+  }
+  inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, host, sizeof host);
+  return std::string(host) + ":" + std::to_string(port());
+}
+
+std::optional<SocketAddress> parseSocketAddress(std::string_view text) {
+  std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == text.size()) return std::nullopt;
+  std::string_view host = text.substr(0, colon);
+  std::string_view portText = text.substr(colon + 1);
+  int port = -1;
+  auto [end, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
+  if (ec != std::errc() || end != portText.data() + portText.size() || port < 0 || port > 65535) {
+    return std::nullopt;
+  }
+  SocketAddress addr;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr.storage);
+    in6->sin6_family = AF_INET6;
+    std::string h(host.substr(1, host.size() - 2));
+    if (inet_pton(AF_INET6, h.c_str(), &in6->sin6_addr) != 1) return std::nullopt;
+    addr.length = sizeof(sockaddr_in6);
+  } else {
+    auto* in4 = reinterpret_cast<sockaddr_in*>(&addr.storage);
+    in4->sin_family = AF_INET;
+    std::string h(host == "*" ? "0.0.0.0" : host);
+    if (inet_pton(AF_INET, h.c_str(), &in4->sin_addr) != 1) return std::nullopt;
+    addr.length = sizeof(sockaddr_in);
+  }
+  addr.setPort(port);
+  return addr;
+}
+
+int listenTcp(const SocketAddress& addr, int backlog, SocketAddress* bound) {
+  int fd = socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (addr.family() == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (bind(fd, addr.raw(), addr.length) < 0 || listen(fd, backlog) < 0) {
+    int saved = errno;
+    ::close(fd);
+    errno = saved;
+    return -1;
+  }
+  if (bound) *bound = localAddress(fd);
+  return fd;
+}
+
+SocketAddress localAddress(int fd) {
+  SocketAddress addr;
+  addr.length = sizeof addr.storage;
+  getsockname(fd, addr.raw(), &addr.length);
+  return addr;
+}
+
+SocketAddress peerAddress(int fd) {
+  SocketAddress addr;
+  addr.length = sizeof addr.storage;
+  getpeername(fd, addr.raw(), &addr.length);
+  return addr;
+}
+
+void setLingerReset(int fd) {
+  linger lg{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+}
+
+}  // namespace tether::net
