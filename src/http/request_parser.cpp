@@ -57,7 +57,9 @@ RequestParser::Event RequestParser::execute(const char* base, const char* at, st
 }
 
 RequestParser::Event RequestParser::mapError(llhttp_errno_t err) noexcept {
-  if (err == HPE_USER) return Event::kError;  // status chosen by a callback
+  // A callback chose the status (llhttp reports on_headers_complete failures
+  // as HPE_CB_HEADERS_COMPLETE rather than HPE_USER).
+  if (errorStatus_ != 0) return Event::kError;
   if (err == HPE_INVALID_VERSION) {
     fail(505, "unsupported HTTP version");
   } else {

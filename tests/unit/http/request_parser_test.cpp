@@ -1,0 +1,152 @@
+#include "http/request_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace tether::http {
+namespace {
+
+struct Outcome {
+  std::vector<Request> requests;  // views into `wire` (kept alive by the test)
+  std::vector<std::string> bodies;
+  int errorStatus = 0;
+};
+
+// Feeds `wire` in pieces of `step` bytes, the way reads would deliver it.
+Outcome parse(const std::string& wire, std::size_t step = 1 << 20, std::uint64_t maxBody = 1 << 20) {
+  RequestParser p;
+  p.reset(maxBody);
+  Outcome out;
+  std::size_t pos = 0, available = 0;
+  bool resume = false;
+  while (pos < wire.size() || resume) {
+    available = std::max(available, std::min(wire.size(), pos + step));
+    std::size_t consumed = 0;
+    auto ev = p.execute(wire.data(), wire.data() + pos, available - pos, consumed);
+    pos += consumed;
+    resume = ev == RequestParser::Event::kHeadComplete;
+    if (ev == RequestParser::Event::kMessageComplete) {
+      Request r;
+      p.fillRequest(wire.data(), r);
+      out.bodies.emplace_back(r.body);
+      out.requests.push_back(r);
+    }
+    if (ev == RequestParser::Event::kError) {
+      out.errorStatus = p.errorStatus();
+      break;
+    }
+    if (ev == RequestParser::Event::kNeedMore && available == wire.size()) break;
+  }
+  return out;
+}
+
+TEST(RequestParser, ParsesSimpleGet) {
+  std::string wire = "GET /a?x=1&y=2 HTTP/1.1\r\nHost: example\r\nX-Pad:  v  \r\n\r\n";
+  Outcome o = parse(wire);
+  ASSERT_EQ(o.requests.size(), 1u);
+  const Request& r = o.requests[0];
+  EXPECT_EQ(r.method, "GET");
+  EXPECT_EQ(r.target, "/a?x=1&y=2");
+  EXPECT_EQ(r.path, "/a");
+  EXPECT_EQ(r.queryParam("y"), "2");
+  EXPECT_EQ(r.header("HOST"), "example");
+  EXPECT_EQ(r.header("x-pad"), "v");  // optional whitespace trimmed
+  EXPECT_EQ(r.versionMinor, 1);
+}
+
+TEST(RequestParser, SameResultWhenBytesArriveOneAtATime) {
+  std::string wire =
+      "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+      "GET /q HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+  for (std::size_t step : {1u, 2u, 7u, 1000u}) {
+    Outcome o = parse(wire, step);
+    ASSERT_EQ(o.requests.size(), 2u) << "step " << step;
+    EXPECT_EQ(o.bodies[0], "hello");
+    EXPECT_EQ(o.bodies[1], "abcde");  // de-chunked
+    EXPECT_EQ(o.requests[1].path, "/q");
+    EXPECT_EQ(o.requests[1].header("host"), "h");
+  }
+}
+
+TEST(RequestParser, PipelinedRequestsComeOutInOrder) {
+  std::string wire;
+  for (int i = 0; i < 5; ++i) wire += "GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: h\r\n\r\n";
+  Outcome o = parse(wire);
+  ASSERT_EQ(o.requests.size(), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(o.requests[i].path, "/" + std::to_string(i));
+}
+
+TEST(RequestParser, Http10WithoutHostIsFine) {
+  EXPECT_EQ(parse("GET / HTTP/1.0\r\n\r\n").requests.size(), 1u);
+}
+
+struct BadCase {
+  const char* name;
+  std::string wire;
+  int status;
+};
+
+TEST(RequestParser, RejectsBadInputWithTheRightStatus) {
+  const BadCase cases[] = {
+      {"garbage request line", "HELLO\r\n\r\n", 400},
+      {"space in target", "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+      {"whitespace before colon", "GET / HTTP/1.1\r\nHost : h\r\n\r\n", 400},
+      {"obs-fold", "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", 400},
+      {"missing host", "GET / HTTP/1.1\r\n\r\n", 400},
+      {"duplicate host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+      {"CL with TE", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+      {"TE with CL", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400},
+      {"conflicting CL", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400},
+      {"non-numeric CL", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3x\r\n\r\nabc", 400},
+      {"negative CL", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400},
+      {"bad chunk size", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
+      {"chunk without CRLF", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", 400},
+      {"HTTP/2.0", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505},
+      {"HTTP/3.1", "GET / HTTP/3.1\r\nHost: h\r\n\r\n", 505},
+      {"body over limit", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2000\r\n\r\n", 413},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(parse(c.wire, 1 << 20, 1000).errorStatus, c.status) << c.name;
+    EXPECT_EQ(parse(c.wire, 3, 1000).errorStatus, c.status) << c.name << " (split)";
+  }
+}
+
+TEST(RequestParser, ChunkedBodyOverLimitIs413) {
+  std::string wire = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 20; ++i) wire += "64\r\n" + std::string(100, 'x') + "\r\n";
+  wire += "0\r\n\r\n";
+  EXPECT_EQ(parse(wire, 1 << 20, 1000).errorStatus, 413);
+  EXPECT_EQ(parse(wire, 1 << 20, 4000).requests.size(), 1u);
+}
+
+TEST(RequestParser, ShiftKeepsViewsValidAfterCompaction) {
+  // The connection moves the current head to the buffer start; offsets follow.
+  std::string first = "GET /one HTTP/1.1\r\nHost: h\r\n\r\n";
+  std::string wire = first + "GET /two HTTP/1.1\r\nHo";
+  RequestParser p;
+  p.reset(1000);
+  std::size_t consumed = 0;
+  ASSERT_EQ(p.execute(wire.data(), wire.data(), wire.size(), consumed),
+            RequestParser::Event::kHeadComplete);
+  std::size_t pos = consumed;
+  ASSERT_EQ(p.execute(wire.data(), wire.data() + pos, wire.size() - pos, consumed),
+            RequestParser::Event::kMessageComplete);
+  pos += consumed;
+  ASSERT_EQ(p.execute(wire.data(), wire.data() + pos, wire.size() - pos, consumed),
+            RequestParser::Event::kNeedMore);
+  std::string moved = wire.substr(first.size()) + "st: h\r\n\r\n";
+  p.shift(static_cast<std::uint32_t>(first.size()));
+  std::size_t tail = wire.size() - first.size();
+  ASSERT_EQ(p.execute(moved.data(), moved.data() + tail, moved.size() - tail, consumed),
+            RequestParser::Event::kHeadComplete);
+  Request r;
+  p.fillRequest(moved.data(), r);
+  EXPECT_EQ(r.path, "/two");
+  EXPECT_EQ(r.header("host"), "h");
+}
+
+}  // namespace
+}  // namespace tether::http
