@@ -10,6 +10,7 @@
 #include "tether/core/duration.h"
 #include "tether/http/default_site.h"
 #include "tether/http/server.h"
+#include "tether/http/static_files.h"
 
 namespace tether::app {
 namespace {
@@ -95,7 +96,11 @@ int serve(const ServeArgs& args) {
   signal(SIGPIPE, SIG_IGN);
 
   http::Server server(toOptions(args));
-  http::installDefaultSite(server);
+  if (args.root.empty()) {
+    http::installDefaultSite(server);
+  } else {
+    http::installStaticFiles(server, args.root);
+  }
   http::installStatusEndpoint(server);
   server.bind();
   for (const auto& addr : server.boundAddresses()) {
@@ -173,6 +178,8 @@ Runner addServeCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-body-size", args->maxBodySize, "request body limit (413)")
       ->capture_default_str();
+  cmd->add_option("--root", args->root, "serve static files from DIR instead of the default site")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--access-log", args->accessLog, "FILE, - (stdout) or off")
       ->capture_default_str();
   cmd->add_option("--shutdown-timeout", args->shutdownTimeout,

@@ -43,6 +43,8 @@ class RequestParser {
 
   // Valid from kHeadComplete until the next message begins.
   bool urlComplete() const noexcept { return urlComplete_; }
+  /// Buffer offset just past the request target seen so far.
+  std::uint32_t urlEnd() const noexcept { return url_.offset + url_.length; }
   bool headComplete() const noexcept { return headComplete_; }
   bool messageInProgress() const noexcept { return inMessage_; }
   bool bodyExpected() const noexcept;

@@ -263,19 +263,23 @@ void ServerConnection::beginRequest() {
 void ServerConnection::checkHeadLimit() {
   ActiveState& a = *active_;
   if (a.parser.headComplete() || !a.parser.messageInProgress()) return;
-  if (a.parsed - a.start <= worker_->options().maxHeaderSize) return;
-  bool inRequestLine = !a.parser.urlComplete();
-  respondError(inRequestLine ? 414 : 431,
-               inRequestLine ? "request target too long" : "request header too large",
+  if (a.parsed - a.start > worker_->options().maxHeaderSize) rejectOversizedHead();
+}
+
+// 414 when the request target alone breaks the limit (RFC 9110 §15.5.15), else 431.
+void ServerConnection::rejectOversizedHead() {
+  ActiveState& a = *active_;
+  std::uint64_t max = worker_->options().maxHeaderSize;
+  bool targetTooLong = !a.parser.urlComplete() || a.parser.urlEnd() - a.start > max;
+  respondError(targetTooLong ? 414 : 431,
+               targetTooLong ? "request target too long" : "request header too large",
                CloseReason::kBadRequest);
 }
 
 void ServerConnection::onHeadComplete() {
   ActiveState& a = *active_;
   a.headEnd = a.parsed;
-  if (a.headEnd - a.start > worker_->options().maxHeaderSize) {
-    return respondError(431, "request header too large", CloseReason::kBadRequest);
-  }
+  if (a.headEnd - a.start > worker_->options().maxHeaderSize) return rejectOversizedHead();
   ++requests_;
   WorkerStats& st = worker_->mutableStats();
   WorkerStats::add(st.requests, 1);

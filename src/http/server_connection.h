@@ -82,6 +82,7 @@ class ServerConnection final : public net::IoHandler {
   void process();
   void beginRequest();
   void checkHeadLimit();
+  void rejectOversizedHead();
   void onHeadComplete();
   void onMessageComplete();
   void queueResponse();
