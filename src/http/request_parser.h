@@ -80,6 +80,7 @@ class RequestParser {
   void extend(Span& span, const char* at, std::size_t len) noexcept;
   int fail(int status, const char* reason) noexcept;
   Event mapError(llhttp_errno_t err) noexcept;
+  bool wellFormedVersionAt(const char* pos) const noexcept;
 
   llhttp_t parser_;
   llhttp_settings_t settings_;

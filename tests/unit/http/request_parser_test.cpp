@@ -106,6 +106,9 @@ TEST(RequestParser, RejectsBadInputWithTheRightStatus) {
       {"chunk without CRLF", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", 400},
       {"HTTP/2.0", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505},
       {"HTTP/3.1", "GET / HTTP/3.1\r\nHost: h\r\n\r\n", 505},
+      {"HTTP/1.x", "GET / HTTP/1.x\r\nHost: h\r\n\r\n", 400},
+      {"junk after version", "GET / HTTP/1.1 junk\r\nHost: h\r\n\r\n", 400},
+      {"HTTP/11.1", "GET / HTTP/11.1\r\nHost: h\r\n\r\n", 400},
       {"body over limit", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2000\r\n\r\n", 413},
   };
   for (const auto& c : cases) {

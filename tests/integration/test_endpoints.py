@@ -1,0 +1,123 @@
+"""The default site: /, /plaintext, /echo, /delay, /bytes, 404, HEAD, request
+bodies (Content-Length and chunked) and Expect: 100-continue."""
+
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import Server, build_request, TOL, EARLY_TOL  # noqa: E402
+
+
+def setUpModule():
+    harness.tether_bin()
+
+
+class EndpointTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        # One server for the read-only endpoint checks; nothing here depends on counters.
+        cls.srv = Server()
+        cls.srv.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.srv.stop()
+        if code != 0:
+            raise AssertionError(f"tether exited with {code}: {cls.srv.stderr_text()}")
+
+    def setUp(self):
+        self.c = self.srv.connect()
+        self.addCleanup(self.c.close)
+
+    def test_root_html(self):
+        resp = self.c.request("GET", "/")
+        self.assertEqual(resp.status, 200)
+        self.assertTrue(resp.header("Content-Type").startswith("text/html"), resp.headers)
+        self.assertGreater(len(resp.body), 0)
+
+    def test_plaintext(self):
+        resp = self.c.request("GET", "/plaintext")
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.body, b"Hello, World!")
+        self.assertTrue(resp.header("Content-Type").startswith("text/plain"), resp.headers)
+        self.assertEqual(resp.header("Content-Length"), "13")
+
+    def test_echo_get(self):
+        resp = self.c.request("GET", "/echo?a=1", headers=[("X-Test", "hello world")])
+        self.assertEqual(resp.status, 200)
+        self.assertTrue(resp.header("Content-Type").startswith("text/plain"))
+        self.assertTrue(resp.body.startswith(b"GET /echo?a=1 HTTP/1.1"), resp.body)
+        self.assertIn(b"X-Test: hello world", resp.body)
+        self.assertTrue(resp.body.endswith(b"\r\n\r\n") or resp.body.endswith(b"\n\n"), resp.body)
+
+    def test_echo_post_content_length(self):
+        payload = b"payload-" * 1000
+        self.c.send(build_request("POST", "/echo", body=payload))
+        resp = self.c.read_response("POST")
+        self.assertEqual(resp.status, 200)
+        self.assertTrue(resp.body.startswith(b"POST /echo HTTP/1.1"))
+        self.assertTrue(resp.body.endswith(b"\r\n\r\n" + payload) or resp.body.endswith(b"\n\n" + payload))
+
+    def test_echo_post_chunked(self):
+        parts = [b"first,", b"second,", b"x" * 5000]
+        chunked = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+        self.c.send(build_request("POST", "/echo", headers=[("Transfer-Encoding", "chunked")])
+                    + chunked)
+        resp = self.c.read_response("POST")
+        self.assertEqual(resp.status, 200)
+        self.assertTrue(resp.body.endswith(b"".join(parts)), resp.body[-80:])
+        # the connection stays usable after a chunked request
+        self.assertEqual(self.c.request("GET", "/plaintext").status, 200)
+
+    def test_expect_100_continue(self):
+        payload = b"after-continue"
+        self.c.send(build_request("POST", "/echo", headers=[("Expect", "100-continue")],
+                                  content_length=len(payload)))
+        interim = self.c.read_response("POST", skip_interim=False)
+        self.assertEqual((interim.version, interim.status), ("HTTP/1.1", 100))
+        self.c.send(payload)
+        resp = self.c.read_response("POST")
+        self.assertEqual(resp.status, 200)
+        self.assertTrue(resp.body.endswith(payload))
+
+    def test_delay(self):
+        start = time.monotonic()
+        resp = self.c.request("GET", "/delay?ms=300")
+        elapsed = time.monotonic() - start
+        self.assertEqual(resp.status, 200)
+        self.assertGreaterEqual(elapsed, 0.3 - EARLY_TOL)
+        self.assertLessEqual(elapsed, 0.3 + TOL)
+
+    def test_bytes(self):
+        for n in (0, 1, 12345, 1_000_000):
+            with self.subTest(n=n):
+                resp = self.c.request("GET", f"/bytes?n={n}")
+                self.assertEqual(resp.status, 200)
+                self.assertEqual(len(resp.body), n)
+                self.assertEqual(resp.header("Content-Type"), "application/octet-stream")
+
+    def test_unknown_path_404(self):
+        resp = self.c.request("GET", "/no/such/thing")
+        self.assertEqual(resp.status, 404)
+        self.assertFalse(resp.closes, "a 404 is no reason to close")
+        self.assertEqual(self.c.request("GET", "/plaintext").status, 200)
+
+    def test_head_matches_get(self):
+        for path in ("/", "/plaintext", "/echo", "/bytes?n=777", "/delay?ms=10", "/missing"):
+            with self.subTest(path=path):
+                get = self.c.request("GET", path)
+                head = self.c.request("HEAD", path)
+                self.assertEqual(head.status, get.status)
+                self.assertEqual(head.body, b"")
+                if path != "/echo":  # the echo of HEAD differs from that of GET
+                    self.assertEqual(head.header("Content-Length"), get.header("Content-Length"))
+                # framing held: the connection is still in sync
+                self.assertEqual(self.c.request("GET", "/plaintext").body, b"Hello, World!")
+
+
+if __name__ == "__main__":
+    unittest.main()
