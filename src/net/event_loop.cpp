@@ -68,7 +68,8 @@ EventLoop::~EventLoop() {
 void EventLoop::run() {
   threadId_ = pthread_self();
   while (!quit_.load(std::memory_order_acquire)) {
-    int ready = epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), pollTimeoutMs());
+    int ready =
+        epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), pollTimeoutMs());
     if (ready < 0 && errno != EINTR) fatal("epoll_wait");
     updateTime();
     if (ready > 0) dispatch(ready);
@@ -87,6 +88,7 @@ void EventLoop::queueInLoop(std::function<void()> fn) {
   {
     std::lock_guard lock(queueMutex_);
     queue_.push_back(std::move(fn));
+    hasQueued_.store(true, std::memory_order_release);
   }
   wakeup();
 }
@@ -128,11 +130,8 @@ void EventLoop::updateTime() {
 }
 
 int EventLoop::pollTimeoutMs() const {
-  {
-    // Work queued by other threads must not wait for the next I/O event.
-    std::lock_guard lock(const_cast<std::mutex&>(queueMutex_));
-    if (!queue_.empty()) return 0;
-  }
+  // Work queued by other threads must not wait for the next I/O event.
+  if (hasQueued_.load(std::memory_order_acquire)) return 0;
   Millis next = wheel_.nextWakeup();
   if (next == core::TimerWheel::kNever) return 1000;  // keeps the Date cache fresh
   Millis wait = next - core::monotonicMillis();
@@ -153,11 +152,12 @@ void EventLoop::dispatch(int ready) {
 }
 
 void EventLoop::runQueued() {
+  if (!hasQueued_.load(std::memory_order_acquire)) return;  // the common case: no lock
   std::vector<std::function<void()>> work;
   {
     std::lock_guard lock(queueMutex_);
-    if (queue_.empty()) return;
     work.swap(queue_);
+    hasQueued_.store(false, std::memory_order_relaxed);
   }
   for (auto& fn : work) fn();
 }

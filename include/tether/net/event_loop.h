@@ -79,6 +79,7 @@ class EventLoop {
   int epfd_;
   int wakeFd_;
   std::atomic<bool> quit_{false};
+  std::atomic<bool> hasQueued_{false};
   Millis now_;
   core::TimerWheel wheel_;
   std::vector<epoll_event> events_;
