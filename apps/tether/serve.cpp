@@ -36,8 +36,8 @@ struct ServeArgs {
 core::Millis duration(const std::string& option, const std::string& text) {
   auto ms = core::parseDuration(text);
   if (!ms) {
-    throw UsageError(fmt::format("{}: invalid duration '{}' (examples: 500ms, 30s, 5m, 1h)",
-                                 option, text));
+    throw UsageError(
+        fmt::format("{}: invalid duration '{}' (examples: 500ms, 30s, 5m, 1h)", option, text));
   }
   return *ms;
 }
@@ -52,12 +52,14 @@ std::uint64_t size(const std::string& option, const std::string& text) {
 
 http::ServerOptions toOptions(const ServeArgs& a) {
   http::ServerOptions o;
-  for (const std::string& text : a.listen.empty() ? std::vector<std::string>{"127.0.0.1:8080"}
-                                                  : a.listen) {
+  for (const std::string& text :
+       a.listen.empty() ? std::vector<std::string>{"127.0.0.1:8080"} : a.listen) {
     auto addr = net::parseSocketAddress(text);
     if (!addr) {
-      throw UsageError(fmt::format("--listen: invalid address '{}' (examples: 127.0.0.1:8080, "
-                                   "[::1]:8080, *:8080)", text));
+      throw UsageError(
+          fmt::format("--listen: invalid address '{}' (examples: 127.0.0.1:8080, "
+                      "[::1]:8080, *:8080)",
+                      text));
     }
     o.listen.push_back(*addr);
   }
@@ -148,8 +150,7 @@ Runner addServeCommand(CLI::App& app) {
   cmd->add_option("--keepalive-time", args->keepaliveTime,
                   "maximum connection lifetime; closes after the request that crosses it")
       ->capture_default_str();
-  cmd->add_option("--keepalive-jitter", args->keepaliveJitter,
-                  "spread of the lifetime, +-percent")
+  cmd->add_option("--keepalive-jitter", args->keepaliveJitter, "spread of the lifetime, +-percent")
       ->check(CLI::Range(0, 100))
       ->capture_default_str();
   cmd->add_option("--client-header-timeout", args->clientHeaderTimeout,

@@ -30,10 +30,10 @@ struct ActiveState {
 
   std::unique_ptr<char[]> buffer;
   std::uint32_t capacity;
-  std::uint32_t start = 0;   // first byte of the current message
-  std::uint32_t parsed = 0;  // bytes handed to the parser so far
-  std::uint32_t end = 0;     // bytes read into the buffer
-  std::uint32_t headEnd = 0; // end of the current head, once complete
+  std::uint32_t start = 0;    // first byte of the current message
+  std::uint32_t parsed = 0;   // bytes handed to the parser so far
+  std::uint32_t end = 0;      // bytes read into the buffer
+  std::uint32_t headEnd = 0;  // end of the current head, once complete
 
   RequestParser parser;
   Request request;

@@ -1,13 +1,12 @@
 #include "tether/http/default_site.h"
 
+#include <fmt/format.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "tether/core/duration.h"
 #include "tether/net/event_loop.h"
@@ -96,7 +95,7 @@ std::string settingsRows(const ServerOptions& o) {
   rows += row("--keepalive-grace", formatDuration(o.keepaliveGrace));
   rows += row("--keepalive-requests", std::to_string(o.keepaliveRequests));
   rows += row("--keepalive-time", fmt::format("{} &plusmn;{}%", formatDuration(o.keepaliveTime),
-                                               o.keepaliveJitterPercent));
+                                              o.keepaliveJitterPercent));
   rows += row("--client-header-timeout", formatDuration(o.clientHeaderTimeout));
   rows += row("--client-body-timeout", formatDuration(o.clientBodyTimeout));
   rows += row("--send-timeout", formatDuration(o.sendTimeout));

@@ -26,15 +26,15 @@ bool requestWantsPersistence(int major, int minor, const ConnectionTokens& token
 
 /// Everything the server knows when a response is about to be sent.
 struct PersistenceInput {
-  bool requestPersistent = true;   // requestWantsPersistence()
-  bool keepaliveEnabled = true;    // keepalive timeout > 0
-  std::uint64_t requestNumber = 1; // 1-based, on this connection
-  std::uint64_t maxRequests = 0;   // 0: unlimited
-  bool lifetimeExpired = false;    // connection older than its lifetime
+  bool requestPersistent = true;    // requestWantsPersistence()
+  bool keepaliveEnabled = true;     // keepalive timeout > 0
+  std::uint64_t requestNumber = 1;  // 1-based, on this connection
+  std::uint64_t maxRequests = 0;    // 0: unlimited
+  bool lifetimeExpired = false;     // connection older than its lifetime
   bool shuttingDown = false;
-  bool handlerClose = false;       // handler asked for a close
-  bool protocolError = false;      // a 4xx/5xx for bad input: framing is lost
-  bool bodyUnread = false;         // request body not consumed (e.g. early 413)
+  bool handlerClose = false;   // handler asked for a close
+  bool protocolError = false;  // a 4xx/5xx for bad input: framing is lost
+  bool bodyUnread = false;     // request body not consumed (e.g. early 413)
 };
 
 /// nullopt: keep the connection; otherwise the reason it closes after this

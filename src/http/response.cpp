@@ -1,10 +1,11 @@
+#include "tether/http/response.h"
+
 #include <charconv>
 
 #include "active_state.h"
 #include "response_head.h"
 #include "server_connection.h"
 #include "worker.h"
-#include "tether/http/response.h"
 
 namespace tether::http {
 namespace {
@@ -53,9 +54,7 @@ void DeferredResponse::finish() {
   conn_ = nullptr;
 }
 
-bool statusHasBody(int status) noexcept {
-  return status >= 200 && status != 204 && status != 304;
-}
+bool statusHasBody(int status) noexcept { return status >= 200 && status != 204 && status != 304; }
 
 void appendResponseHead(std::string& out, int status, std::string_view contentType,
                         std::string_view extraHeaders, std::uint64_t bodySize,

@@ -11,9 +11,9 @@
 namespace tether::http {
 
 struct HeadFraming {
-  bool keepAlive = true;       // connection stays open after this response
-  bool http10 = false;         // request was HTTP/1.0 (needs explicit keep-alive)
-  bool advertise = true;       // send `Keep-Alive: timeout=N[, max=R]`
+  bool keepAlive = true;  // connection stays open after this response
+  bool http10 = false;    // request was HTTP/1.0 (needs explicit keep-alive)
+  bool advertise = true;  // send `Keep-Alive: timeout=N[, max=R]`
   std::int64_t timeoutSeconds = 0;
   std::uint64_t remaining = 0;  // requests still allowed; 0 = unlimited (omit max)
   std::string_view date;

@@ -57,9 +57,11 @@ std::string_view closeReasonName(CloseReason reason) noexcept {
 }
 
 Server::Server(ServerOptions options)
-    : options_(std::move(options)), shared_(std::make_unique<SharedCounters>()),
+    : options_(std::move(options)),
+      shared_(std::make_unique<SharedCounters>()),
       fallback_(&notFound) {
-  if (options_.listen.empty()) options_.listen.push_back(*net::parseSocketAddress("127.0.0.1:8080"));
+  if (options_.listen.empty())
+    options_.listen.push_back(*net::parseSocketAddress("127.0.0.1:8080"));
   if (options_.workers <= 0) {
     options_.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
@@ -70,7 +72,9 @@ Server::~Server() {
   if (accessLogFd_ > 1) ::close(accessLogFd_);
 }
 
-void Server::handle(std::string path, Handler handler) { routes_[std::move(path)] = std::move(handler); }
+void Server::handle(std::string path, Handler handler) {
+  routes_[std::move(path)] = std::move(handler);
+}
 
 void Server::setFallback(Handler handler) { fallback_ = std::move(handler); }
 
@@ -85,9 +89,10 @@ void Server::bind() {
                         ? options_.maxConnections
                         : (fdLimit > 2 * kReservedFds ? fdLimit - kReservedFds : fdLimit / 2);
   if (!options_.accessLog.empty() && options_.accessLog != "off") {
-    accessLogFd_ = options_.accessLog == "-"
-                       ? STDOUT_FILENO
-                       : ::open(options_.accessLog.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    accessLogFd_ =
+        options_.accessLog == "-"
+            ? STDOUT_FILENO
+            : ::open(options_.accessLog.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (accessLogFd_ < 0) {
       throw std::system_error(errno, std::generic_category(), "access log " + options_.accessLog);
     }
@@ -98,14 +103,16 @@ void Server::bind() {
     for (auto& workerFds : fds) {
       net::SocketAddress bound;
       int fd = net::listenTcp(addr, options_.listenBacklog, &bound);
-      if (fd < 0) throw std::system_error(errno, std::generic_category(), "listen " + addr.toString());
+      if (fd < 0)
+        throw std::system_error(errno, std::generic_category(), "listen " + addr.toString());
       workerFds.push_back(fd);
       addr = bound;  // port 0 resolved: the other workers join the same port
     }
     bound_.push_back(addr);
   }
   for (auto& workerFds : fds) {
-    workers_.push_back(std::make_unique<Worker>(*this, std::move(workerFds), *shared_, accessLogFd_));
+    workers_.push_back(
+        std::make_unique<Worker>(*this, std::move(workerFds), *shared_, accessLogFd_));
   }
 }
 

@@ -20,7 +20,7 @@ using State = ServerConnection::State;
 constexpr Millis kNever = core::TimerWheel::kNever;
 // Stop reading pipelined requests once this much output is queued (backpressure).
 constexpr std::size_t kOutputHighWater = 256 * 1024;
-constexpr std::size_t kSourceChunk = 1024 * 1024;
+constexpr std::uint64_t kSourceChunk = 1024 * 1024;
 
 bool readsRequests(State s) noexcept {
   return s == State::kIdle || s == State::kReadingHead || s == State::kReadingBody;
@@ -87,8 +87,7 @@ void ServerConnection::onTimer(core::TimerEntry& entry) {
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
   constexpr std::size_t kTimerOffset = offsetof(ServerConnection, timer_);
 #pragma GCC diagnostic pop
-  auto* self =
-      reinterpret_cast<ServerConnection*>(reinterpret_cast<char*>(&entry) - kTimerOffset);
+  auto* self = reinterpret_cast<ServerConnection*>(reinterpret_cast<char*>(&entry) - kTimerOffset);
   Millis d = self->deadline();
   if (d == kNever) return;
   if (d > self->worker_->loop().now()) {
@@ -154,8 +153,7 @@ void ServerConnection::drive() {
         if (!writeReady_ || !flush()) return;
         if (!afterOutput()) return;
         continue;
-      default:
-        break;
+      default: break;
     }
     if (active_ != nullptr && active_->outputPending()) {
       setState(State::kWriting);
@@ -387,24 +385,32 @@ void ServerConnection::respondError(int status, const char* reason, CloseReason 
 
 // ---- output -------------------------------------------------------------------
 
+// Classifies the result of one send()/sendfile(): bytes went out (true), or the
+// socket is full / the connection failed (false, with the timer armed or the
+// connection closed). `n == 0` only comes from a body source that ended early
+// (a truncated file): the promised framing can no longer be kept.
+bool ServerConnection::wrote(ssize_t n) {
+  if (n > 0) {
+    lastActivity_ = worker_->loop().now();
+    return true;
+  }
+  if (n < 0 && errno == EINTR) return true;
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    writeReady_ = false;
+    armTimer();
+    return false;
+  }
+  close(n == 0 ? CloseReason::kError : CloseReason::kClientClosed);
+  return false;
+}
+
 // Writes queued output; true when everything went out.
 bool ServerConnection::flush() {
   ActiveState& a = *active_;
   while (a.outSent < a.out.size()) {
     ssize_t n = ::send(fd_, a.out.data() + a.outSent, a.out.size() - a.outSent, MSG_NOSIGNAL);
-    if (n > 0) {
-      a.outSent += static_cast<std::size_t>(n);
-      lastActivity_ = worker_->loop().now();
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      writeReady_ = false;
-      armTimer();
-      return false;
-    }
-    close(CloseReason::kClientClosed);
-    return false;
+    if (!wrote(n)) return false;
+    if (n > 0) a.outSent += static_cast<std::size_t>(n);
   }
   a.out.clear();
   a.outSent = 0;
@@ -415,22 +421,10 @@ bool ServerConnection::writeSource() {
   ActiveState& a = *active_;
   std::uint64_t size = a.source->size();
   while (a.sourceSent < size) {
-    std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(size - a.sourceSent, kSourceChunk));
+    auto chunk = static_cast<std::size_t>(std::min(size - a.sourceSent, kSourceChunk));
     ssize_t n = a.source->writeTo(fd_, a.sourceSent, chunk);
-    if (n > 0) {
-      a.sourceSent += static_cast<std::uint64_t>(n);
-      lastActivity_ = worker_->loop().now();
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      writeReady_ = false;
-      armTimer();
-      return false;
-    }
-    // n == 0: the source ended early (file truncated); the framing is broken.
-    close(n == 0 ? CloseReason::kError : CloseReason::kClientClosed);
-    return false;
+    if (!wrote(n)) return false;
+    if (n > 0) a.sourceSent += static_cast<std::uint64_t>(n);
   }
   a.source.reset();
   a.sourceSent = 0;
@@ -479,8 +473,8 @@ void ServerConnection::startClose(CloseReason reason) {
   closeReason_ = reason;
   LingeringClose mode = worker_->options().lingeringClose;
   bool clientMaySend = readReady_ || bodyUnread_ ||
-                       (active_ != nullptr && (active_->parsed < active_->end ||
-                                               active_->parser.messageInProgress()));
+                       (active_ != nullptr &&
+                        (active_->parsed < active_->end || active_->parser.messageInProgress()));
   if (peerEof_ || mode == LingeringClose::kOff || (mode == LingeringClose::kOn && !clientMaySend)) {
     return close(reason);
   }

@@ -13,6 +13,8 @@
 #pragma once
 
 #include <cstdint>
+#include <sys/types.h>
+
 #include <optional>
 #include <string_view>
 
@@ -89,6 +91,7 @@ class ServerConnection final : public net::IoHandler {
   void writeHead(int status, std::string_view type, std::string_view headers,
                  std::uint64_t bodySize, std::optional<CloseReason> close);
   void respondError(int status, const char* reason, CloseReason why);
+  bool wrote(ssize_t n);
   bool flush();
   bool writeSource();
   bool afterOutput();
@@ -110,12 +113,12 @@ class ServerConnection final : public net::IoHandler {
   std::uint32_t generation_ = 0;
   State state_ = State::kFree;
   CloseReason closeReason_ = CloseReason::kClientClosed;
-  bool readReady_ = false;   // edge-triggered: socket may have unread bytes
-  bool writeReady_ = true;   // edge-triggered: socket can take more bytes
+  bool readReady_ = false;  // edge-triggered: socket may have unread bytes
+  bool writeReady_ = true;  // edge-triggered: socket can take more bytes
   bool peerEof_ = false;
   bool closeAfterWrite_ = false;
   bool bodyUnread_ = false;
-  bool rdhup_ = false;       // peer's FIN seen by epoll
+  bool rdhup_ = false;  // peer's FIN seen by epoll
 };
 
 }  // namespace tether::http

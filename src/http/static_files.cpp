@@ -1,6 +1,7 @@
 #include "tether/http/static_files.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <linux/openat2.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -11,8 +12,6 @@
 #include <ctime>
 #include <memory>
 #include <system_error>
-
-#include <fmt/format.h>
 
 namespace tether::http {
 namespace {
@@ -43,15 +42,24 @@ struct RootDir {
 
 std::string_view contentType(std::string_view path) {
   static constexpr std::pair<std::string_view, std::string_view> kTypes[] = {
-      {".html", "text/html; charset=utf-8"}, {".htm", "text/html; charset=utf-8"},
-      {".css", "text/css"},                  {".js", "text/javascript"},
-      {".json", "application/json"},         {".txt", "text/plain; charset=utf-8"},
-      {".xml", "application/xml"},           {".svg", "image/svg+xml"},
-      {".png", "image/png"},                 {".jpg", "image/jpeg"},
-      {".jpeg", "image/jpeg"},               {".gif", "image/gif"},
-      {".webp", "image/webp"},               {".ico", "image/x-icon"},
-      {".wasm", "application/wasm"},         {".pdf", "application/pdf"},
-      {".woff2", "font/woff2"},              {".mp4", "video/mp4"},
+      {".html", "text/html; charset=utf-8"},
+      {".htm", "text/html; charset=utf-8"},
+      {".css", "text/css"},
+      {".js", "text/javascript"},
+      {".json", "application/json"},
+      {".txt", "text/plain; charset=utf-8"},
+      {".xml", "application/xml"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".jpg", "image/jpeg"},
+      {".jpeg", "image/jpeg"},
+      {".gif", "image/gif"},
+      {".webp", "image/webp"},
+      {".ico", "image/x-icon"},
+      {".wasm", "application/wasm"},
+      {".pdf", "application/pdf"},
+      {".woff2", "font/woff2"},
+      {".mp4", "video/mp4"},
   };
   std::size_t dot = path.rfind('.');
   if (dot != std::string_view::npos && path.find('/', dot) == std::string_view::npos) {
@@ -128,7 +136,8 @@ void serveFile(int rootFd, const Request& req, Response& res) {
     return;
   }
   std::string path;
-  if (!decodePath(req.path, path) || path.empty() || path.front() != '/') return plainError(res, 400);
+  if (!decodePath(req.path, path) || path.empty() || path.front() != '/')
+    return plainError(res, 400);
   std::string relative = path.size() > 1 ? path.substr(1) : ".";
   int fd = openBeneath(rootFd, relative);
   if (fd < 0) return plainError(res, statusForOpenError(errno));

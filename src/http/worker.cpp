@@ -1,11 +1,10 @@
 #include "worker.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include "active_state.h"
 #include "tether/net/socket.h"

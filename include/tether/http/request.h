@@ -11,7 +11,7 @@
 namespace tether::http {
 
 struct Header {
-  std::string_view name;  // as received (original case)
+  std::string_view name;   // as received (original case)
   std::string_view value;  // leading/trailing whitespace removed
 };
 

@@ -15,7 +15,8 @@ struct Outcome {
 };
 
 // Feeds `wire` in pieces of `step` bytes, the way reads would deliver it.
-Outcome parse(const std::string& wire, std::size_t step = 1 << 20, std::uint64_t maxBody = 1 << 20) {
+Outcome parse(const std::string& wire, std::size_t step = 1 << 20,
+              std::uint64_t maxBody = 1 << 20) {
   RequestParser p;
   p.reset(maxBody);
   Outcome out;
@@ -97,13 +98,20 @@ TEST(RequestParser, RejectsBadInputWithTheRightStatus) {
       {"obs-fold", "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", 400},
       {"missing host", "GET / HTTP/1.1\r\n\r\n", 400},
       {"duplicate host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
-      {"CL with TE", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
-      {"TE with CL", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400},
-      {"conflicting CL", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400},
+      {"CL with TE",
+       "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+       400},
+      {"TE with CL",
+       "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+       400},
+      {"conflicting CL",
+       "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400},
       {"non-numeric CL", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3x\r\n\r\nabc", 400},
       {"negative CL", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400},
-      {"bad chunk size", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
-      {"chunk without CRLF", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", 400},
+      {"bad chunk size", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+       400},
+      {"chunk without CRLF",
+       "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", 400},
       {"HTTP/2.0", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505},
       {"HTTP/3.1", "GET / HTTP/3.1\r\nHost: h\r\n\r\n", 505},
       {"HTTP/1.x", "GET / HTTP/1.x\r\nHost: h\r\n\r\n", 400},
