@@ -9,6 +9,9 @@
 //    deadline order (ties in unspecified order). An entry is unlinked before its
 //    callback runs, so the callback may re-link it, link or unlink any other entry,
 //    or destroy the owner of a *different* entry only after unlinking it.
+//    Entries a callback links for a time <= now() fire on the *next* advance()
+//    (so a timer re-arming itself for "now" cannot spin). Inside a callback,
+//    now() is the deadline being fired. advance() must not be called re-entrantly.
 //  - An entry must be unlinked (or fired) before it is destroyed.
 //  - Deadlines further than kRange ms after the wheel's current time are clamped to
 //    now + kRange - 1; owners that need longer deadlines re-check when fired.
@@ -62,7 +65,7 @@ class TimerWheel {
   ~TimerWheel();  // entries still linked are detached (their owners must not touch them)
 
   /// Links `e` to fire at `at`; re-links if already linked. A deadline <= now()
-  /// fires on the next advance().
+  /// fires on the next advance() and is recorded as now() (see deadline()).
   void link(TimerEntry& e, Millis at) noexcept;
   /// Unlinks `e`; no-op when not linked.
   void unlink(TimerEntry& e) noexcept;
@@ -75,8 +78,9 @@ class TimerWheel {
   Millis now() const noexcept { return now_; }
   /// A lower bound for the next deadline: advance() before this time fires nothing.
   /// Returns now() when something is due, kNever when the wheel is empty. Exact for
-  /// deadlines within 64 ms of now(); coarser (slot start) further out, which only
-  /// costs the caller an early wake-up that fires nothing.
+  /// deadlines in the same 64 ms-aligned block as now(); otherwise the start of the
+  /// slot holding the earliest deadline, which only costs the caller an early
+  /// wake-up that fires nothing.
   Millis nextWakeup() const noexcept;
 
   std::size_t size() const noexcept { return size_; }
@@ -117,7 +121,7 @@ class TimerWheel {
   Slot due_;     // linked with a deadline <= now_; fired by the next advance()
   Slot firing_;  // being fired by advance(); callbacks may still unlink entries from it
   Millis now_;
-  std::size_t size_ = 0;  // entries in slots_, due_ and firing_
+  std::size_t size_ = 0;    // entries in slots_, due_ and firing_
   bool advancing_ = false;  // catches re-entrant advance() calls in debug builds
 };
 
