@@ -1,0 +1,39 @@
+// Options of `tether serve`: CLI11 registration and conversion to
+// http::ServerOptions, separate from the command so they are unit-tested.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "tether/http/server_options.h"
+
+namespace tether::app {
+
+/// Raw option values as typed; validated by toServerOptions().
+struct ServeArgs {
+  std::vector<std::string> listen;
+  int workers = 0;
+  std::string keepaliveTimeout = "75s", keepaliveGrace = "1s";
+  bool noKeepaliveHeader = false;
+  long long keepaliveRequests = 1000;
+  std::string keepaliveTime = "1h";
+  int keepaliveJitter = 10;
+  std::string clientHeaderTimeout = "60s", clientBodyTimeout = "60s", sendTimeout = "60s";
+  std::string lingeringClose = "on", lingeringTime = "30s", lingeringTimeout = "5s";
+  bool resetTimedout = false;
+  long long maxConnections = 0;
+  std::string maxHeaderSize = "16k", maxBodySize = "1m";
+  std::string root;
+  std::string accessLog = "off";
+  std::string shutdownTimeout = "10s";
+};
+
+/// Registers every `serve` option on `cmd`, writing into `args`.
+void addServeOptions(CLI::App& cmd, ServeArgs& args);
+
+/// Validates and converts. Throws UsageError (one line naming the option) on a
+/// bad value.
+http::ServerOptions toServerOptions(const ServeArgs& args);
+
+}  // namespace tether::app

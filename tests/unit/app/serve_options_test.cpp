@@ -1,0 +1,113 @@
+#include "serve_options.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "commands.h"
+
+namespace tether::app {
+namespace {
+
+// Parses a `serve` command line the way main() does.
+http::ServerOptions parse(std::vector<std::string> argv) {
+  CLI::App cmd;
+  ServeArgs args;
+  addServeOptions(cmd, args);
+  std::reverse(argv.begin(), argv.end());  // CLI11 takes a reversed vector
+  cmd.parse(argv);
+  return toServerOptions(args);
+}
+
+TEST(ServeOptions, DefaultsFollowNginx) {
+  http::ServerOptions o = parse({});
+  ASSERT_EQ(o.listen.size(), 1u);
+  EXPECT_EQ(o.listen[0].toString(), "127.0.0.1:8080");
+  EXPECT_EQ(o.keepaliveTimeout, 75'000);
+  EXPECT_EQ(o.keepaliveGrace, 1'000);
+  EXPECT_TRUE(o.keepaliveHeader);
+  EXPECT_EQ(o.keepaliveRequests, 1000u);
+  EXPECT_EQ(o.keepaliveTime, 3'600'000);
+  EXPECT_EQ(o.keepaliveJitterPercent, 10);
+  EXPECT_EQ(o.clientHeaderTimeout, 60'000);
+  EXPECT_EQ(o.clientBodyTimeout, 60'000);
+  EXPECT_EQ(o.sendTimeout, 60'000);
+  EXPECT_EQ(o.lingeringClose, http::LingeringClose::kOn);
+  EXPECT_EQ(o.lingeringTime, 30'000);
+  EXPECT_EQ(o.lingeringTimeout, 5'000);
+  EXPECT_FALSE(o.resetTimedoutConnection);
+  EXPECT_EQ(o.maxHeaderSize, 16u * 1024);
+  EXPECT_EQ(o.maxBodySize, 1024u * 1024);
+  EXPECT_EQ(o.shutdownTimeout, 10'000);
+}
+
+TEST(ServeOptions, ParsesEveryOption) {
+  http::ServerOptions o = parse(
+      {"--listen", "127.0.0.1:0", "--listen", "[::1]:9000", "--workers", "3",
+       "--keepalive-timeout", "1500ms", "--keepalive-grace", "0", "--no-keepalive-header",
+       "--keepalive-requests", "0", "--keepalive-time", "2m", "--keepalive-jitter", "0",
+       "--client-header-timeout", "5s", "--client-body-timeout", "6s", "--send-timeout", "7s",
+       "--lingering-close", "always", "--lingering-time", "1m", "--lingering-timeout", "2s",
+       "--reset-timedout-connection", "--max-connections", "100", "--max-header-size", "8k",
+       "--max-body-size", "2m", "--access-log", "-", "--shutdown-timeout", "1h"});
+  ASSERT_EQ(o.listen.size(), 2u);
+  EXPECT_EQ(o.listen[1].toString(), "[::1]:9000");
+  EXPECT_EQ(o.workers, 3);
+  EXPECT_EQ(o.keepaliveTimeout, 1500);
+  EXPECT_EQ(o.keepaliveGrace, 0);
+  EXPECT_FALSE(o.keepaliveHeader);
+  EXPECT_EQ(o.keepaliveRequests, 0u);
+  EXPECT_EQ(o.keepaliveTime, 120'000);
+  EXPECT_EQ(o.keepaliveJitterPercent, 0);
+  EXPECT_EQ(o.clientHeaderTimeout, 5'000);
+  EXPECT_EQ(o.clientBodyTimeout, 6'000);
+  EXPECT_EQ(o.sendTimeout, 7'000);
+  EXPECT_EQ(o.lingeringClose, http::LingeringClose::kAlways);
+  EXPECT_EQ(o.lingeringTime, 60'000);
+  EXPECT_EQ(o.lingeringTimeout, 2'000);
+  EXPECT_TRUE(o.resetTimedoutConnection);
+  EXPECT_EQ(o.maxConnections, 100u);
+  EXPECT_EQ(o.maxHeaderSize, 8u * 1024);
+  EXPECT_EQ(o.maxBodySize, 2u * 1024 * 1024);
+  EXPECT_EQ(o.accessLog, "-");
+  EXPECT_EQ(o.shutdownTimeout, 3'600'000);
+}
+
+// A bad value must produce one message that names the option (main prints it
+// on one line and exits 2).
+TEST(ServeOptions, BadValuesNameTheOption) {
+  struct Case {
+    std::vector<std::string> argv;
+    std::string option;
+  };
+  const Case cases[] = {
+      {{"--keepalive-timeout", "abc"}, "--keepalive-timeout"},
+      {{"--keepalive-grace", "-1s"}, "--keepalive-grace"},
+      {{"--client-header-timeout", "5x"}, "--client-header-timeout"},
+      {{"--listen", "nonsense"}, "--listen"},
+      {{"--listen", "127.0.0.1:70000"}, "--listen"},
+      {{"--max-body-size", "lots"}, "--max-body-size"},
+      {{"--max-header-size", "0"}, "--max-header-size"},
+  };
+  for (const Case& c : cases) {
+    try {
+      parse(c.argv);
+      ADD_FAILURE() << c.argv[0] << " " << c.argv[1] << " was accepted";
+    } catch (const UsageError& e) {
+      std::string message = e.what();
+      EXPECT_NE(message.find(c.option), std::string::npos) << message;
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    }
+  }
+}
+
+TEST(ServeOptions, ValidatorsRejectOutOfRange) {
+  EXPECT_THROW(parse({"--lingering-close", "maybe"}), CLI::ValidationError);
+  EXPECT_THROW(parse({"--keepalive-jitter", "101"}), CLI::ValidationError);
+  EXPECT_THROW(parse({"--keepalive-requests", "-1"}), CLI::ValidationError);
+  EXPECT_THROW(parse({"--workers", "-1"}), CLI::ValidationError);
+}
+
+}  // namespace
+}  // namespace tether::app
