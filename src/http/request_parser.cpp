@@ -172,22 +172,34 @@ int RequestParser::onHeaderValue(llhttp_t* p, const char* at, std::size_t len) {
 int RequestParser::onHeadersComplete(llhttp_t* p) {
   RequestParser& r = self(p);
   r.headComplete_ = true;
-  int hosts = 0;
-  for (const HeaderSpan& h : r.headers_) {
-    std::string_view name{r.base_ + h.name.offset, h.name.length};
-    // llhttp tolerates "Name :"; RFC 9112 §5.1 requires a 400 (smuggling vector).
-    if (name.find_first_of(" \t") != std::string_view::npos) {
-      return r.fail(400, "whitespace in header name");
-    }
-    if (equalsIgnoreCase(name, "host")) ++hosts;
-  }
-  if (hosts > 1) return r.fail(400, "duplicate Host header");
-  if (hosts == 0 && p->http_major == 1 && p->http_minor >= 1) return r.fail(400, "missing Host");
+  if (int err = r.checkHeaders(); err != 0) return err;
   if (p->http_major != 1) return r.fail(505, "unsupported HTTP version");
   if ((p->flags & F_CONTENT_LENGTH) && p->content_length > r.maxBodySize_) {
     return r.fail(413, "body too large");
   }
   return HPE_PAUSED;  // let the connection act on the complete head
+}
+
+// One pass over the header names: syntax llhttp tolerates, Host rules, and the
+// Connection tokens the keep-alive decision needs.
+int RequestParser::checkHeaders() noexcept {
+  int hosts = 0;
+  connection_ = {};
+  for (const HeaderSpan& h : headers_) {
+    std::string_view name{base_ + h.name.offset, h.name.length};
+    // llhttp accepts "Name :"; RFC 9112 §5.1 requires a 400 (a smuggling vector).
+    char last = name.empty() ? ' ' : name.back();
+    if (last == ' ' || last == '\t') return fail(400, "whitespace in header name");
+    if (name.size() == 4 && equalsIgnoreCase(name, "host")) ++hosts;
+    if (name.size() == 10 && equalsIgnoreCase(name, "connection")) {
+      addConnectionTokens({base_ + h.value.offset, h.value.length}, connection_);
+    }
+  }
+  if (hosts > 1) return fail(400, "duplicate Host header");
+  if (hosts == 0 && parser_.http_major == 1 && parser_.http_minor >= 1) {
+    return fail(400, "missing Host");
+  }
+  return 0;
 }
 
 int RequestParser::onBody(llhttp_t* p, const char* at, std::size_t len) {

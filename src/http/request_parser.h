@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "keepalive_policy.h"
 #include "tether/http/request.h"
 
 namespace tether::http {
@@ -54,6 +55,8 @@ class RequestParser {
   int versionMinor() const noexcept { return parser_.http_minor; }
   std::string_view method() const noexcept;
   std::string& body() noexcept { return body_; }
+  /// Tokens of every `Connection` header of the current request.
+  const ConnectionTokens& connectionTokens() const noexcept { return connection_; }
 
   /// Fills `req` (views into `base` and into this parser's body).
   void fillRequest(const char* base, Request& req) const;
@@ -79,6 +82,7 @@ class RequestParser {
 
   void extend(Span& span, const char* at, std::size_t len) noexcept;
   int fail(int status, const char* reason) noexcept;
+  int checkHeaders() noexcept;
   Event mapError(llhttp_errno_t err) noexcept;
   bool wellFormedVersionAt(const char* pos) const noexcept;
 
@@ -94,6 +98,7 @@ class RequestParser {
   bool messageComplete_ = false;
   std::uint64_t maxBodySize_ = 0;
   std::string body_;
+  ConnectionTokens connection_;
   int errorStatus_ = 0;
   const char* errorReason_ = "";
 };

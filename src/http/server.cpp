@@ -73,14 +73,22 @@ Server::~Server() {
 }
 
 void Server::handle(std::string path, Handler handler) {
-  routes_[std::move(path)] = std::move(handler);
+  for (auto& [existing, h] : routes_) {
+    if (existing == path) {
+      h = std::move(handler);
+      return;
+    }
+  }
+  routes_.emplace_back(std::move(path), std::move(handler));
 }
 
 void Server::setFallback(Handler handler) { fallback_ = std::move(handler); }
 
 void Server::dispatch(const Request& req, Response& res) const {
-  auto it = routes_.find(std::string(req.path));
-  (it != routes_.end() ? it->second : fallback_)(req, res);
+  for (const auto& [path, handler] : routes_) {
+    if (path == req.path) return handler(req, res);
+  }
+  fallback_(req, res);
 }
 
 void Server::bind() {

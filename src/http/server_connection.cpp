@@ -301,11 +301,8 @@ void ServerConnection::onMessageComplete() {
   a.parser.fillRequest(a.buffer.get(), req);
   req.connectionId = id_;
   req.requestNumber = requests_;
-  ConnectionTokens tokens;
-  for (const Header& h : req.headers) {
-    if (equalsIgnoreCase(h.name, "connection")) addConnectionTokens(h.value, tokens);
-  }
-  a.requestPersistent = requestWantsPersistence(req.versionMajor, req.versionMinor, tokens);
+  a.requestPersistent =
+      requestWantsPersistence(req.versionMajor, req.versionMinor, a.parser.connectionTokens());
   a.headRequest = req.isHead();
   a.http10 = req.versionMinor == 0;
   if (worker_->accessLogEnabled()) {

@@ -12,9 +12,9 @@
 // re-checks deadline() when it fires (h2o/nginx lazy re-arm).
 #pragma once
 
-#include <cstdint>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string_view>
 

@@ -36,20 +36,6 @@ void WorkerStats::addTo(ServerStatsSnapshot& s) const noexcept {
   for (std::size_t i = 0; i < closes.size(); ++i) s.closes[i] += get(closes[i]);
 }
 
-WorkerStats::Counter* WorkerStats::gauge(ServerConnection::State state) noexcept {
-  using State = ServerConnection::State;
-  switch (state) {
-    case State::kIdle: return &idle;
-    case State::kReadingHead:
-    case State::kReadingBody: return &reading;
-    case State::kHandling:
-    case State::kWriting: return &writing;
-    case State::kLingering: return &lingering;
-    case State::kFree: return nullptr;
-  }
-  return nullptr;
-}
-
 class Worker::Listener final : public net::IoHandler {
  public:
   Listener(Worker& w, int fd) : worker_(w), fd_(fd) {}

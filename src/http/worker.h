@@ -30,11 +30,15 @@ class WorkerStats {
             std::memory_order_relaxed);
   }
   Counter idle{0}, reading{0}, writing{0}, lingering{0};
+  /// The gauge counting connections in `state` (nullptr for kFree).
+  Counter* gauge(ServerConnection::State state) noexcept {
+    Counter* byState[] = {nullptr, &idle, &reading, &reading, &writing, &writing, &lingering};
+    return byState[static_cast<std::size_t>(state)];
+  }
   Counter accepted{0}, requests{0}, reusedRequests{0};
   std::array<Counter, static_cast<std::size_t>(CloseReason::kCount)> closes{};
 
   void addTo(ServerStatsSnapshot& s) const noexcept;
-  Counter* gauge(ServerConnection::State state) noexcept;
 };
 
 /// The only state shared by workers.

@@ -132,11 +132,14 @@ void EventLoop::updateTime() {
 int EventLoop::pollTimeoutMs() const {
   // Work queued by other threads must not wait for the next I/O event.
   if (hasQueued_.load(std::memory_order_acquire)) return 0;
+  // No periodic tick: an idle loop sleeps until its next deadline (the Date
+  // cache is refreshed on every wake-up, so it never serves a stale second).
   Millis next = wheel_.nextWakeup();
-  if (next == core::TimerWheel::kNever) return 1000;  // keeps the Date cache fresh
+  if (next == core::TimerWheel::kNever) return -1;
   Millis wait = next - core::monotonicMillis();
   if (wait <= 0) return 0;
-  return static_cast<int>(wait > 1000 ? 1000 : wait);
+  constexpr Millis kMaxWait = 24 * 3600 * 1000;  // fits in an int
+  return static_cast<int>(wait > kMaxWait ? kMaxWait : wait);
 }
 
 void EventLoop::dispatch(int ready) {

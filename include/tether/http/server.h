@@ -15,7 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
 #include "tether/http/request.h"
@@ -72,7 +72,8 @@ class Server {
   std::uint64_t maxConnections_ = 0;
   int accessLogFd_ = -1;
   std::unique_ptr<SharedCounters> shared_;
-  std::unordered_map<std::string, Handler> routes_;
+  // A handful of exact paths: a linear scan beats hashing every request path.
+  std::vector<std::pair<std::string, Handler>> routes_;
   Handler fallback_;
   std::vector<net::SocketAddress> bound_;
   std::vector<std::unique_ptr<Worker>> workers_;
