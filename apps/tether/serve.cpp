@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 #include <signal.h>
 
-#include <atomic>
 #include <cstdio>
 #include <thread>
 
@@ -38,18 +37,20 @@ int serve(const ServeArgs& args) {
   }
   std::fflush(stdout);
 
-  std::atomic<bool> done{false};
+  // run() returns only after stop(), i.e. after the waiter took a signal; if
+  // run() throws instead, a signal sent to the waiter itself releases it.
   std::thread waiter([&] {
-    timespec poll{0, 200'000'000};
-    while (!done.load()) {
-      if (sigtimedwait(&signals, nullptr, &poll) > 0) {
-        server.stop();
-        return;
-      }
-    }
+    int sig = 0;
+    sigwait(&signals, &sig);
+    server.stop();
   });
-  server.run();
-  done.store(true);
+  try {
+    server.run();
+  } catch (...) {
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+    throw;
+  }
   waiter.join();
   return 0;
 }
