@@ -50,7 +50,6 @@ class RequestParser {
   bool messageInProgress() const noexcept { return inMessage_; }
   bool bodyExpected() const noexcept;
   bool chunked() const noexcept;
-  std::uint64_t contentLength() const noexcept { return parser_.content_length; }
   int versionMajor() const noexcept { return parser_.http_major; }
   int versionMinor() const noexcept { return parser_.http_minor; }
   std::string_view method() const noexcept;

@@ -58,7 +58,6 @@ class ServerConnection final : public net::IoHandler {
   std::uint64_t id() const noexcept { return id_; }
   int fd() const noexcept { return fd_; }
   std::uint64_t requests() const noexcept { return requests_; }
-  Millis idleSince() const noexcept { return stateSince_; }
   Worker& worker() const noexcept { return *worker_; }
 
   // DeferredResponse support.

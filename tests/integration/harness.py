@@ -293,18 +293,23 @@ class Server:
 
         Used for counters that change when the server notices a close the
         client initiated, which happens asynchronously to the client."""
-        deadline = time.monotonic() + timeout
-        while True:
-            st = self.status()
-            if predicate(st):
-                return st
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"status never satisfied {what} within {timeout}s; last: "
-                                     f"{json.dumps(st, sort_keys=True)}")
-            time.sleep(interval)
+        return poll_status(self.status, predicate, timeout, interval, what)
 
     def status_client(self):
         return StatusClient(self)
+
+
+def poll_status(fetch, predicate, timeout, interval, what):
+    """Call fetch() until predicate(snapshot) holds; return that snapshot."""
+    deadline = time.monotonic() + timeout
+    while True:
+        st = fetch()
+        if predicate(st):
+            return st
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"status never satisfied {what} within {timeout}s; last: "
+                                 f"{json.dumps(st, sort_keys=True)}")
+        time.sleep(interval)
 
 
 class StatusClient:
@@ -330,15 +335,7 @@ class StatusClient:
         return json.loads(resp.body)
 
     def wait(self, predicate, timeout=5.0, interval=0.05, what="condition"):
-        deadline = time.monotonic() + timeout
-        while True:
-            st = self.get()
-            if predicate(st):
-                return st
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"status never satisfied {what} within {timeout}s; last: "
-                                     f"{json.dumps(st, sort_keys=True)}")
-            time.sleep(interval)
+        return poll_status(self.get, predicate, timeout, interval, what)
 
     def close(self):
         self.conn.close()
