@@ -11,12 +11,19 @@ namespace tether::app {
 
 using Runner = std::function<int()>;
 
+/// A registered subcommand: main() runs `run` when `cli` was the one parsed.
+struct Command {
+  CLI::App* cli;
+  Runner run;
+};
+
 /// A bad option value found after parsing; main() prints it on one line, exit 2.
 class UsageError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
-Runner addServeCommand(CLI::App& app);
+// One function per subcommand (one file each), called by main() in this order.
+Command addServeCommand(CLI::App& app);
 
 }  // namespace tether::app

@@ -4,14 +4,18 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <vector>
 
 #include "commands.h"
 
 int main(int argc, char** argv) {
+  using namespace tether::app;
   CLI::App app{"tether: connections that stay alive when they should and die fast when they must"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "tether 0.1.0");
-  tether::app::Runner serve = tether::app::addServeCommand(app);
+  // One line per subcommand; each lives in its own file.
+  std::vector<Command> commands;
+  commands.push_back(addServeCommand(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -25,8 +29,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    return serve();
-  } catch (const tether::app::UsageError& e) {
+    for (const Command& c : commands) {
+      if (c.cli->parsed()) return c.run();
+    }
+    return 2;  // unreachable: require_subcommand(1)
+  } catch (const UsageError& e) {
     fmt::print(stderr, "tether: {}\n", e.what());
     return 2;
   } catch (const std::exception& e) {

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <memory>
 #include <thread>
 
 #include "commands.h"
@@ -57,14 +58,11 @@ int serve(const ServeArgs& args) {
 
 }  // namespace
 
-Runner addServeCommand(CLI::App& app) {
+Command addServeCommand(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand("serve", "Run the HTTP/1.1 keep-alive server");
   addServeOptions(*cmd, *args);
-  return [args, cmd]() -> int {
-    if (!cmd->parsed()) return 0;
-    return serve(*args);
-  };
+  return {cmd, [args] { return serve(*args); }};
 }
 
 }  // namespace tether::app
