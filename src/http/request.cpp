@@ -2,17 +2,6 @@
 
 namespace tether::http {
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
-
 std::string_view Request::header(std::string_view name) const noexcept {
   for (const Header& h : headers) {
     if (equalsIgnoreCase(h.name, name)) return h.value;

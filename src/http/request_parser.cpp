@@ -177,7 +177,10 @@ int RequestParser::onHeadersComplete(llhttp_t* p) {
   if ((p->flags & F_CONTENT_LENGTH) && p->content_length > r.maxBodySize_) {
     return r.fail(413, "body too large");
   }
-  return HPE_PAUSED;  // let the connection act on the complete head
+  // Pause so the connection can act on a head before its body (limits,
+  // 100-continue). A bodiless request completes in the same call instead: one
+  // llhttp_execute per request on the common path.
+  return r.bodyExpected() ? HPE_PAUSED : 0;
 }
 
 // One pass over the header names: syntax llhttp tolerates, Host rules, and the

@@ -22,6 +22,8 @@ namespace tether::http {
 
 class RequestParser {
  public:
+  /// kHeadComplete comes only for requests with a body; a bodiless request
+  /// goes straight to kMessageComplete (its head is complete then too).
   enum class Event { kNeedMore, kHeadComplete, kMessageComplete, kError };
 
   RequestParser();

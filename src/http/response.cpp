@@ -1,6 +1,7 @@
 #include "tether/http/response.h"
 
 #include <charconv>
+#include <cstring>
 
 #include "active_state.h"
 #include "response_head.h"
@@ -10,11 +11,20 @@
 namespace tether::http {
 namespace {
 
-void appendNumber(std::string& out, std::uint64_t value) {
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
-  out.append(digits, end);
-}
+// Unchecked writes into space the caller reserved.
+struct HeadWriter {
+  char* pos;
+  HeadWriter& put(std::string_view s) noexcept {
+    if (s.empty()) return *this;  // an empty view may carry a null data()
+    std::memcpy(pos, s.data(), s.size());
+    pos += s.size();
+    return *this;
+  }
+  HeadWriter& number(std::uint64_t value) noexcept {
+    pos = std::to_chars(pos, pos + 20, value).ptr;  // 20 digits hold any uint64
+    return *this;
+  }
+};
 
 }  // namespace
 
@@ -56,37 +66,33 @@ void DeferredResponse::finish() {
 
 bool statusHasBody(int status) noexcept { return status >= 200 && status != 204 && status != 304; }
 
+// Writes the head straight into `out`: it is grown once to an upper bound and
+// trimmed after, instead of a capacity check per append (this runs per response).
 void appendResponseHead(std::string& out, int status, std::string_view contentType,
                         std::string_view extraHeaders, std::uint64_t bodySize,
                         const HeadFraming& framing) {
-  out.append("HTTP/1.1 ");
-  appendNumber(out, static_cast<std::uint64_t>(status));
-  out.push_back(' ');
-  out.append(reasonPhrase(status));
-  out.append("\r\nServer: tether\r\nDate: ");
-  out.append(framing.date);
-  out.append("\r\n");
-  if (!contentType.empty()) out.append("Content-Type: ").append(contentType).append("\r\n");
-  if (statusHasBody(status)) {
-    out.append("Content-Length: ");
-    appendNumber(out, bodySize);
-    out.append("\r\n");
-  }
+  constexpr std::size_t kFixedMax = 256;  // every literal and number below
+  std::string_view reason = reasonPhrase(status);
+  std::size_t old = out.size();
+  out.resize(old + kFixedMax + reason.size() + framing.date.size() + contentType.size() +
+             extraHeaders.size());
+  HeadWriter w{out.data() + old};
+  w.put("HTTP/1.1 ").number(static_cast<std::uint64_t>(status)).put(" ").put(reason);
+  w.put("\r\nServer: tether\r\nDate: ").put(framing.date).put("\r\n");
+  if (!contentType.empty()) w.put("Content-Type: ").put(contentType).put("\r\n");
+  if (statusHasBody(status)) w.put("Content-Length: ").number(bodySize).put("\r\n");
   if (!framing.keepAlive) {
-    out.append("Connection: close\r\n");
+    w.put("Connection: close\r\n");
   } else if (framing.advertise) {
-    out.append("Connection: keep-alive\r\nKeep-Alive: timeout=");
-    appendNumber(out, static_cast<std::uint64_t>(framing.timeoutSeconds));
-    if (framing.remaining != 0) {
-      out.append(", max=");
-      appendNumber(out, framing.remaining);
-    }
-    out.append("\r\n");
+    w.put("Connection: keep-alive\r\nKeep-Alive: timeout=");
+    w.number(static_cast<std::uint64_t>(framing.timeoutSeconds));
+    if (framing.remaining != 0) w.put(", max=").number(framing.remaining);
+    w.put("\r\n");
   } else if (framing.http10) {
-    out.append("Connection: keep-alive\r\n");
+    w.put("Connection: keep-alive\r\n");
   }
-  out.append(extraHeaders);
-  out.append("\r\n");
+  w.put(extraHeaders).put("\r\n");
+  out.resize(static_cast<std::size_t>(w.pos - out.data()));
 }
 
 std::string_view reasonPhrase(int status) noexcept {

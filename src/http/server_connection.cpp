@@ -122,9 +122,12 @@ void ServerConnection::handleTimeout() {
 void ServerConnection::setState(State s) noexcept {
   if (s == state_) return;
   WorkerStats& st = worker_->mutableStats();
-  if (auto* g = st.gauge(state_)) WorkerStats::add(*g, -1);
-  if (auto* g = st.gauge(s)) WorkerStats::add(*g, 1);
+  auto* from = st.gauge(state_);
+  auto* to = st.gauge(s);
   state_ = s;
+  if (from == to) return;  // e.g. handling -> writing: one gauge
+  if (from != nullptr) WorkerStats::add(*from, -1);
+  if (to != nullptr) WorkerStats::add(*to, 1);
 }
 
 void ServerConnection::onShutdown() {
@@ -243,7 +246,14 @@ void ServerConnection::process() {
         onHeadComplete();
         resume = true;
         break;
-      case RequestParser::Event::kMessageComplete: onMessageComplete(); break;
+      case RequestParser::Event::kMessageComplete:
+        // A bodiless request: its head was not paused on, so act on it now.
+        if (state_ == State::kReadingHead) {
+          onHeadComplete();
+          if (state_ != State::kReadingHead) return;  // the head was rejected
+        }
+        onMessageComplete();
+        break;
       case RequestParser::Event::kError:
         return respondError(a.parser.errorStatus(), a.parser.errorReason(),
                             CloseReason::kBadRequest);

@@ -32,8 +32,15 @@ class WorkerStats {
   Counter idle{0}, reading{0}, writing{0}, lingering{0};
   /// The gauge counting connections in `state` (nullptr for kFree).
   Counter* gauge(ServerConnection::State state) noexcept {
-    Counter* byState[] = {nullptr, &idle, &reading, &reading, &writing, &writing, &lingering};
-    return byState[static_cast<std::size_t>(state)];
+    static constexpr Counter WorkerStats::*kByState[] = {nullptr,
+                                                         &WorkerStats::idle,
+                                                         &WorkerStats::reading,
+                                                         &WorkerStats::reading,
+                                                         &WorkerStats::writing,
+                                                         &WorkerStats::writing,
+                                                         &WorkerStats::lingering};
+    Counter WorkerStats::*member = kByState[static_cast<std::size_t>(state)];
+    return member == nullptr ? nullptr : &(this->*member);
   }
   Counter accepted{0}, requests{0}, reusedRequests{0};
   std::array<Counter, static_cast<std::size_t>(CloseReason::kCount)> closes{};

@@ -4,6 +4,7 @@
 // only during the handler call. Copy what a deferred response needs.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -35,7 +36,19 @@ struct Request {
   bool isHead() const noexcept { return method == "HEAD"; }
 };
 
-/// ASCII case-insensitive equality, for header names and tokens.
-bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept;
+/// ASCII case-insensitive equality, for header names and tokens. Inline because
+/// it runs several times per request: with a literal operand it unrolls.
+inline bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    unsigned x = static_cast<unsigned char>(a[i]);
+    unsigned y = static_cast<unsigned char>(b[i]);
+    if (x == y) continue;
+    // Different bytes match only as the two cases of one letter.
+    unsigned lower = x | 0x20u;
+    if (lower != (y | 0x20u) || lower < 'a' || lower > 'z') return false;
+  }
+  return true;
+}
 
 }  // namespace tether::http
