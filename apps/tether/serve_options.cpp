@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "tether/core/duration.h"
+#include "tether/liveness/keepalive_profile.h"
 
 namespace tether::app {
 namespace {
@@ -25,9 +26,33 @@ std::uint64_t size(const std::string& option, const std::string& text) {
   return *bytes;
 }
 
+// --so-keepalive and --tcp-user-timeout (shared syntax, see keepalive_profile.h).
+liveness::KeepaliveProfile tcpKeepalive(const ServeArgs& a, std::vector<std::string>* warnings) {
+  liveness::KeepaliveProfile p;
+  std::vector<std::string> notes;
+  try {
+    if (!a.soKeepalive.empty()) p = liveness::parseKeepaliveProfile(a.soKeepalive, &notes);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(fmt::format("--so-keepalive: {}", e.what()));
+  }
+  try {
+    if (!a.tcpUserTimeout.empty()) p.userTimeout = liveness::parseUserTimeout(a.tcpUserTimeout);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(fmt::format("--tcp-user-timeout: {}", e.what()));
+  }
+  for (std::string& n : notes) {
+    if (warnings == nullptr) {
+      fmt::print(stderr, "tether: warning: --so-keepalive: {}\n", n);
+    } else {
+      warnings->push_back(std::move(n));
+    }
+  }
+  return p;
+}
+
 }  // namespace
 
-http::ServerOptions toServerOptions(const ServeArgs& a) {
+http::ServerOptions toServerOptions(const ServeArgs& a, std::vector<std::string>* warnings) {
   http::ServerOptions o;
   for (const std::string& text :
        a.listen.empty() ? std::vector<std::string>{"127.0.0.1:8080"} : a.listen) {
@@ -61,6 +86,7 @@ http::ServerOptions toServerOptions(const ServeArgs& a) {
   o.maxBodySize = size("--max-body-size", a.maxBodySize);
   o.accessLog = a.accessLog;
   o.shutdownTimeout = duration("--shutdown-timeout", a.shutdownTimeout);
+  o.tcpKeepalive = tcpKeepalive(a, warnings);
   return o;
 }
 
@@ -119,6 +145,11 @@ void addServeOptions(CLI::App& cmd, ServeArgs& args) {
   cmd.add_option("--shutdown-timeout", args.shutdownTimeout,
                  "SIGTERM/SIGINT: time to finish in-flight requests before forcing closes")
       ->capture_default_str();
+  cmd.add_option("--so-keepalive", args.soKeepalive,
+                 "TCP keepalive on accepted sockets: on, off or IDLE:INTVL:CNT (30m::10)");
+  cmd.add_option("--tcp-user-timeout", args.tcpUserTimeout,
+                 "TCP_USER_TIMEOUT on accepted sockets: unacknowledged data older than this "
+                 "kills the connection");
 }
 
 }  // namespace tether::app

@@ -27,13 +27,17 @@ struct ServeArgs {
   std::string root;
   std::string accessLog = "off";
   std::string shutdownTimeout = "10s";
+  std::string soKeepalive;     // empty: leave SO_KEEPALIVE alone (off)
+  std::string tcpUserTimeout;  // empty: not set
 };
 
 /// Registers every `serve` option on `cmd`, writing into `args`.
 void addServeOptions(CLI::App& cmd, ServeArgs& args);
 
 /// Validates and converts. Throws UsageError (one line naming the option) on a
-/// bad value.
-http::ServerOptions toServerOptions(const ServeArgs& args);
+/// bad value. Notes about accepted values (keepalive ms rounded up to seconds)
+/// go to `warnings`, or to stderr (`tether: warning: ...`) when it is null.
+http::ServerOptions toServerOptions(const ServeArgs& args,
+                                    std::vector<std::string>* warnings = nullptr);
 
 }  // namespace tether::app

@@ -103,6 +103,10 @@ std::string settingsRows(const ServerOptions& o) {
               formatDuration(o.lingeringTime) + " / " + formatDuration(o.lingeringTimeout));
   rows += row("--max-header-size / --max-body-size",
               fmt::format("{} / {} bytes", o.maxHeaderSize, o.maxBodySize));
+  rows += row("--so-keepalive / --tcp-user-timeout",
+              liveness::formatKeepaliveSpec(o.tcpKeepalive) + " / " +
+                  (o.tcpKeepalive.userTimeout > 0 ? formatDuration(o.tcpKeepalive.userTimeout)
+                                                  : std::string("not set")));
   return rows;
 }
 
@@ -147,10 +151,14 @@ std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o) {
       "\"reused_requests\": {}, \"requests_per_connection\": {:.3f}}},\n \"closes\": {{{}}},\n"
       " \"settings\": {{\"keepalive_timeout_ms\": {}, \"keepalive_grace_ms\": {}, "
       "\"keepalive_requests\": {}, \"keepalive_time_ms\": {}, \"client_header_timeout_ms\": {}, "
-      "\"workers\": {}}}}}\n",
+      "\"workers\": {}, \"so_keepalive\": \"{}\", \"tcp_keepalive_idle_s\": {}, "
+      "\"tcp_keepalive_interval_s\": {}, \"tcp_keepalive_count\": {}, "
+      "\"tcp_user_timeout_ms\": {}}}}}\n",
       s.idle, s.reading, s.writing, s.lingering, s.open(), s.accepted, closed, s.requests,
       s.reusedRequests, perConnection, closes, o.keepaliveTimeout, o.keepaliveGrace,
-      o.keepaliveRequests, o.keepaliveTime, o.clientHeaderTimeout, o.workers);
+      o.keepaliveRequests, o.keepaliveTime, o.clientHeaderTimeout, o.workers,
+      liveness::formatKeepaliveSpec(o.tcpKeepalive), o.tcpKeepalive.idleS, o.tcpKeepalive.intervalS,
+      o.tcpKeepalive.count, o.tcpKeepalive.userTimeout);
 }
 
 void installStatusEndpoint(Server& server) {

@@ -51,6 +51,8 @@ std::string_view closeReasonName(CloseReason reason) noexcept {
     case CloseReason::kError: return "error";
     case CloseReason::kEviction: return "eviction";
     case CloseReason::kShutdown: return "shutdown";
+    case CloseReason::kKeepaliveTimeout: return "keepalive_timeout";
+    case CloseReason::kUserTimeout: return "user_timeout";
     case CloseReason::kCount: break;
   }
   return "unknown";
@@ -114,6 +116,10 @@ void Server::bind() {
       if (fd < 0)
         throw std::system_error(errno, std::generic_category(), "listen " + addr.toString());
       workerFds.push_back(fd);
+      if (!liveness::applyKeepaliveProfile(fd, options_.tcpKeepalive)) {
+        throw std::system_error(errno, std::generic_category(),
+                                "TCP keepalive options on " + addr.toString());
+      }
       addr = bound;  // port 0 resolved: the other workers join the same port
     }
     bound_.push_back(addr);

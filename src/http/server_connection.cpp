@@ -1,5 +1,6 @@
 #include "server_connection.h"
 
+#include <fmt/format.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,7 +35,7 @@ void ServerConnection::open(Worker& worker, int fd, std::uint64_t id, Millis lif
   id_ = id;
   requests_ = 0;
   lifetimeEnd_ = lifetimeEnd;
-  stateSince_ = lastActivity_ = worker.loop().now();
+  stateSince_ = lastActivity_ = lastRead_ = worker.loop().now();
   readReady_ = peerEof_ = closeAfterWrite_ = bodyUnread_ = rdhup_ = false;
   writeReady_ = true;
   setState(State::kIdle);
@@ -179,7 +180,7 @@ bool ServerConnection::readOnce() {
   ssize_t n = ::read(fd_, a.buffer.get() + a.end, room);
   if (n > 0) {
     a.end += static_cast<std::uint32_t>(n);
-    lastActivity_ = worker_->loop().now();
+    lastRead_ = lastActivity_ = worker_->loop().now();
     // A short read drained the socket: the next byte raises a new edge. After
     // RDHUP no edge follows, so keep reading until EOF is seen.
     if (static_cast<std::size_t>(n) < room && !rdhup_) readReady_ = false;
@@ -195,6 +196,10 @@ bool ServerConnection::readOnce() {
     return false;
   }
   if (errno == EINTR) return false;
+  if (errno == ETIMEDOUT) {
+    closeTimedOut();
+    return false;
+  }
   close(errno == ECONNRESET ? CloseReason::kClientClosed : CloseReason::kError);
   return false;
 }
@@ -407,6 +412,10 @@ bool ServerConnection::wrote(ssize_t n) {
     armTimer();
     return false;
   }
+  if (n < 0 && errno == ETIMEDOUT) {
+    closeTimedOut();
+    return false;
+  }
   close(n == 0 ? CloseReason::kError : CloseReason::kClientClosed);
   return false;
 }
@@ -513,6 +522,21 @@ void ServerConnection::linger() {
     }
     return close(closeReason_);  // EOF or error: the client is done
   }
+}
+
+// The kernel gave up on the peer (ETIMEDOUT, read from the socket error after
+// EPOLLERR). Data still queued here or being retransmitted by the kernel means
+// TCP_USER_TIMEOUT (or tcp_retries2) fired; otherwise keepalive probes went
+// unanswered. Rare, so the extra getsockopt calls cost nothing that matters.
+void ServerConnection::closeTimedOut() {
+  auto rtx = net::getRetransmitState(fd_);
+  bool inFlight = state_ == State::kWriting || (active_ != nullptr && active_->outputPending()) ||
+                  (rtx && (rtx->retransmits > 0 || rtx->backoff > 0));
+  CloseReason reason = inFlight ? CloseReason::kUserTimeout : CloseReason::kKeepaliveTimeout;
+  double silent = static_cast<double>(worker_->loop().now() - lastRead_) / 1000.0;
+  fmt::print(stderr, "tether: closed {}: {} after {:.1f} s without data\n",
+             net::peerAddressEvenIfClosed(fd_).toString(), closeReasonName(reason), silent);
+  close(reason);
 }
 
 void ServerConnection::close(CloseReason reason, bool reset) {

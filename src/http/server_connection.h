@@ -96,6 +96,7 @@ class ServerConnection final : public net::IoHandler {
   bool afterOutput();
   void maybeIdle();
   void startClose(CloseReason reason);
+  void closeTimedOut();
   void linger();
   void acquireActive();
 
@@ -108,6 +109,7 @@ class ServerConnection final : public net::IoHandler {
   Millis stateSince_ = 0;    // entered the current state (idle, lingering)
   Millis requestStart_ = 0;  // first byte of the current request head
   Millis lastActivity_ = 0;  // last successful read or write
+  Millis lastRead_ = 0;      // last byte received (logged when the kernel times out)
   int fd_ = -1;
   std::uint32_t generation_ = 0;
   State state_ = State::kFree;

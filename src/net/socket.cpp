@@ -1,6 +1,8 @@
 #include "tether/net/socket.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,10 +29,10 @@ std::string SocketAddress::toString() const {
   if (family() == AF_INET6) {
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, host,
               sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(port());
+    return fmt::format("[{}]:{}", host, port());
   }
   inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, host, sizeof host);
-  return std::string(host) + ":" + std::to_string(port());
+  return fmt::format("{}:{}", host, port());
 }
 
 std::optional<SocketAddress> parseSocketAddress(std::string_view text) {
@@ -95,6 +97,64 @@ SocketAddress peerAddress(int fd) {
 void setLingerReset(int fd) {
   linger lg{1, 0};
   setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+}
+
+SocketAddress peerAddressEvenIfClosed(int fd) {
+  SocketAddress addr = peerAddress(fd);
+  if (addr.family() != AF_UNSPEC) return addr;
+  // getpeername() refuses a socket in TCP_CLOSE; SO_PEERNAME asks the stack
+  // for the address it still holds, but wants the exact size of the family's
+  // address (larger is EINVAL), which getsockname() tells.
+  addr.length = localAddress(fd).family() == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERNAME, addr.raw(), &addr.length) != 0) addr = {};
+  return addr;
+}
+
+namespace {
+
+bool setInt(int fd, int level, int name, int value) {
+  return setsockopt(fd, level, name, &value, sizeof value) == 0;
+}
+
+bool getInt(int fd, int level, int name, int& value) {
+  socklen_t len = sizeof value;
+  return getsockopt(fd, level, name, &value, &len) == 0;
+}
+
+}  // namespace
+
+bool setKeepalive(int fd, bool on, int idleS, int intvlS, int cnt) {
+  if (!setInt(fd, SOL_SOCKET, SO_KEEPALIVE, on ? 1 : 0)) return false;
+  if (idleS > 0 && !setInt(fd, IPPROTO_TCP, TCP_KEEPIDLE, idleS)) return false;
+  if (intvlS > 0 && !setInt(fd, IPPROTO_TCP, TCP_KEEPINTVL, intvlS)) return false;
+  return cnt <= 0 || setInt(fd, IPPROTO_TCP, TCP_KEEPCNT, cnt);
+}
+
+bool setUserTimeout(int fd, unsigned ms) {
+  return setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms) == 0;
+}
+
+std::optional<KeepaliveSettings> getKeepalive(int fd) {
+  KeepaliveSettings s;
+  int on = 0, uto = 0;
+  if (!getInt(fd, SOL_SOCKET, SO_KEEPALIVE, on) ||
+      !getInt(fd, IPPROTO_TCP, TCP_KEEPIDLE, s.idleS) ||
+      !getInt(fd, IPPROTO_TCP, TCP_KEEPINTVL, s.intvlS) ||
+      !getInt(fd, IPPROTO_TCP, TCP_KEEPCNT, s.cnt) ||
+      !getInt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, uto)) {
+    return std::nullopt;
+  }
+  s.on = on != 0;
+  s.userTimeoutMs = static_cast<unsigned>(uto);
+  return s;
+}
+
+std::optional<TcpRetransmitState> getRetransmitState(int fd) {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return std::nullopt;
+  return TcpRetransmitState{info.tcpi_retransmits, info.tcpi_backoff, info.tcpi_probes,
+                            info.tcpi_unacked};
 }
 
 }  // namespace tether::net

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tether/core/timer_wheel.h"
+#include "tether/liveness/keepalive_profile.h"
 #include "tether/net/socket.h"
 
 namespace tether::http {
@@ -41,6 +42,9 @@ struct ServerOptions {
 
   std::string accessLog;  // empty or "off": none; "-": stdout
   Millis shutdownTimeout = 10'000;
+  // SO_KEEPALIVE/TCP_KEEPIDLE/INTVL/CNT and TCP_USER_TIMEOUT, set on the
+  // listening sockets and inherited by accepted ones. Default: untouched (off).
+  liveness::KeepaliveProfile tcpKeepalive;
   int listenBacklog = 4096;
 };
 

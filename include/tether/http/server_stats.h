@@ -23,6 +23,8 @@ enum class CloseReason : std::uint8_t {
   kError,              // socket error
   kEviction,           // oldest idle connection closed at --max-connections
   kShutdown,           // graceful shutdown
+  kKeepaliveTimeout,   // ETIMEDOUT with nothing in flight: TCP keepalive probes unanswered
+  kUserTimeout,        // ETIMEDOUT with data in flight: TCP_USER_TIMEOUT (or tcp_retries2)
   kCount
 };
 

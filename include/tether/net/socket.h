@@ -41,4 +41,35 @@ SocketAddress peerAddress(int fd);
 /// Sets SO_LINGER {on, 0}: the next close() sends RST and frees buffers at once.
 void setLingerReset(int fd);
 
+/// The peer address even after the connection died (ETIMEDOUT, RST), when
+/// getpeername() already fails with ENOTCONN: SO_PEERNAME still reports it.
+SocketAddress peerAddressEvenIfClosed(int fd);
+
+/// SO_KEEPALIVE on/off, then TCP_KEEPIDLE, TCP_KEEPINTVL (seconds) and
+/// TCP_KEEPCNT; a value of 0 leaves that option as it is (the sysctl default).
+/// Works on listening sockets: accepted sockets inherit all four. Returns false
+/// with errno set on the first failing call.
+bool setKeepalive(int fd, bool on, int idleS, int intvlS, int cnt);
+
+/// TCP_USER_TIMEOUT in milliseconds (0: back to the system behaviour). Inherited
+/// by accepted sockets. Returns false with errno set on failure.
+bool setUserTimeout(int fd, unsigned ms);
+
+/// What a TCP socket has now, for verification. For fields never set the kernel
+/// reports its sysctl defaults.
+struct KeepaliveSettings {
+  bool on = false;
+  int idleS = 0, intvlS = 0, cnt = 0;
+  unsigned userTimeoutMs = 0;
+};
+std::optional<KeepaliveSettings> getKeepalive(int fd);
+
+/// The kernel's retransmission counters (TCP_INFO), which survive the socket's
+/// death: after ETIMEDOUT, `retransmits`/`backoff` > 0 mean it gave up while
+/// retransmitting data or probing a zero window, not on idle keepalive probes.
+struct TcpRetransmitState {
+  unsigned retransmits = 0, backoff = 0, probes = 0, unacked = 0;
+};
+std::optional<TcpRetransmitState> getRetransmitState(int fd);
+
 }  // namespace tether::net

@@ -109,5 +109,54 @@ TEST(ServeOptions, ValidatorsRejectOutOfRange) {
   EXPECT_THROW(parse({"--workers", "-1"}), CLI::ValidationError);
 }
 
+TEST(ServeOptions, TcpKeepaliveIsUntouchedByDefault) {
+  EXPECT_EQ(parse({}).tcpKeepalive, liveness::KeepaliveProfile{});
+}
+
+TEST(ServeOptions, SoKeepaliveAndUserTimeout) {
+  liveness::KeepaliveProfile p =
+      parse({"--so-keepalive", "2:1:3", "--tcp-user-timeout", "4s"}).tcpKeepalive;
+  EXPECT_TRUE(p.enabled);
+  EXPECT_EQ(p.idleS, 2);
+  EXPECT_EQ(p.intervalS, 1);
+  EXPECT_EQ(p.count, 3);
+  EXPECT_EQ(p.userTimeout, 4000);
+  p = parse({"--so-keepalive", "30m::10"}).tcpKeepalive;
+  EXPECT_EQ(p.idleS, 1800);
+  EXPECT_EQ(p.intervalS, 0);
+  EXPECT_EQ(p.userTimeout, 0);
+  EXPECT_FALSE(parse({"--so-keepalive", "off"}).tcpKeepalive.enabled);
+}
+
+TEST(ServeOptions, SoKeepaliveRoundingIsReported) {
+  CLI::App cmd;
+  ServeArgs args;
+  addServeOptions(cmd, args);
+  cmd.parse(std::vector<std::string>{"2500ms::3", "--so-keepalive"});
+  std::vector<std::string> warnings;
+  http::ServerOptions o = toServerOptions(args, &warnings);
+  EXPECT_EQ(o.tcpKeepalive.idleS, 3);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("rounded up to 3s"), std::string::npos) << warnings[0];
+}
+
+TEST(ServeOptions, BadKeepaliveValuesNameTheOption) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"--so-keepalive", "40000:1:3"}, {"--so-keepalive", "1:1:200"},
+      {"--so-keepalive", "x"},         {"--so-keepalive", "1:2:3:4"},
+      {"--tcp-user-timeout", "soon"},  {"--tcp-user-timeout", "30d"},
+  };
+  for (const auto& argv : cases) {
+    try {
+      parse(argv);
+      ADD_FAILURE() << argv[0] << " " << argv[1] << " was accepted";
+    } catch (const UsageError& e) {
+      std::string message = e.what();
+      EXPECT_EQ(message.rfind(argv[0] + ": ", 0), 0u) << message;
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tether::app

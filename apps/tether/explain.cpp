@@ -1,0 +1,227 @@
+// `tether explain`: what a TCP keepalive profile (and TCP_USER_TIMEOUT) means in
+// practice: detection bounds, the probe timeline, probe cost, risky settings.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <memory>
+#include <stdexcept>
+
+#include "commands.h"
+#include "heartbeat/event_log.h"  // jsonString
+#include "tether/core/duration.h"
+#include "tether/liveness/detection_bound.h"
+#include "tether/liveness/keepalive_profile.h"
+
+namespace tether::app {
+namespace {
+
+using heartbeat::jsonString;
+using liveness::formatSeconds;
+using liveness::Millis;
+
+constexpr std::size_t kTimelineEvents = 12;
+
+struct ExplainArgs {
+  std::string soKeepalive = "on";
+  std::string userTimeout = "0";
+  std::string initialRto = "200ms";
+  bool json = false;
+};
+
+// Everything `explain` prints, computed once for both output formats.
+struct Explanation {
+  std::string spec;
+  liveness::KeepaliveProfile profile;  // resolved against the system defaults
+  liveness::SystemKeepaliveDefaults system;
+  liveness::IdleDetection idle;
+  std::vector<liveness::ProbeEvent> timeline;
+  std::size_t elided = 0;
+  liveness::InFlightDetection inFlight;
+  liveness::ProbeTraffic traffic;
+  std::vector<liveness::Warning> warnings;
+};
+
+Explanation explain(const ExplainArgs& a) {
+  Explanation e;
+  e.spec = a.soKeepalive;
+  std::vector<std::string> parseWarnings;
+  liveness::KeepaliveProfile requested;
+  Millis rto = 0;
+  try {
+    requested = liveness::parseKeepaliveProfile(a.soKeepalive, &parseWarnings);
+  } catch (const std::invalid_argument& err) {
+    throw UsageError(fmt::format("--so-keepalive: {}", err.what()));
+  }
+  try {
+    requested.userTimeout = liveness::parseUserTimeout(a.userTimeout);
+  } catch (const std::invalid_argument& err) {
+    throw UsageError(fmt::format("--tcp-user-timeout: {}", err.what()));
+  }
+  auto parsedRto = core::parseDuration(a.initialRto);
+  if (!parsedRto || *parsedRto < 1 || *parsedRto > liveness::kRtoMax) {
+    throw UsageError(
+        fmt::format("--initial-rto: invalid '{}' (1ms to 120s, e.g. 200ms, 1s)", a.initialRto));
+  }
+  rto = *parsedRto;
+  e.system = liveness::readSystemKeepaliveDefaults();
+  e.profile = liveness::resolveKeepaliveProfile(requested, e.system);
+  e.idle = liveness::idleDetection(e.profile);
+  e.timeline = liveness::probeTimeline(e.profile, kTimelineEvents, &e.elided);
+  e.inFlight = liveness::inFlightDetection(e.profile.userTimeout, e.system.retries2, rto);
+  e.traffic = liveness::probeTraffic(e.profile);
+  for (std::string& w : parseWarnings) e.warnings.push_back({"rounded_to_seconds", std::move(w)});
+  for (auto& w : liveness::keepaliveWarnings(e.profile)) e.warnings.push_back(std::move(w));
+  return e;
+}
+
+double sec(Millis ms) { return static_cast<double>(ms) / 1000.0; }
+
+std::string inFlightText(const Explanation& e) {
+  const auto& f = e.inFlight;
+  if (f.byUserTimeout) {
+    return fmt::format(
+        "killed {} after the oldest unacknowledged segment was sent\n  (TCP_USER_TIMEOUT; the "
+        "retransmission timer is clamped to the time left, so the kill lands right after it)",
+        formatSeconds(f.deadAt));
+  }
+  return fmt::format(
+      "killed after about {}:\n  no user timeout, so tcp_retries2={} decides (kernel model: "
+      "RTO {} doubling up to 120 s, hypothetical timeout {};\n  with an initial RTO of {} the kill "
+      "comes at the first expiry past it, after {} retransmissions)",
+      formatSeconds(f.deadAt), f.retries2, core::formatDuration(liveness::kRtoMin),
+      formatSeconds(f.modelTimeout), core::formatDuration(f.initialRto), f.retransmissions);
+}
+
+void printText(const Explanation& e) {
+  const auto& p = e.profile;
+  const auto& s = e.system;
+  fmt::print("TCP keepalive {}: ", e.spec);
+  if (p.enabled) {
+    fmt::print("idle {} s, interval {} s, {} probes", p.idleS, p.intervalS, p.count);
+  } else {
+    fmt::print("off");
+  }
+  fmt::print("; TCP_USER_TIMEOUT {}\n",
+             p.userTimeout > 0 ? core::formatDuration(p.userTimeout) : "not set");
+  fmt::print(
+      "system ({}): tcp_keepalive_time {} s, tcp_keepalive_intvl {} s, "
+      "tcp_keepalive_probes {}, tcp_retries2 {}\n\n",
+      s.fromSystem ? "/proc/sys/net/ipv4" : "kernel defaults, /proc unreadable", s.idleS,
+      s.intervalS, s.count, s.retries2);
+  if (!e.idle.detected) {
+    fmt::print("Idle connection, peer dead: never detected (no keepalive probes are sent)\n");
+  } else {
+    fmt::print("Idle connection, peer dead: detected after at most {}",
+               formatSeconds(e.idle.deadAt));
+    if (e.idle.byUserTimeout) {
+      fmt::print(
+          " (the user timeout replaces TCP_KEEPCNT: first probe timer at or after {} "
+          "with a probe unanswered)\n",
+          formatSeconds(p.userTimeout));
+    } else {
+      fmt::print(" (idle {} s + interval {} s x {} probes)\n", p.idleS, p.intervalS, p.count);
+    }
+    for (std::size_t i = 0; i < e.timeline.size(); ++i) {
+      const auto& ev = e.timeline[i];
+      if (ev.probe == 0) {
+        fmt::print("  t={:<10} declared dead: ETIMEDOUT, RST sent\n", formatSeconds(ev.at));
+      } else {
+        fmt::print("  t={:<10} probe {}\n", formatSeconds(ev.at), ev.probe);
+      }
+      if (e.elided > 0 && i + 1 < e.timeline.size() && e.timeline[i + 1].probe > ev.probe + 1) {
+        fmt::print("  ... {} more probes, one every {} s\n", e.elided, p.intervalS);
+      }
+    }
+    fmt::print("  (t counts from the last segment received from the peer)\n");
+  }
+  fmt::print(
+      "\nData in flight, peer dead: keepalive is suspended while data is unacknowledged; "
+      "{}\n\n",
+      inFlightText(e));
+  if (p.enabled) {
+    const auto& t = e.traffic;
+    fmt::print(
+        "Probe traffic per idle connection per hour (peer alive): {:.1f} probes + {:.1f} "
+        "ACKs = {:.1f} packets; {:.0f} bytes IPv4 ({}-byte packets: IP 20 + TCP 20 + "
+        "timestamps 12), {:.0f} bytes IPv6 ({}), {:.0f} bytes as Ethernet frames; per side "
+        "that enables keepalive\n\n",
+        t.probesPerHour, t.probesPerHour, t.packetsPerHour, t.ipv4BytesPerHour,
+        liveness::ProbeTraffic::kIpv4Bytes, t.ipv6BytesPerHour, liveness::ProbeTraffic::kIpv6Bytes,
+        t.ipv4FrameBytesPerHour);
+  }
+  if (e.warnings.empty()) {
+    fmt::print("No warnings.\n");
+    return;
+  }
+  fmt::print("Warnings:\n");
+  for (const auto& w : e.warnings) fmt::print("  - {}: {}\n", w.code, w.message);
+}
+
+void printJson(const Explanation& e) {
+  const auto& p = e.profile;
+  const auto& s = e.system;
+  std::string timeline;
+  for (const auto& ev : e.timeline) {
+    timeline += fmt::format("{}{{\"t_s\": {}, \"event\": \"{}\"{}}}", timeline.empty() ? "" : ", ",
+                            sec(ev.at), ev.probe == 0 ? "dead" : "probe",
+                            ev.probe == 0 ? "" : fmt::format(", \"probe\": {}", ev.probe));
+  }
+  std::string warnings;
+  for (const auto& w : e.warnings) {
+    warnings += fmt::format("{}{{\"code\": {}, \"message\": {}}}", warnings.empty() ? "" : ", ",
+                            jsonString(w.code), jsonString(w.message));
+  }
+  const auto& f = e.inFlight;
+  const auto& t = e.traffic;
+  fmt::print(
+      "{{\"so_keepalive\": {}, \"keepalive\": {{\"enabled\": {}, \"idle_s\": {}, \"interval_s\": "
+      "{}, \"count\": {}}}, \"user_timeout_ms\": {}, \"system\": {{\"from_proc\": {}, "
+      "\"tcp_keepalive_time\": {}, \"tcp_keepalive_intvl\": {}, \"tcp_keepalive_probes\": {}, "
+      "\"tcp_retries2\": {}}}, \"idle\": {{\"detected\": {}, \"dead_after_s\": {}, \"probes\": {}, "
+      "\"by_user_timeout\": {}, \"probe_window_s\": {}, \"timeline\": [{}], \"timeline_elided\": "
+      "{}}}, \"in_flight\": {{\"mechanism\": \"{}\", \"dead_after_s\": {}, \"model_timeout_s\": "
+      "{}, \"retries2\": {}, \"initial_rto_ms\": {}, \"rto_max_ms\": {}, \"retransmissions\": "
+      "{}}}, \"probe_traffic_per_hour\": {{\"probes\": {}, \"packets\": {}, \"bytes_ipv4\": {}, "
+      "\"bytes_ipv6\": {}, \"bytes_ethernet_ipv4\": {}, \"packet_bytes_ipv4\": {}, "
+      "\"packet_bytes_ipv6\": {}}}, \"warnings\": [{}]}}\n",
+      jsonString(e.spec), p.enabled, p.enabled ? p.idleS : 0, p.enabled ? p.intervalS : 0,
+      p.enabled ? p.count : 0, p.userTimeout, s.fromSystem, s.idleS, s.intervalS, s.count,
+      s.retries2, e.idle.detected, e.idle.detected ? fmt::format("{}", sec(e.idle.deadAt)) : "null",
+      e.idle.probes, e.idle.byUserTimeout, sec(e.idle.probeWindow()), timeline, e.elided,
+      f.byUserTimeout ? "user_timeout" : "tcp_retries2", sec(f.deadAt), sec(f.modelTimeout),
+      f.retries2, f.initialRto, liveness::kRtoMax, f.retransmissions, t.probesPerHour,
+      t.packetsPerHour, t.ipv4BytesPerHour, t.ipv6BytesPerHour, t.ipv4FrameBytesPerHour,
+      liveness::ProbeTraffic::kIpv4Bytes, liveness::ProbeTraffic::kIpv6Bytes, warnings);
+}
+
+int run(const ExplainArgs& args) {
+  Explanation e = explain(args);
+  if (args.json) {
+    printJson(e);
+  } else {
+    printText(e);
+  }
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace
+
+Command addExplainCommand(CLI::App& app) {
+  auto args = std::make_shared<ExplainArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "explain", "Explain a TCP keepalive profile: detection bounds, probe cost, warnings");
+  cmd->add_option("--so-keepalive", args->soKeepalive,
+                  "on, off or IDLE:INTVL:CNT (nginx syntax; fields may be omitted: 30m::10)")
+      ->capture_default_str();
+  cmd->add_option("--tcp-user-timeout", args->userTimeout,
+                  "TCP_USER_TIMEOUT (0: not set; e.g. 20s)")
+      ->capture_default_str();
+  cmd->add_option("--initial-rto", args->initialRto,
+                  "initial retransmission timeout assumed for the tcp_retries2 estimate")
+      ->capture_default_str();
+  cmd->add_flag("--json", args->json, "print one JSON object instead of text");
+  return {cmd, [args] { return run(*args); }};
+}
+
+}  // namespace tether::app

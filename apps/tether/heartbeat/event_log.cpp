@@ -1,0 +1,68 @@
+#include "heartbeat/event_log.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+namespace tether::app::heartbeat {
+namespace {
+
+std::int64_t monotonicMicros() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+}  // namespace
+
+EventLog::EventLog(bool json) : startUs_(monotonicMicros()), json_(json) {}
+
+double EventLog::elapsedSeconds() const noexcept {
+  return static_cast<double>(monotonicMicros() - startUs_) / 1e6;
+}
+
+void EventLog::emit(std::string_view event, std::string_view jsonFields, std::string_view human) {
+  double t = elapsedSeconds();
+  if (json_) {
+    fmt::print("{{\"t\":{:.3f},\"event\":\"{}\"{}}}\n", t, event, jsonFields);
+  } else {
+    fmt::print("[{:9.3f}] {}\n", t, human);
+  }
+  std::fflush(stdout);
+}
+
+std::string jsonString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      out += fmt::format("\\u{:04x}", u);
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+void RttStats::add(double ms) {
+  min_ = samples_.empty() ? ms : std::min(min_, ms);
+  max_ = samples_.empty() ? ms : std::max(max_, ms);
+  sum_ += ms;
+  samples_.push_back(ms);
+}
+
+double RttStats::percentile(double p) const {
+  if (samples_.empty()) return 0;
+  std::vector<double> sorted = samples_;
+  std::sort(sorted.begin(), sorted.end());
+  auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
+}
+
+}  // namespace tether::app::heartbeat
