@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   // One line per subcommand; each lives in its own file.
   std::vector<Command> commands;
   commands.push_back(addServeCommand(app));
+  commands.push_back(addHeartbeatCommand(app));
   commands.push_back(addExplainCommand(app));
   try {
     app.parse(argc, argv);

@@ -1,0 +1,119 @@
+#include "heartbeat/options.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "commands.h"
+#include "tether/core/duration.h"
+
+namespace tether::app::heartbeat {
+namespace {
+
+Millis duration(const char* option, const std::string& text) {
+  auto ms = core::parseDuration(text);
+  if (!ms) {
+    throw UsageError(
+        fmt::format("{}: invalid duration '{}' (examples: 500ms, 30s, 5m, 1h)", option, text));
+  }
+  return *ms;
+}
+
+void requireRange(const char* option, int value, int lo, int hi) {
+  if (value < lo || value > hi) {
+    throw UsageError(fmt::format("{}: {} is out of range {}..{}", option, value, lo, hi));
+  }
+}
+
+void keepaliveSettings(const HeartbeatArgs& a, HeartbeatSettings& s) {
+  try {
+    if (!a.soKeepalive.empty()) {
+      s.keepalive = liveness::parseKeepaliveProfile(a.soKeepalive, &s.warnings);
+      s.applyKeepalive = true;
+    }
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(fmt::format("--so-keepalive: {}", e.what()));
+  }
+  try {
+    if (!a.tcpUserTimeout.empty()) {
+      s.keepalive.userTimeout = liveness::parseUserTimeout(a.tcpUserTimeout);
+      s.applyKeepalive = true;
+    }
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(fmt::format("--tcp-user-timeout: {}", e.what()));
+  }
+}
+
+}  // namespace
+
+void addHeartbeatOptions(CLI::App& cmd, HeartbeatArgs& a, Role role) {
+  if (role == Role::kServe) {
+    cmd.add_option("--listen", a.address, "ADDR:PORT to listen on (port 0: any free port)")
+        ->required();
+  } else {
+    cmd.add_option("address", a.address, "HOST:PORT of a `tether heartbeat serve` (numeric)")
+        ->required();
+    cmd.add_option("--send-rate", a.sendRate,
+                   "stream DATA frames at this many bytes/s (k, m suffixes; 0: none)");
+    cmd.add_option("--duration", a.duration, "stop after this long and exit 0 (0: no limit)");
+  }
+  cmd.add_option("--interval", a.interval,
+                 "ping after this much silence (nothing read); 'off' never pings [10s]");
+  cmd.add_option("--timeout", a.timeout,
+                 "peer is dead if nothing arrives this long after a ping [20s]");
+  cmd.add_option("--missed-pings", a.missedPings,
+                 "pings that may time out before the peer is declared dead [0]");
+  cmd.add_option("--jitter", a.jitter, "spread each interval by +-PCT percent (0-50) [0]");
+  cmd.add_option(
+      "--min-ping-interval", a.minPingInterval,
+      "a peer ping sooner than this after the last accepted one is a strike; 0: no limit "
+      "[500ms]");
+  cmd.add_option("--max-ping-strikes", a.maxPingStrikes,
+                 "close with too_many_pings after more strikes than this; 0: unlimited [2]");
+  cmd.add_option("--so-keepalive", a.soKeepalive,
+                 "TCP keepalive: on|off|IDLE:INTVL:CNT (nginx syntax)");
+  cmd.add_option("--tcp-user-timeout", a.tcpUserTimeout,
+                 "TCP_USER_TIMEOUT, e.g. 4s (0: system default)");
+  cmd.add_flag("--json", a.json, "one JSON event per line on stdout");
+}
+
+HeartbeatSettings toSettings(const HeartbeatArgs& a) {
+  HeartbeatSettings s;
+  auto addr = net::parseSocketAddress(a.address);
+  if (!addr) {
+    throw UsageError(fmt::format(
+        "invalid address '{}' (numeric HOST:PORT, e.g. 127.0.0.1:7000 or [::1]:7000)", a.address));
+  }
+  s.address = *addr;
+  liveness::HeartbeatConfig& hb = s.session.heartbeat;
+  hb.interval = a.interval == "off" ? 0 : duration("--interval", a.interval);
+  hb.timeout = duration("--timeout", a.timeout);
+  if (hb.timeout <= 0) throw UsageError("--timeout: must be greater than 0");
+  requireRange("--missed-pings", a.missedPings, 0, 100);
+  hb.missedPingsAllowed = a.missedPings;
+  requireRange("--jitter", a.jitter, 0, 50);
+  hb.jitterPercent = a.jitter;
+  hb.minPingInterval = duration("--min-ping-interval", a.minPingInterval);
+  requireRange("--max-ping-strikes", a.maxPingStrikes, 0, 1000000);
+  hb.maxPingStrikes = a.maxPingStrikes;
+  auto rate = core::parseSize(a.sendRate);
+  if (!rate)
+    throw UsageError(
+        fmt::format("--send-rate: invalid rate '{}' (examples: 0, 64k, 1m)", a.sendRate));
+  s.session.sendRate = *rate;
+  s.duration = duration("--duration", a.duration);
+  keepaliveSettings(a, s);
+  s.json = a.json;
+  return s;
+}
+
+void applySocketOptions(int fd, const HeartbeatSettings& s) {
+  if (s.applyKeepalive && !liveness::applyKeepaliveProfile(fd, s.keepalive)) {
+    throw std::runtime_error(
+        fmt::format("cannot apply keepalive options: {}", std::strerror(errno)));
+  }
+}
+
+}  // namespace tether::app::heartbeat

@@ -1,0 +1,121 @@
+// One heartbeat-protocol connection over a non-blocking TCP socket: hello,
+// frames, the heartbeat engine, optional DATA streaming, and the close reason.
+// Used by both `tether heartbeat serve` (accepted sockets) and `connect`.
+//
+// Threading: loop-thread only. Ownership: the session owns its fd from start()
+// and closes it exactly once; the observer owns the session and must destroy
+// it only outside the session's own callbacks (e.g. at the end of the loop
+// iteration), and only after it is closed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "tether/core/timer_wheel.h"
+#include "tether/liveness/heartbeat.h"
+#include "tether/liveness/heartbeat_protocol.h"
+#include "tether/net/event_loop.h"
+
+namespace tether::app::heartbeat {
+
+using core::Millis;
+
+/// Why a session ended; names are the `reason` values of the JSON "closed" event.
+enum class CloseReason : std::uint8_t {
+  kHeartbeatTimeout,  // our heartbeat found the peer silent
+  kKeepaliveTimeout,  // ETIMEDOUT with nothing in flight: TCP keepalive probes failed
+  kUserTimeout,       // ETIMEDOUT with data in flight: TCP_USER_TIMEOUT / retransmissions
+  kPeerClosed,        // EOF or a GOODBYE from the peer
+  kPeerReset,         // ECONNRESET / EPIPE
+  kTooManyPings,      // we closed an abusive peer, or the peer closed us for it
+  kError,             // protocol error or another socket error
+  kLocal,             // we closed it: --duration reached, or shutdown
+};
+std::string_view closeReasonName(CloseReason reason) noexcept;
+
+struct SessionOptions {
+  liveness::HeartbeatConfig heartbeat;
+  std::uint64_t sendRate = 0;  // DATA bytes per second to stream; 0 = none
+};
+
+class Session;
+
+struct CloseInfo {
+  CloseReason reason = CloseReason::kLocal;
+  Millis sinceLastRead = 0;  // ms between the last byte read and the close
+  std::string detail;        // peer's goodbye reason/text or the socket error
+};
+
+/// Notified on the loop thread; every callback may close the session.
+class SessionObserver {
+ public:
+  virtual void onPingSent(Session&, std::uint64_t /*opaque*/) {}
+  virtual void onPong(Session&, double /*rttMs*/) {}
+  virtual void onClosed(Session&, const CloseInfo&) = 0;
+
+ protected:
+  ~SessionObserver() = default;
+};
+
+class Session final : public net::IoHandler, private liveness::HeartbeatHost {
+ public:
+  /// Takes ownership of the connected non-blocking socket `fd`.
+  Session(net::EventLoop& loop, int fd, const SessionOptions& options, SessionObserver& observer,
+          std::uint64_t seed);
+  ~Session();  // closes the fd if still open (reason kLocal, observer not called)
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  /// Sends the hello, registers with the loop and starts the heartbeat.
+  void start();
+  /// Sends GOODBYE(`why`) as far as the socket takes it, then closes with `reason`.
+  void closeWithGoodbye(liveness::wire::GoodbyeReason why, CloseReason reason,
+                        std::string detail = {});
+
+  void onIoEvents(std::uint32_t events) override;
+
+  bool closed() const noexcept { return fd_ < 0; }
+  const std::string& peer() const noexcept { return peer_; }
+  std::uint64_t dataBytesSent() const noexcept { return dataSent_; }
+  std::uint64_t dataBytesReceived() const noexcept { return dataReceived_; }
+  const liveness::HeartbeatEngine& engine() const noexcept { return engine_; }
+
+ private:
+  struct SendTimer {
+    core::TimerEntry entry{&Session::onSendTimer};  // first: recovered by cast
+    Session* self;
+  };
+
+  void heartbeatSendPing(std::uint64_t opaque) override;
+  void heartbeatPeerDead() override;
+
+  void readAll();
+  void processInput();
+  bool handleFrame(const liveness::wire::Frame& frame);
+  void onPeerGoodbye(const liveness::wire::Frame& frame);
+  bool flush();
+  void failWithErrno(int err);
+  void close(CloseReason reason, std::string detail);
+  static void onSendTimer(core::TimerEntry& entry);
+  void streamData(Millis now);
+
+  net::EventLoop& loop_;
+  SessionOptions options_;
+  SessionObserver& observer_;
+  liveness::HeartbeatEngine engine_;
+  SendTimer sendTimer_{.self = this};
+  std::string peer_;
+  std::string in_;   // received bytes not yet decoded
+  std::string out_;  // queued bytes; out_[written_..] not yet written
+  std::size_t written_ = 0;
+  std::int64_t pingSentUs_ = 0;  // precise send time of the latest ping, for RTT
+  double sendBudget_ = 0;        // DATA bytes we may queue now (token bucket)
+  Millis lastStreamed_ = 0;
+  std::uint64_t dataSent_ = 0;
+  std::uint64_t dataReceived_ = 0;
+  int fd_;
+  bool helloReceived_ = false;
+};
+
+}  // namespace tether::app::heartbeat

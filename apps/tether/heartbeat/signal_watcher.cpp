@@ -1,0 +1,37 @@
+#include "heartbeat/signal_watcher.h"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <stdexcept>
+
+namespace tether::app::heartbeat {
+
+SignalWatcher::SignalWatcher(net::EventLoop& loop, std::function<void(int)> onSignal)
+    : loop_(loop), onSignal_(std::move(onSignal)) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  fd_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (fd_ < 0) throw std::runtime_error("signalfd failed");
+  loop_.addFd(fd_, EPOLLIN, this);
+}
+
+SignalWatcher::~SignalWatcher() {
+  loop_.removeFd(fd_);
+  ::close(fd_);
+}
+
+void SignalWatcher::onIoEvents(std::uint32_t) {
+  signalfd_siginfo info;
+  while (::read(fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    onSignal_(static_cast<int>(info.ssi_signo));
+  }
+}
+
+}  // namespace tether::app::heartbeat

@@ -1,0 +1,198 @@
+// `tether heartbeat connect`: one heartbeat connection to a `heartbeat serve`,
+// printing state changes and RTTs, exiting with a code that names why it ended.
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "heartbeat/event_log.h"
+#include "heartbeat/options.h"
+#include "heartbeat/signal_watcher.h"
+
+namespace tether::app::heartbeat {
+namespace {
+
+// Exit codes of the shared CLI contract.
+constexpr int kExitOk = 0, kExitError = 1, kExitHeartbeatTimeout = 3, kExitTcpTimeout = 4,
+              kExitPeerClosed = 5, kExitPeerReset = 6;
+
+int exitCodeFor(CloseReason reason) noexcept {
+  switch (reason) {
+    case CloseReason::kLocal: return kExitOk;
+    case CloseReason::kHeartbeatTimeout: return kExitHeartbeatTimeout;
+    case CloseReason::kKeepaliveTimeout:
+    case CloseReason::kUserTimeout: return kExitTcpTimeout;
+    case CloseReason::kPeerClosed:
+    case CloseReason::kTooManyPings: return kExitPeerClosed;
+    case CloseReason::kPeerReset: return kExitPeerReset;
+    case CloseReason::kError: return kExitError;
+  }
+  return kExitError;
+}
+
+class HeartbeatClient final : public net::IoHandler, public SessionObserver {
+ public:
+  HeartbeatClient(net::EventLoop& loop, const HeartbeatSettings& settings, EventLog& log)
+      : loop_(loop), settings_(settings), log_(log) {}
+
+  ~HeartbeatClient() {
+    if (connectingFd_ >= 0) {
+      loop_.removeFd(connectingFd_);
+      ::close(connectingFd_);
+    }
+  }
+
+  int exitCode() const noexcept { return exitCode_; }
+
+  void connect() {
+    const net::SocketAddress& to = settings_.address;
+    int fd = ::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return fail(fmt::format("socket: {}", std::strerror(errno)));
+    connectingFd_ = fd;
+    applySocketOptions(fd, settings_);  // before connect: covers the handshake too
+    if (::connect(fd, to.raw(), to.length) == 0) return connected();
+    if (errno != EINPROGRESS) return fail(connectError(errno));
+    loop_.addFd(fd, EPOLLOUT, this);
+    registered_ = true;
+    // The handshake gets the heartbeat timeout as its bound.
+    loop_.runAfter(settings_.session.heartbeat.timeout, [this] {
+      if (connectingFd_ >= 0) fail(connectError(ETIMEDOUT));
+    });
+  }
+
+  // Duration reached or SIGINT/SIGTERM: a clean goodbye, exit 0.
+  void stop() {
+    if (session_ && !session_->closed()) {
+      session_->closeWithGoodbye(liveness::wire::GoodbyeReason::kNormal, CloseReason::kLocal,
+                                 "client done");
+    } else if (!finished_) {
+      finish(kExitOk);
+    }
+  }
+
+  void onIoEvents(std::uint32_t) override {
+    if (connectingFd_ < 0) return;
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(connectingFd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err == EINPROGRESS) return;
+    if (err != 0) return fail(connectError(err));
+    connected();
+  }
+
+  void onPingSent(Session&, std::uint64_t opaque) override {
+    if (log_.json()) log_.emit("ping", fmt::format(",\"id\":{}", opaque), "");
+  }
+
+  void onPong(Session&, double rttMs) override {
+    rtt_.add(rttMs);
+    log_.emit("pong", fmt::format(",\"rtt_ms\":{:.3f}", rttMs),
+              fmt::format("pong rtt {:.3f} ms", rttMs));
+  }
+
+  void onClosed(Session& s, const CloseInfo& info) override {
+    std::string_view reason = closeReasonName(info.reason);
+    if (info.reason == CloseReason::kHeartbeatTimeout) {
+      log_.emit("heartbeat_timeout", fmt::format(",\"since_last_read_ms\":{}", info.sinceLastRead),
+                fmt::format("heartbeat timeout: nothing read for {:.3f} s",
+                            static_cast<double>(info.sinceLastRead) / 1000.0));
+    }
+    log_.emit("closed",
+              fmt::format(",\"reason\":\"{}\",\"since_last_read_ms\":{},\"detail\":{}", reason,
+                          info.sinceLastRead, jsonString(info.detail)),
+              fmt::format("closed: {} ({:.3f} s since last read; {})", reason,
+                          static_cast<double>(info.sinceLastRead) / 1000.0, info.detail));
+    pingsSent_ = s.engine().pingsSent();
+    dataSent_ = s.dataBytesSent();
+    finish(exitCodeFor(info.reason));
+  }
+
+  void printSummary() const {
+    if (!session_) return;  // never connected: the error line says it all
+    if (log_.json()) {
+      log_.emit(
+          "summary",
+          fmt::format(",\"pings\":{},\"pongs\":{},\"data_bytes_sent\":{},\"rtt_ms\":{{\"min\":"
+                      "{:.3f},\"avg\":{:.3f},\"max\":{:.3f},\"p50\":{:.3f}}}",
+                      pingsSent_, rtt_.count(), dataSent_, rtt_.min(), rtt_.mean(), rtt_.max(),
+                      rtt_.percentile(50)),
+          "");
+      return;
+    }
+    fmt::print("--- {} heartbeat statistics ---\n", settings_.address.toString());
+    fmt::print("{} pings sent, {} pongs received, {} DATA bytes sent\n", pingsSent_, rtt_.count(),
+               dataSent_);
+    if (rtt_.count() > 0) {
+      fmt::print("rtt min/avg/max/p50 = {:.3f}/{:.3f}/{:.3f}/{:.3f} ms\n", rtt_.min(), rtt_.mean(),
+                 rtt_.max(), rtt_.percentile(50));
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  std::string connectError(int err) const {
+    return fmt::format("cannot connect to {}: {}", settings_.address.toString(),
+                       std::strerror(err));
+  }
+
+  void connected() {
+    int fd = connectingFd_;
+    if (registered_) loop_.removeFd(fd);
+    connectingFd_ = -1;
+    session_ = std::make_unique<Session>(loop_, fd, settings_.session, *this,
+                                         static_cast<std::uint64_t>(loop_.now()) ^ ::getpid());
+    log_.emit("connected", fmt::format(",\"peer\":{}", jsonString(session_->peer())),
+              fmt::format("connected to {}", session_->peer()));
+    session_->start();
+    if (settings_.duration > 0) loop_.runAfter(settings_.duration, [this] { stop(); });
+  }
+
+  void fail(const std::string& message) {
+    fmt::print(stderr, "tether: {}\n", message);
+    if (connectingFd_ >= 0) {
+      if (registered_) loop_.removeFd(connectingFd_);
+      ::close(connectingFd_);
+      connectingFd_ = -1;
+    }
+    finish(kExitError);
+  }
+
+  void finish(int code) {
+    if (finished_) return;
+    finished_ = true;
+    exitCode_ = code;
+    loop_.quit();
+  }
+
+  net::EventLoop& loop_;
+  const HeartbeatSettings& settings_;
+  EventLog& log_;
+  std::unique_ptr<Session> session_;
+  RttStats rtt_;
+  std::uint64_t pingsSent_ = 0, dataSent_ = 0;
+  int connectingFd_ = -1;
+  int exitCode_ = kExitOk;
+  bool registered_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+int runConnect(const HeartbeatArgs& args) {
+  HeartbeatSettings settings = toSettings(args);
+  for (const std::string& w : settings.warnings) fmt::print(stderr, "tether: warning: {}\n", w);
+  net::EventLoop loop;
+  EventLog log(settings.json);
+  HeartbeatClient client(loop, settings, log);
+  SignalWatcher signals(loop, [&](int) { client.stop(); });
+  client.connect();
+  loop.run();
+  client.printSummary();
+  return client.exitCode();
+}
+
+}  // namespace tether::app::heartbeat
