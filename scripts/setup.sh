@@ -8,6 +8,7 @@ packages=(
   node-llhttp libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl wrk apache2-utils python3 python3-requests nginx iproute2 procps
   nftables conntrack
+  apache2 lighttpd nodejs
 )
 
 missing=()
@@ -19,7 +20,8 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  # nginx is a benchmark peer only: keep Debian from starting the system service.
+  # nginx, apache2 and lighttpd are test peers only: keep Debian from starting their
+  # system services (invoke-rc.d and deb-systemd-invoke both obey policy-rc.d's 101).
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
     $SUDO chmod +x /usr/sbin/policy-rc.d

@@ -25,7 +25,9 @@ class UsageError : public std::runtime_error {
 
 // One function per subcommand (one file each), called by main() in this order.
 Command addServeCommand(CLI::App& app);
+Command addBenchCommand(CLI::App& app);
 Command addHeartbeatCommand(CLI::App& app);
 Command addExplainCommand(CLI::App& app);
+Command addInspectCommand(CLI::App& app);
 
 }  // namespace tether::app

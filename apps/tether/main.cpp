@@ -16,8 +16,10 @@ int main(int argc, char** argv) {
   // One line per subcommand; each lives in its own file.
   std::vector<Command> commands;
   commands.push_back(addServeCommand(app));
+  commands.push_back(addBenchCommand(app));
   commands.push_back(addHeartbeatCommand(app));
   commands.push_back(addExplainCommand(app));
+  commands.push_back(addInspectCommand(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,55 @@
+// Options of `tether bench`: CLI11 registration, URL parsing and conversion to
+// http::bench::BenchConfig, separate from the command so they are unit-tested.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "tether/http/client/bench.h"
+
+namespace tether::app {
+
+/// Raw option values as typed; validated by toBenchConfig().
+struct BenchArgs {
+  std::string url;
+  int connections = 64;
+  std::string duration;  // empty: 10s unless --requests
+  long long requests = 0;
+  int threads = 1;
+  int pipeline = 1;
+  bool noKeepalive = false;
+  std::string method = "GET";
+  std::vector<std::string> headers;
+  std::string body;
+  std::string bodyFile;
+  std::string timeout = "2s";
+  double rate = 0;
+  std::string warmup = "0";
+  bool json = false;
+};
+
+/// An http:// URL split up. `authority` is the host[:port] text as given (the
+/// Host header); `host` has no brackets.
+struct HttpUrl {
+  std::string host;
+  int port = 80;
+  std::string authority;
+  std::string target = "/";  // path and query
+};
+
+/// Parses `http://host[:port][/path]` (host: name, IPv4, or [IPv6]). Throws
+/// UsageError naming the problem.
+HttpUrl parseHttpUrl(const std::string& url);
+
+/// Resolves the host once (getaddrinfo, first address, numeric hosts too).
+/// Throws std::runtime_error (exit 1: not a usage error) for an unknown host.
+net::SocketAddress resolveHttpUrl(const HttpUrl& url);
+
+void addBenchOptions(CLI::App& cmd, BenchArgs& args);
+
+/// Validates, reads --body-file, resolves the host once and builds the request.
+/// Throws UsageError (one line) on a bad value.
+http::bench::BenchConfig toBenchConfig(const BenchArgs& args);
+
+}  // namespace tether::app

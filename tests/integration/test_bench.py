@@ -1,0 +1,223 @@
+"""`tether bench`: request counts, connection reuse, TIME_WAIT by side, open-loop
+rate, errors, and option handling, against a `tether serve` started on port 0.
+
+TIME_WAIT counts are per port (the server's, chosen by the kernel for this test),
+so tests running in parallel do not disturb each other's deltas.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import Server  # noqa: E402
+
+RUN_TIMEOUT = 60  # seconds: bound for one bench process (the runs below take < 5 s)
+
+
+def setUpModule():
+    harness.tether_bin()
+
+
+def bench(*args, timeout=RUN_TIMEOUT):
+    """Runs `tether bench ARGS`; returns the CompletedProcess (text)."""
+    cmd = [harness.tether_bin(), "bench", *[str(a) for a in args]]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def free_closed_port():
+    """A port nobody listens on: bound by us, then released."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class BenchTest(unittest.TestCase):
+
+    def server(self, *args):
+        return self.enterContext(Server(*args))
+
+    def run_json(self, *args, expect_rc=0):
+        out = bench(*args, "--json")
+        self.assertEqual(out.returncode, expect_rc, f"stdout={out.stdout!r} stderr={out.stderr!r}")
+        self.assertNotIn("\r", out.stdout, "no progress line when stdout is not a terminal")
+        return json.loads(out.stdout)
+
+    def test_exact_request_count_on_reused_connections(self):
+        srv = self.server()
+        r = self.run_json(srv.url("/plaintext"), "-n", 2000, "-c", 8)
+        self.assertEqual(r["requests"], 2000)
+        self.assertEqual(r["status"]["2xx"], 2000)
+        self.assertEqual(r["errors"]["total"], 0)
+        self.assertEqual(r["connections_opened"], 8)
+        self.assertEqual(r["connections_used"], 8)
+        self.assertEqual(r["reused_requests"], 2000 - 8)  # all but the first on each connection
+        self.assertAlmostEqual(r["reused_share"], 0.996, places=3)
+        self.assertEqual(r["requests_per_connection"], 250.0)
+        self.assertEqual(r["latency_ms"]["count"], 2000)
+        self.assertLessEqual(r["latency_ms"]["p50"], r["latency_ms"]["p99"])
+        self.assertLessEqual(r["latency_ms"]["p99"], r["latency_ms"]["max"])
+        # Every response is the same 13-byte /plaintext: bytes are a whole multiple.
+        self.assertEqual(r["bytes_read"] % 2000, 0)
+        # Keep-alive: the only closes are bench's own 8 at the end. The client closes
+        # first there, so those 8 TIME_WAIT sockets are on the client side.
+        tw = r["time_wait"]
+        self.assertTrue(tw["available"])
+        self.assertEqual(tw["client_side"]["delta"], 8, tw)
+        self.assertEqual(tw["server_side"]["delta"], 0, tw)
+        # The server agrees: 8 connections, 2000 requests.
+        st = srv.status()["totals"]
+        self.assertEqual(st["accepted"], 8 + 1)  # + the status request's own connection
+        self.assertEqual(st["requests"], 2000 + 1)
+
+    def test_no_keepalive_puts_time_wait_on_the_server(self):
+        # Each request goes on a new connection with `Connection: close`. The server
+        # answers and closes FIRST (its FIN), bench waits for that FIN before closing
+        # its end (as ab does), so the active closer, and with it TIME_WAIT (RFC 9293
+        # §3.6), is the server: one TIME_WAIT per request on the server side (local
+        # port = the server's port), none on the client side.
+        srv = self.server()
+        r = self.run_json(srv.url("/plaintext"), "-n", 300, "-c", 4, "--no-keepalive")
+        self.assertEqual(r["requests"], 300)
+        self.assertEqual(r["errors"]["total"], 0)
+        self.assertEqual(r["connections_opened"], 300)
+        self.assertEqual(r["reused_requests"], 0)
+        self.assertEqual(r["requests_per_connection"], 1.0)
+        tw = r["time_wait"]
+        self.assertEqual(tw["server_side"]["delta"], 300, tw)
+        self.assertEqual(tw["client_side"]["delta"], 0, tw)
+        self.assertEqual(srv.status()["totals"]["accepted"], 300 + 1)
+
+    def test_pipeline_batches(self):
+        srv = self.server()
+        r = self.run_json(srv.url("/plaintext"), "-n", 1600, "-c", 4, "--pipeline", 16)
+        self.assertEqual(r["requests"], 1600)
+        self.assertEqual(r["errors"]["total"], 0)
+        self.assertEqual(r["connections_opened"], 4)
+        self.assertEqual(srv.status()["totals"]["requests"], 1600 + 1)
+
+    def test_rate_is_kept(self):
+        srv = self.server()
+        r = self.run_json(srv.url("/plaintext"), "--rate", 200, "-d", "2s", "-c", 8)
+        # 200/s for 2 s = 400 intended requests; the last ones may still be in flight
+        # when the duration ends (dropped, as wrk does): allow 5 %.
+        self.assertGreaterEqual(r["requests"], 380)
+        self.assertLessEqual(r["requests"], 401)
+        self.assertEqual(r["errors"]["total"], 0)
+        self.assertTrue(r["latency_ms"]["from_intended_send"])
+
+    def test_rate_counts_queueing_from_the_intended_time(self):
+        # One connection, 50 ms per response: at most 20 req/s get through, but 100/s are
+        # intended. Coordinated omission would report ~50 ms; measured from the intended
+        # send times, requests late in the run waited for the backlog and show it.
+        srv = self.server()
+        r = self.run_json(srv.url("/delay?ms=50"), "--rate", 100, "-d", "2s", "-c", 1,
+                          "--timeout", "5s")
+        self.assertGreater(r["requests"], 20)
+        self.assertLess(r["requests"], 45)  # ~2 s / 50 ms, plus scheduling slack
+        self.assertGreater(r["latency_ms"]["p90"], 500, r["latency_ms"])
+        self.assertGreaterEqual(r["latency_ms"]["min"], 50 - 1)
+
+    def test_warmup_is_excluded(self):
+        srv = self.server()
+        r = self.run_json(srv.url("/plaintext"), "-n", 500, "-c", 2, "--warmup", "300ms")
+        self.assertEqual(r["requests"], 500)
+        self.assertEqual(r["connections_opened"], 0)  # opened during the warm-up
+        self.assertEqual(r["reused_requests"], 500)
+        self.assertGreater(srv.status()["totals"]["requests"], 500 + 1)
+
+    def test_human_report(self):
+        srv = self.server()
+        out = bench(srv.url("/plaintext"), "-n", 100, "-c", 2)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertNotIn("\r", out.stdout)
+        for word in ("requests     100 in", "req/s", "p99.9", "2xx 100", "errors       none",
+                     "2 opened", "TIME_WAIT", "60 s"):
+            self.assertIn(word, out.stdout)
+
+    def test_status_errors_are_counted(self):
+        srv = self.server()
+        r = self.run_json(srv.url("/no/such/page"), "-n", 50, "-c", 2)
+        self.assertEqual(r["requests"], 50)
+        self.assertEqual(r["status"]["4xx"], 50)
+        self.assertEqual(r["errors"]["status_4xx"], 50)
+
+    def test_closed_port_gives_connect_errors(self):
+        port = free_closed_port()
+        r = self.run_json(f"http://127.0.0.1:{port}/", "-n", 20, "-c", 2, expect_rc=1)
+        self.assertEqual(r["requests"], 0)
+        self.assertEqual(r["errors"]["connect"], 20)  # one per request that could not start
+        self.assertEqual(r["errors"]["total"], 20)
+        self.assertEqual(r["connections_opened"], 0)
+
+    def test_server_killed_mid_run(self):
+        srv = Server()
+        srv.start()
+        try:
+            cmd = [harness.tether_bin(), "bench", srv.url("/plaintext"), "-d", "3s", "-c", "4",
+                   "--json"]
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    stdin=subprocess.DEVNULL, text=True)
+            try:
+                time.sleep(1.0)
+                srv.proc.send_signal(signal.SIGKILL)  # our server, by PID
+                srv.proc.wait(10)
+                out, err = proc.communicate(timeout=RUN_TIMEOUT)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(5)
+        finally:
+            srv.stop_elapsed = 0  # exited on purpose; __exit__ must not assert code 0
+            srv._kill()
+        self.assertEqual(proc.returncode, 0, err)
+        r = json.loads(out)
+        self.assertGreater(r["requests"], 0)
+        e = r["errors"]
+        # The 4 in-flight requests die with the process (reset or EOF), then every
+        # reconnect is refused for the remaining ~2 s.
+        self.assertGreaterEqual(e["reset"] + e["read"], 1, e)
+        self.assertGreater(e["connect"], 10, e)
+        self.assertEqual(e["parse"], 0, e)
+
+    def test_timeout(self):
+        srv = self.server()
+        r = self.run_json(srv.url("/delay?ms=3000"), "-n", 2, "-c", 2, "--timeout", "300ms",
+                          expect_rc=1)  # nothing succeeded
+        self.assertEqual(r["requests"], 0)
+        self.assertGreaterEqual(r["elapsed_s"], 0.3 - harness.EARLY_TOL)
+        self.assertLess(r["elapsed_s"], 0.3 + harness.TOL)
+        self.assertEqual(r["errors"]["timeout"], 2)
+
+    def test_bad_options_exit_2_with_one_line(self):
+        srv = self.server()
+        url = srv.url("/plaintext")
+        cases = [
+            ["https://127.0.0.1/"],
+            [url, "-c", "0"],
+            [url, "-d", "1s", "-n", "10"],
+            [url, "--rate", "10", "--pipeline", "2"],
+            [url, "--no-keepalive", "--pipeline", "2"],
+            [url, "--timeout", "soon"],
+            [url, "--body-file", "/nonexistent/body"],
+            [url, "-H", "bad header"],
+            [url, "--no-such-option"],
+            [],
+        ]
+        for args in cases:
+            out = bench(*args, timeout=10)
+            self.assertEqual(out.returncode, 2, (args, out.stdout, out.stderr))
+            self.assertEqual(len(out.stderr.strip().splitlines()), 1, (args, out.stderr))
+            self.assertEqual(out.stdout, "", args)
+        self.assertEqual(srv.status()["totals"]["accepted"], 1)  # nothing was sent
+
+
+if __name__ == "__main__":
+    unittest.main()
