@@ -9,6 +9,8 @@
 #include <cstring>
 #include <memory>
 
+#include "heartbeat/adaptive.h"
+#include "heartbeat/discover.h"
 #include "heartbeat/event_log.h"
 #include "heartbeat/options.h"
 #include "heartbeat/signal_watcher.h"
@@ -19,6 +21,8 @@ namespace {
 // Exit codes of the shared CLI contract.
 constexpr int kExitOk = 0, kExitError = 1, kExitHeartbeatTimeout = 3, kExitTcpTimeout = 4,
               kExitPeerClosed = 5, kExitPeerReset = 6;
+
+}  // namespace
 
 int exitCodeFor(CloseReason reason) noexcept {
   switch (reason) {
@@ -33,6 +37,8 @@ int exitCodeFor(CloseReason reason) noexcept {
   }
   return kExitError;
 }
+
+namespace {
 
 class HeartbeatClient final : public net::IoHandler, public SessionObserver {
  public:
@@ -185,6 +191,8 @@ class HeartbeatClient final : public net::IoHandler, public SessionObserver {
 int runConnect(const HeartbeatArgs& args) {
   HeartbeatSettings settings = toSettings(args);
   for (const std::string& w : settings.warnings) fmt::print(stderr, "tether: warning: {}\n", w);
+  if (settings.discover) return runDiscover(settings);
+  if (settings.adaptive) return runAdaptive(settings);
   net::EventLoop loop;
   EventLog log(settings.json);
   HeartbeatClient client(loop, settings, log);

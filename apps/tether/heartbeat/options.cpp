@@ -46,6 +46,70 @@ void keepaliveSettings(const HeartbeatArgs& a, HeartbeatSettings& s) {
   }
 }
 
+void addAdaptiveOptions(CLI::App& cmd, HeartbeatArgs& a) {
+  cmd.add_flag("--adaptive", a.adaptive,
+               "adapt the ping interval to the path (Tencent Mars smart heartbeat): step up "
+               "after successes, reconnect and settle below an interval that failed");
+  cmd.add_option("--adaptive-min", a.adaptiveMin, "start and floor [210s, Mars' MinHeartInterval]");
+  cmd.add_option("--adaptive-max", a.adaptiveMax,
+                 "ceiling; the cap is max - margin [10m, Mars' MaxHeartInterval]");
+  cmd.add_option("--adaptive-step", a.adaptiveStep, "step up by this [60s, Mars' HeartStep]");
+  cmd.add_option("--adaptive-margin", a.adaptiveMargin,
+                 "settle this far below the last good interval; re-probe step [20s, Mars' "
+                 "SuccessStep]");
+  cmd.add_option("--adaptive-successes", a.adaptiveSuccesses,
+                 "successes in a row before stepping up [5, Mars' BaseSuccCount]");
+  cmd.add_option("--adaptive-failures", a.adaptiveFailures,
+                 "failures at one interval before backing off [2, Mars' MaxHeartFailCount]");
+  cmd.add_option("--adaptive-reprobe", a.adaptiveReprobe,
+                 "once stable, probe upward again after this long [7d, as Mars]");
+  cmd.add_flag("--discover", a.discover,
+               "find the path's idle timeout with parallel probe connections (server at "
+               "--interval off) and print it with a recommended interval; then exit");
+  cmd.add_option("--discover-max", a.discoverMax,
+                 "longest idle time probed [10m: above AWS NAT 350s, Azure LB 4m, GCP 10m]");
+  cmd.add_option("--discover-probes", a.discoverProbes, "probe connections per round (1-64) [8]");
+}
+
+Millis positive(const char* option, const std::string& text) {
+  Millis ms = duration(option, text);
+  if (ms <= 0) throw UsageError(fmt::format("{}: must be greater than 0", option));
+  return ms;
+}
+
+void adaptiveSettings(const HeartbeatArgs& a, HeartbeatSettings& s) {
+  if (a.adaptive && a.discover) throw UsageError("--adaptive and --discover are exclusive");
+  if (a.adaptive) {
+    if (a.interval == "off") throw UsageError("--adaptive: needs pings; drop --interval off");
+    liveness::AdaptiveSettings ad;
+    ad.min = positive("--adaptive-min", a.adaptiveMin);
+    ad.max = positive("--adaptive-max", a.adaptiveMax);
+    ad.step = positive("--adaptive-step", a.adaptiveStep);
+    ad.margin = duration("--adaptive-margin", a.adaptiveMargin);
+    ad.reprobeAfter = positive("--adaptive-reprobe", a.adaptiveReprobe);
+    requireRange("--adaptive-successes", a.adaptiveSuccesses, 1, 1000);
+    requireRange("--adaptive-failures", a.adaptiveFailures, 1, 1000);
+    ad.successesPerStep = a.adaptiveSuccesses;
+    ad.failuresAllowed = a.adaptiveFailures;
+    std::string_view bad = liveness::validateAdaptiveSettings(ad);
+    if (!bad.empty()) throw UsageError(fmt::format("--adaptive: {}", bad));
+    s.adaptive = ad;
+  }
+  if (a.discover) {
+    // Anything that sends on an idle probe would refresh the path being measured.
+    if (!a.soKeepalive.empty())
+      throw UsageError("--discover: --so-keepalive would keep probes alive");
+    if (a.sendRate != "0") throw UsageError("--discover: --send-rate would keep probes alive");
+    liveness::DiscoverySettings d;
+    d.max = duration("--discover-max", a.discoverMax);
+    requireRange("--discover-probes", a.discoverProbes, 1, 64);
+    d.probes = a.discoverProbes;
+    std::string_view bad = liveness::validateDiscoverySettings(d);
+    if (!bad.empty()) throw UsageError(fmt::format("--discover-max: {}", bad));
+    s.discover = d;
+  }
+}
+
 }  // namespace
 
 void addHeartbeatOptions(CLI::App& cmd, HeartbeatArgs& a, Role role) {
@@ -58,6 +122,7 @@ void addHeartbeatOptions(CLI::App& cmd, HeartbeatArgs& a, Role role) {
     cmd.add_option("--send-rate", a.sendRate,
                    "stream DATA frames at this many bytes/s (k, m suffixes; 0: none)");
     cmd.add_option("--duration", a.duration, "stop after this long and exit 0 (0: no limit)");
+    addAdaptiveOptions(cmd, a);
   }
   cmd.add_option("--interval", a.interval,
                  "ping after this much silence (nothing read); 'off' never pings [10s]");
@@ -105,6 +170,7 @@ HeartbeatSettings toSettings(const HeartbeatArgs& a) {
   s.session.sendRate = *rate;
   s.duration = duration("--duration", a.duration);
   keepaliveSettings(a, s);
+  adaptiveSettings(a, s);
   s.json = a.json;
   return s;
 }

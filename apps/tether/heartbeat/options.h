@@ -3,10 +3,13 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "heartbeat/session.h"
+#include "tether/liveness/adaptive_interval.h"
+#include "tether/liveness/idle_discovery.h"
 #include "tether/liveness/keepalive_profile.h"
 #include "tether/net/socket.h"
 
@@ -24,6 +27,14 @@ struct HeartbeatArgs {
   std::string sendRate = "0";
   std::string duration = "0";
   bool json = false;
+  // connect --adaptive / --discover (adaptive.h, discover.h); defaults are Mars'.
+  bool adaptive = false;
+  std::string adaptiveMin = "210s", adaptiveMax = "10m", adaptiveStep = "60s",
+              adaptiveMargin = "20s", adaptiveReprobe = "7d";
+  int adaptiveSuccesses = 5, adaptiveFailures = 2;
+  bool discover = false;
+  std::string discoverMax = "10m";
+  int discoverProbes = 8;
 };
 
 struct HeartbeatSettings {
@@ -34,6 +45,8 @@ struct HeartbeatSettings {
   std::vector<std::string> warnings;  // from the keepalive parser (e.g. ms rounded up)
   Millis duration = 0;                // connect: 0 = run until closed or signalled
   bool json = false;
+  std::optional<liveness::AdaptiveSettings> adaptive;   // connect --adaptive
+  std::optional<liveness::DiscoverySettings> discover;  // connect --discover
 };
 
 enum class Role { kServe, kConnect };
@@ -55,5 +68,7 @@ namespace tether::app::heartbeat {
 // docs/heartbeat-protocol.md.
 int runServe(const HeartbeatArgs& args);
 int runConnect(const HeartbeatArgs& args);
+/// `connect`'s exit code for a connection that ended with `reason` (heartbeat_connect.cpp).
+int exitCodeFor(CloseReason reason) noexcept;
 
 }  // namespace tether::app::heartbeat

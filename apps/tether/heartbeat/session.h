@@ -80,6 +80,7 @@ class Session final : public net::IoHandler, private liveness::HeartbeatHost {
   std::uint64_t dataBytesSent() const noexcept { return dataSent_; }
   std::uint64_t dataBytesReceived() const noexcept { return dataReceived_; }
   const liveness::HeartbeatEngine& engine() const noexcept { return engine_; }
+  liveness::HeartbeatEngine& engine() noexcept { return engine_; }  // e.g. setInterval()
 
  private:
   struct SendTimer {
