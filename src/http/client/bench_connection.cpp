@@ -19,7 +19,10 @@ constexpr core::Millis kConnectBackoffMs = 10;
 
 }  // namespace
 
-BenchConnection::BenchConnection(BenchWorker& worker) : worker_(worker) {}
+// Bench needs status and framing only: no header copies per response.
+BenchConnection::BenchConnection(BenchWorker& worker) : worker_(worker) {
+  parser_.setFramingOnly(true);
+}
 
 BenchConnection::~BenchConnection() { close(); }
 

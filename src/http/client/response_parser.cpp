@@ -49,13 +49,7 @@ ResponseParser::ResponseParser() : ResponseParser(Limits{}) {}
 ResponseParser::ResponseParser(const Limits& limits) : limits_(limits) {
   llhttp_settings_init(&settings_);
   settings_.on_message_begin = &ResponseParser::onMessageBegin;
-  settings_.on_status = &ResponseParser::onStatus;
-  settings_.on_header_field = &ResponseParser::onHeaderField;
-  settings_.on_header_field_complete = [](llhttp_t* p) {
-    self(p).inName_ = false;
-    return 0;
-  };
-  settings_.on_header_value = &ResponseParser::onHeaderValue;
+  setFramingOnly(false);  // the header callbacks
   settings_.on_headers_complete = &ResponseParser::onHeadersComplete;
   settings_.on_body = &ResponseParser::onBody;
   settings_.on_message_complete = &ResponseParser::onMessageComplete;
@@ -74,6 +68,20 @@ void ResponseParser::reset() {
   closed_ = false;
   interim_ = 0;
   errorReason_ = "";
+}
+
+void ResponseParser::setFramingOnly(bool on) noexcept {
+  // llhttp reads the settings through a pointer at every callback, so this
+  // takes effect at once, even mid-connection.
+  framingOnly_ = on;
+  settings_.on_status = on ? nullptr : &ResponseParser::onStatus;
+  settings_.on_header_field = on ? nullptr : &ResponseParser::onHeaderField;
+  llhttp_cb fieldDone = [](llhttp_t* p) {
+    self(p).inName_ = false;
+    return 0;
+  };
+  settings_.on_header_field_complete = on ? nullptr : fieldDone;
+  settings_.on_header_value = on ? nullptr : &ResponseParser::onHeaderValue;
 }
 
 void ResponseParser::setBodySink(BodySink sink, void* context) noexcept {
@@ -201,7 +209,7 @@ int ResponseParser::onHeadersComplete(llhttp_t* p) {
   r.hasContentLength_ = (p->flags & F_CONTENT_LENGTH) != 0;
   r.contentLength_ = p->content_length;  // llhttp counts it down while reading the body
   r.chunked_ = (p->flags & F_CHUNKED) != 0;
-  if (int err = r.scanHeaders(); err != 0) return err;
+  if (int err = r.framingOnly_ ? 0 : r.scanHeaders(); err != 0) return err;
   // RFC 9110 §6.4.1: no body after HEAD, 1xx, 204, 304 whatever the headers say.
   int s = r.status_;
   bool noBody = r.requestIsHead_ || (s >= 100 && s < 200) || s == 204 || s == 304;

@@ -69,6 +69,11 @@ class ResponseParser {
   void setBodySink(BodySink sink, void* context) noexcept;
   /// Copy up to `maxBytes` of each body into body(); more is an error. 0: no copy.
   void setKeepBody(std::size_t maxBytes) noexcept { keepBodyMax_ = maxBytes; }
+  /// Framing only (load generators): status, framing and reusable() stay exact,
+  /// but the reason phrase and headers are neither copied nor checked, so
+  /// header(), connectionTokens() and keepAliveHint() are empty. Saves the
+  /// per-header callbacks and copies.
+  void setFramingOnly(bool on) noexcept;
 
   /// Parses [data, data+len). `consumed` receives the bytes used: all of them on
   /// kNeedMore, up to the end of the response on kMessageComplete (call again
@@ -145,6 +150,7 @@ class ResponseParser {
   void* sinkContext_ = nullptr;
   std::size_t keepBodyMax_ = 0;
   bool requestIsHead_ = false;
+  bool framingOnly_ = false;
 
   std::string head_;  // reason phrase, header names and values, back to back
   std::vector<HeaderSpan> headers_;

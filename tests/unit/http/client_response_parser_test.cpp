@@ -258,6 +258,28 @@ TEST(ClientResponseParser, PersistenceFollowsRfc9112) {
   }
 }
 
+TEST(ClientResponseParser, FramingOnlyKeepsStatusFramingAndPersistence) {
+  // Pipelined: chunked, a closing Content-Length response last.
+  std::string wire =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: b\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+      "HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno";
+  ResponseParser p;
+  p.setFramingOnly(true);
+  std::size_t off = 0, consumed = 0;
+  ASSERT_EQ(p.execute(wire.data(), wire.size(), consumed), ResponseParser::Event::kMessageComplete);
+  EXPECT_EQ(p.status(), 200);
+  EXPECT_EQ(p.bodyBytes(), 3u);
+  EXPECT_TRUE(p.reusable());
+  EXPECT_EQ(p.headerCount(), 0u);  // nothing copied
+  off += consumed;
+  ASSERT_EQ(p.execute(wire.data() + off, wire.size() - off, consumed),
+            ResponseParser::Event::kMessageComplete);
+  EXPECT_EQ(p.status(), 404);
+  EXPECT_EQ(p.bodyBytes(), 2u);
+  EXPECT_FALSE(p.reusable());  // llhttp saw Connection: close itself
+  EXPECT_EQ(off + consumed, wire.size());
+}
+
 TEST(ClientResponseParser, MalformedResponsesAreErrors) {
   for (const char* wire : {
            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
