@@ -153,6 +153,8 @@ class ReuseRaceTest(suite.GroupCase):
             self.assertEqual(second["status"], 200, r["out"])
             self.assertEqual(second["attempts"], 2, r["out"])
             self.assertTrue(second["first_attempt_reused"], r["out"])
+            # The stale connection had idled past the server's 1 s timeout.
+            self.assertGreaterEqual(second["first_attempt_idle_ms"], 1000, r["out"])
             self.assertFalse(second["reused"], "the retry must use a new connection")
             self.assertNotEqual(second["connection"], first["connection"], r["out"])
             self.assertNotEqual(second["retry_reason"], "", r["out"])
@@ -185,6 +187,8 @@ class ReuseRaceTest(suite.GroupCase):
             # The client cannot know the server had closed: it must say "maybe".
             self.assertTrue(second["maybe_processed"], r["out"])
             self.assertEqual(second["attempts"], 1, r["out"])
+            self.assertTrue(second["first_attempt_reused"], r["out"])
+            self.assertGreaterEqual(second["first_attempt_idle_ms"], 1000, r["out"])
             self.assertIn("not idempotent", second["no_retry_reason"], r["out"])
             self.assertEqual(r["summary"]["retried"], 0, r["out"])
             self.assertEqual(r["summary"]["connections_opened"], 1, r["out"])

@@ -126,13 +126,14 @@ void printResult(long id, const ClientResult& r) {
   std::printf(
       "{\"event\":\"request\",\"id\":%ld,\"ok\":%s,\"status\":%d,\"kind\":\"%s\","
       "\"maybe_processed\":%s,\"request_sent\":%s,\"errno\":%d,\"detail\":\"%s\","
-      "\"reused\":%s,\"first_attempt_reused\":%s,\"idle_ms\":%lld,\"attempts\":%d,"
+      "\"reused\":%s,\"first_attempt_reused\":%s,\"idle_ms\":%lld,"
+      "\"first_attempt_idle_ms\":%lld,\"attempts\":%d,"
       "\"retry_reason\":\"%s\",\"no_retry_reason\":\"%s\",\"connection\":%llu}\n",
       id, r.ok() ? "true" : "false", r.response.status, errorKindName(r.error.kind),
       r.error.maybeProcessed ? "true" : "false", r.error.requestSent ? "true" : "false",
       r.error.sysErrno, r.error.detail, st.reused ? "true" : "false",
       st.firstAttemptReused ? "true" : "false", static_cast<long long>(st.idleBeforeReuseMs),
-      st.attempts, st.retryReason, st.noRetryReason,
+      static_cast<long long>(st.firstAttemptIdleMs), st.attempts, st.retryReason, st.noRetryReason,
       static_cast<unsigned long long>(st.connectionId));
 }
 

@@ -62,15 +62,16 @@ struct ClientError {
 
 /// Per-request measurements, for tools. Durations in microseconds.
 struct RequestStats {
-  bool reused = false;             // the final attempt ran on a reused connection
-  int attempts = 0;                // 1, or 2 after the one permitted retry
-  const char* retryReason = "";    // why the first attempt was retried ("" if not)
-  const char* noRetryReason = "";  // why a failure was not retried ("" if success)
-  bool firstAttemptReused = false;
-  Millis idleBeforeReuseMs = -1;  // idle age of the reused connection, -1 if fresh
-  std::int64_t connectUs = -1;    // connect() to writable, -1 if reused
-  std::int64_t firstByteUs = -1;  // request write start to first response byte
-  std::int64_t totalUs = 0;       // request() to callback
+  bool reused = false;              // the final attempt ran on a reused connection
+  int attempts = 0;                 // 1, or 2 after the one permitted retry
+  const char* retryReason = "";     // why the first attempt was retried ("" if not)
+  const char* noRetryReason = "";   // why a failure was not retried ("" if success)
+  bool firstAttemptReused = false;  // the first attempt ran on a reused connection
+  Millis idleBeforeReuseMs = -1;    // idle age of the reused connection, -1 if fresh
+  Millis firstAttemptIdleMs = -1;   // the same for the first attempt, kept across a retry
+  std::int64_t connectUs = -1;      // connect() to writable, -1 if reused
+  std::int64_t firstByteUs = -1;    // request write start to first response byte
+  std::int64_t totalUs = 0;         // request() to callback
   std::uint64_t connectionId = 0;
   std::uint64_t requestOnConnection = 0;   // 1-based
   std::uint64_t bytesSent = 0;             // of the final attempt

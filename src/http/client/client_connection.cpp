@@ -51,6 +51,10 @@ void ClientConnection::start(std::unique_ptr<Exchange> ex, Millis now) {
   RequestStats& st = ex_->result.stats;
   st.reused = reused_;
   st.idleBeforeReuseMs = reused_ ? now - idleSince_ : -1;
+  if (st.attempts == 1) {  // what a failed first attempt met, even if a retry follows
+    st.firstAttemptReused = reused_;
+    st.firstAttemptIdleMs = st.idleBeforeReuseMs;
+  }
   st.connectionId = id_;
   st.requestOnConnection = requests_;
   st.firstByteUs = -1;

@@ -150,7 +150,6 @@ void PoolImpl::onFailure(ClientConnection& conn, std::unique_ptr<Exchange> ex,
   if (d.retry) {
     ++stats_.retries;
     ex->result.stats.retryReason = d.reason;
-    ex->result.stats.firstAttemptReused = true;
     ex->result.response = {};
     ex->forceFresh = true;  // its idle siblings are likely stale too
     return dispatch(std::move(ex));
