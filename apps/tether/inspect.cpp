@@ -5,7 +5,6 @@
 #include "tether/http/client/inspect.h"
 
 #include <fmt/format.h>
-#include <netdb.h>
 #include <sys/socket.h>
 
 #include <cstdio>
@@ -49,24 +48,6 @@ std::pair<std::string, std::string> splitHeader(const std::string& h) {
   return {h.substr(0, colon), v == std::string::npos ? "" : h.substr(v)};
 }
 
-// Resolved once; an unknown host is "unreachable" (exit 1), not a usage error.
-net::SocketAddress resolveOnce(const HttpUrl& u) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  int rc = getaddrinfo(u.host.c_str(), std::to_string(u.port).c_str(), &hints, &res);
-  if (rc != 0 || res == nullptr) {
-    throw std::runtime_error("cannot resolve host '" + u.host + "': " + gai_strerror(rc));
-  }
-  net::SocketAddress addr;
-  std::memcpy(&addr.storage, res->ai_addr, res->ai_addrlen);
-  addr.length = res->ai_addrlen;
-  freeaddrinfo(res);
-  return addr;
-}
-
 http::inspect::InspectConfig toConfig(const InspectArgs& a, HttpUrl& url) {
   http::inspect::InspectConfig c;
   url = parseHttpUrl(a.url);
@@ -86,7 +67,7 @@ http::inspect::InspectConfig toConfig(const InspectArgs& a, HttpUrl& url) {
 int runInspect(const InspectArgs& a) {
   HttpUrl url;
   http::inspect::InspectConfig config = toConfig(a, url);
-  config.target = resolveOnce(url);
+  config.target = resolveHttpUrl(url);  // unknown host: runtime_error, exit 1 (not usage)
   http::inspect::InspectResult result = http::inspect::runInspection(config);
   http::inspect::InspectReport report = http::inspect::buildReport(config, result);
   std::string out = a.json ? http::inspect::formatJson(report) : http::inspect::formatText(report);
