@@ -1,5 +1,6 @@
 #include "bench_options.h"
 
+#include <fmt/format.h>
 #include <netdb.h>
 #include <sys/socket.h>
 
@@ -115,6 +116,7 @@ net::SocketAddress resolveHttpUrl(const HttpUrl& u) {
 }
 
 void addBenchOptions(CLI::App& cmd, BenchArgs& a) {
+  addKeepaliveOptions(cmd, a.keepalive, "the load connections");
   cmd.add_option("url", a.url, "http://host[:port][/path]")->required();
   cmd.add_option("-c,--connections", a.connections, "Open connections (all threads)")
       ->capture_default_str();
@@ -181,6 +183,9 @@ http::bench::BenchConfig toBenchConfig(const BenchArgs& a) {
   spec.keepAlive = c.keepAlive;
   c.request = http::bench::buildRequest(spec);
   c.target = resolveHttpUrl(url);
+  std::vector<std::string> warnings;
+  c.keepalive = toKeepaliveProfile(a.keepalive, warnings);
+  for (const std::string& w : warnings) fmt::print(stderr, "tether: warning: {}\n", w);
   return c;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "keepalive_options.h"
 #include "tether/http/client/bench.h"
 
 namespace tether::app {
@@ -27,6 +28,7 @@ struct BenchArgs {
   double rate = 0;
   std::string warmup = "0";
   bool json = false;
+  KeepaliveArgs keepalive;
 };
 
 /// An http:// URL split up. `authority` is the host[:port] text as given (the

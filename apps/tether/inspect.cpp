@@ -26,6 +26,7 @@ struct InspectArgs {
   std::string timeout = "5s";
   std::vector<std::string> headers;
   bool json = false;
+  KeepaliveArgs keepalive;
 };
 
 constexpr core::Millis kMaxIdleWaitLimit = 3'600'000;
@@ -61,6 +62,9 @@ http::inspect::InspectConfig toConfig(const InspectArgs& a, HttpUrl& url) {
   }
   c.maxRequests = static_cast<std::uint64_t>(a.maxRequests);
   for (const std::string& h : a.headers) c.headers.push_back(splitHeader(h));
+  std::vector<std::string> warnings;
+  c.keepalive = toKeepaliveProfile(a.keepalive, warnings);
+  for (const std::string& w : warnings) fmt::print(stderr, "tether: warning: {}\n", w);
   return c;
 }
 
@@ -92,6 +96,7 @@ Command addInspectCommand(CLI::App& app) {
   cmd->add_option("--timeout", args->timeout, "Per request (and connect)")->capture_default_str();
   cmd->add_option("-H,--header", args->headers, "Extra request header 'Name: value' (repeatable)");
   cmd->add_flag("--json", args->json, "One JSON object instead of text");
+  addKeepaliveOptions(*cmd, args->keepalive, "the probe connections");
   return {cmd, [args] { return runInspect(*args); }};
 }
 

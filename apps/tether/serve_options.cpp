@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "keepalive_options.h"
 #include "tether/core/duration.h"
 #include "tether/liveness/keepalive_profile.h"
 
@@ -28,18 +29,8 @@ std::uint64_t size(const std::string& option, const std::string& text) {
 
 // --so-keepalive and --tcp-user-timeout (shared syntax, see keepalive_profile.h).
 liveness::KeepaliveProfile tcpKeepalive(const ServeArgs& a, std::vector<std::string>* warnings) {
-  liveness::KeepaliveProfile p;
   std::vector<std::string> notes;
-  try {
-    if (!a.soKeepalive.empty()) p = liveness::parseKeepaliveProfile(a.soKeepalive, &notes);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(fmt::format("--so-keepalive: {}", e.what()));
-  }
-  try {
-    if (!a.tcpUserTimeout.empty()) p.userTimeout = liveness::parseUserTimeout(a.tcpUserTimeout);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(fmt::format("--tcp-user-timeout: {}", e.what()));
-  }
+  auto p = toKeepaliveProfile({a.soKeepalive, a.tcpUserTimeout}, notes);
   for (std::string& n : notes) {
     if (warnings == nullptr) {
       fmt::print(stderr, "tether: warning: --so-keepalive: {}\n", n);
@@ -47,7 +38,7 @@ liveness::KeepaliveProfile tcpKeepalive(const ServeArgs& a, std::vector<std::str
       warnings->push_back(std::move(n));
     }
   }
-  return p;
+  return p.value_or(liveness::KeepaliveProfile{});
 }
 
 }  // namespace

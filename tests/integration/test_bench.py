@@ -50,6 +50,27 @@ class BenchTest(unittest.TestCase):
         self.assertNotIn("\r", out.stdout, "no progress line when stdout is not a terminal")
         return json.loads(out.stdout)
 
+    def test_so_keepalive_applies_to_the_load_connections(self):
+        # Two connections at 1 request/s idle well past the 1 s keepalive idle time:
+        # the client sockets (remote port = the server's) must carry a keepalive timer.
+        srv = self.server()
+        cmd = [harness.tether_bin(), "bench", srv.url("/plaintext"), "-c", "2", "--rate", "1",
+               "-d", "4s", "--so-keepalive", "1:1:3", "--tcp-user-timeout", "5s", "--json"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            seen = ""
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline and "keepalive" not in seen:
+                time.sleep(0.2)
+                seen = subprocess.run(["ss", "-tnoH", "state", "established",
+                                       f"( dport = :{srv.port} )"],
+                                      capture_output=True, text=True).stdout
+            self.assertIn("timer:(keepalive", seen)
+        finally:
+            out, err = proc.communicate(timeout=RUN_TIMEOUT)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(json.loads(out)["errors"]["total"], 0)
+
     def test_exact_request_count_on_reused_connections(self):
         srv = self.server()
         r = self.run_json(srv.url("/plaintext"), "-n", 2000, "-c", 8)
@@ -127,7 +148,8 @@ class BenchTest(unittest.TestCase):
 
     def test_warmup_is_excluded(self):
         srv = self.server()
-        r = self.run_json(srv.url("/plaintext"), "-n", 500, "-c", 2, "--warmup", "300ms")
+        # A warm-up long enough that a slow (sanitized, loaded) start still connects inside it.
+        r = self.run_json(srv.url("/plaintext"), "-n", 500, "-c", 2, "--warmup", "1s")
         self.assertEqual(r["requests"], 500)
         self.assertEqual(r["connections_opened"], 0)  # opened during the warm-up
         self.assertEqual(r["reused_requests"], 500)

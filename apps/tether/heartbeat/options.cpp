@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "commands.h"
+#include "keepalive_options.h"
 #include "tether/core/duration.h"
 
 namespace tether::app::heartbeat {
@@ -28,21 +29,9 @@ void requireRange(const char* option, int value, int lo, int hi) {
 }
 
 void keepaliveSettings(const HeartbeatArgs& a, HeartbeatSettings& s) {
-  try {
-    if (!a.soKeepalive.empty()) {
-      s.keepalive = liveness::parseKeepaliveProfile(a.soKeepalive, &s.warnings);
-      s.applyKeepalive = true;
-    }
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(fmt::format("--so-keepalive: {}", e.what()));
-  }
-  try {
-    if (!a.tcpUserTimeout.empty()) {
-      s.keepalive.userTimeout = liveness::parseUserTimeout(a.tcpUserTimeout);
-      s.applyKeepalive = true;
-    }
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(fmt::format("--tcp-user-timeout: {}", e.what()));
+  if (auto p = toKeepaliveProfile({a.soKeepalive, a.tcpUserTimeout}, s.warnings)) {
+    s.keepalive = *p;
+    s.applyKeepalive = true;
   }
 }
 

@@ -55,6 +55,10 @@ void BenchConnection::connect() {
   if (fd_ < 0) return fail(Failure::kConnect, errno);
   int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  const auto& keepalive = worker_.config().keepalive;
+  if (keepalive && !liveness::applyKeepaliveProfile(fd_, *keepalive)) {
+    return fail(Failure::kConnect, errno);
+  }
   state_ = State::kConnecting;
   stateSinceMs_ = worker_.loop().now();
   int rc = ::connect(fd_, to.raw(), to.length);

@@ -63,6 +63,10 @@ void Probe::start() {
   }
   int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (script_.keepalive && !liveness::applyKeepaliveProfile(fd_, *script_.keepalive)) {
+    out_.connectErrno = errno;
+    return finish(std::string("keepalive options: ") + std::strerror(errno));
+  }
   int rc = ::connect(fd_, target_.raw(), target_.length);
   if (rc < 0 && errno != EINPROGRESS) {
     out_.connectErrno = errno;

@@ -24,6 +24,7 @@ struct ProbeScript {
   std::uint64_t cap = 0;        // total requests in repeat mode
   Millis waitForClose = 0;      // after the last response: how long to wait for the close
   Millis requestTimeout = 5'000;
+  std::optional<liveness::KeepaliveProfile> keepalive;  // applied before connect()
 };
 
 class Probe final : public net::IoHandler {

@@ -46,6 +46,7 @@ ProbeScript single(const InspectConfig& c, std::string request, Millis wait) {
   s.headFlags = {false};
   s.waitForClose = wait;
   s.requestTimeout = c.requestTimeout;
+  s.keepalive = c.keepalive;
   return s;
 }
 

@@ -10,10 +10,12 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tether/core/timer_wheel.h"
+#include "tether/liveness/keepalive_profile.h"
 #include "tether/net/socket.h"
 
 namespace tether::http::bench {
@@ -57,6 +59,8 @@ struct BenchConfig {
   Millis timeout = 2'000;      // per request: from send (or intended send) to the last byte
   double rate = 0;             // > 0: open loop, requests/s over all connections
   Millis warmup = 0;           // excluded from every statistic
+  /// TCP keepalive / TCP_USER_TIMEOUT for every connection (none: system default).
+  std::optional<liveness::KeepaliveProfile> keepalive;
   /// Called about once a second from the calling thread while the run is in
   /// progress (for a live progress line); may be empty.
   std::function<void(const Progress&)> onProgress;

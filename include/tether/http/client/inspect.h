@@ -11,11 +11,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "tether/core/timer_wheel.h"
+#include "tether/liveness/keepalive_profile.h"
 #include "tether/net/socket.h"
 
 namespace tether::http::inspect {
@@ -31,6 +33,8 @@ struct InspectConfig {
   Millis maxIdleWait = 120'000;                              // cap on the idle-timeout wait
   std::uint64_t maxRequests = 1000;                          // cap on the max-requests probe
   Millis requestTimeout = 5'000;                             // per request (and for connect)
+  /// TCP keepalive / TCP_USER_TIMEOUT for the probe connections (none: system default).
+  std::optional<liveness::KeepaliveProfile> keepalive;
 };
 
 /// One response as the probe saw it.
