@@ -7,15 +7,15 @@
 #include <stdexcept>
 
 #include "commands.h"
-#include "heartbeat/event_log.h"  // jsonString
 #include "tether/core/duration.h"
+#include "tether/core/json.h"
 #include "tether/liveness/detection_bound.h"
 #include "tether/liveness/keepalive_profile.h"
 
 namespace tether::app {
 namespace {
 
-using heartbeat::jsonString;
+using core::jsonString;
 using liveness::formatSeconds;
 using liveness::Millis;
 

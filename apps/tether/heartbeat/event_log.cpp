@@ -34,22 +34,6 @@ void EventLog::emit(std::string_view event, std::string_view jsonFields, std::st
   std::fflush(stdout);
 }
 
-std::string jsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += fmt::format("\\u{:04x}", u);
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 void RttStats::add(double ms) {
   min_ = samples_.empty() ? ms : std::min(min_, ms);
   max_ = samples_.empty() ? ms : std::max(max_, ms);

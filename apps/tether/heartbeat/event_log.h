@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tether/core/json.h"
+
 namespace tether::app::heartbeat {
 
 class EventLog {
@@ -27,8 +29,7 @@ class EventLog {
   bool json_;
 };
 
-/// `s` as a JSON string literal (quotes and escapes added).
-std::string jsonString(std::string_view s);
+using core::jsonString;
 
 /// Round-trip times of one connection, in milliseconds.
 class RttStats {

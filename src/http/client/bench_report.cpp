@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "tether/core/json.h"
 #include "tether/http/client/bench.h"
 
 namespace tether::http::bench {
@@ -91,18 +92,12 @@ std::string formatJson(const BenchConfig& c, const BenchResult& r) {
   const LatencySummary& l = r.latency;
   const ErrorCounts& e = r.errors;
   const TimeWaitCounts& t = r.timeWait;
-  std::string url;  // JSON string escaping for the one free-form field
-  for (char ch : c.url) {
-    if (ch == '"' || ch == '\\') url += '\\';
-    if (static_cast<unsigned char>(ch) < 0x20) continue;
-    url += ch;
-  }
   std::string out = fmt::format(
-      "{{\"url\": \"{}\", \"connections\": {}, \"threads\": {}, \"pipeline\": {}, "
+      "{{\"url\": {}, \"connections\": {}, \"threads\": {}, \"pipeline\": {}, "
       "\"keepalive\": {}, \"rate\": {}, \"duration_s\": {}, \"requests_limit\": {}, "
       "\"warmup_s\": {}, \"interrupted\": {},\n",
-      url, c.connections, c.threads, c.pipeline, c.keepAlive, c.rate, double(c.duration) / 1000,
-      c.requests, double(c.warmup) / 1000, r.interrupted);
+      core::jsonString(c.url), c.connections, c.threads, c.pipeline, c.keepAlive, c.rate,
+      double(c.duration) / 1000, c.requests, double(c.warmup) / 1000, r.interrupted);
   out += fmt::format(
       " \"elapsed_s\": {:.6f}, \"requests\": {}, \"requests_per_s\": {:.1f}, \"bytes_read\": {}, "
       "\"bytes_read_per_s\": {:.1f}, \"bytes_written\": {},\n",

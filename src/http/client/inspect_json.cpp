@@ -3,23 +3,13 @@
 
 #include <string>
 
+#include "tether/core/json.h"
 #include "tether/http/client/inspect.h"
 
 namespace tether::http::inspect {
 namespace {
 
-std::string str(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
-}
+std::string str(std::string_view s) { return core::jsonString(s); }
 
 std::string tri(Tri t) { return str(triName(t)); }
 std::string num(double v) { return v < 0 ? "null" : fmt::format("{:.1f}", v); }
