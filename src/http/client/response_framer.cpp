@@ -1,0 +1,185 @@
+#include "http/client/response_framer.h"
+
+#include <array>
+#include <cstring>
+#include <string_view>
+
+#include "http/keepalive_policy.h"
+#include "tether/http/request.h"
+
+namespace tether::http::client {
+namespace {
+
+// RFC 9110 §5.6.2 tchar.
+constexpr std::array<bool, 256> makeTokenTable() {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[std::size_t(c)] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[std::size_t(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[std::size_t(c)] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[std::size_t(c)] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kToken = makeTokenTable();
+
+bool isDigit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool isOws(char c) noexcept { return c == ' ' || c == '\t'; }
+
+bool isToken(const char* p, const char* end) noexcept {
+  if (p == end) return false;
+  for (; p < end; ++p) {
+    if (!kToken[static_cast<unsigned char>(*p)]) return false;
+  }
+  return true;
+}
+
+// reason-phrase = *( HTAB / SP / VCHAR / obs-text )
+bool isReason(const char* p, const char* end) noexcept {
+  for (; p < end; ++p) {
+    auto c = static_cast<unsigned char>(*p);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
+// 1*DIGIT, at most 18 digits (no overflow); false for anything else ("1, 1", "+1").
+bool parseLength(const char* p, const char* end, std::uint64_t& out) noexcept {
+  if (p == end || end - p > 18) return false;
+  std::uint64_t v = 0;
+  for (; p < end; ++p) {
+    if (!isDigit(*p)) return false;
+    v = v * 10 + std::uint64_t(*p - '0');
+  }
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+ResponseFramer::ResponseFramer() { slow_.setFramingOnly(true); }
+
+void ResponseFramer::reset() {
+  slow_.reset();
+  mode_ = Mode::kHead;
+  remaining_ = 0;
+  status_ = 0;  // 0: no response yet on this connection
+  reusable_ = false;
+}
+
+void ResponseFramer::setRequestIsHead(bool head) noexcept {
+  requestIsHead_ = head;
+  slow_.setRequestIsHead(head);
+}
+
+ResponseFramer::Event ResponseFramer::execute(const char* data, std::size_t len,
+                                              std::size_t& consumed) {
+  consumed = 0;
+  if (mode_ == Mode::kHead) {
+    if (len == 0) return Event::kNeedMore;
+    if (!reusable_ && status_ != 0) return Event::kError;  // bytes after a closing response
+    std::size_t head = frameHead(data, len);
+    if (head == 0) {
+      mode_ = Mode::kSlow;
+      ++slowResponses_;
+      return slowExecute(data, len, consumed);
+    }
+    consumed = head;
+    mode_ = Mode::kBody;
+  }
+  if (mode_ == Mode::kSlow) return slowExecute(data, len, consumed);
+  std::uint64_t available = len - consumed;
+  std::uint64_t take = remaining_ < available ? remaining_ : available;
+  remaining_ -= take;
+  consumed += std::size_t(take);
+  if (remaining_ > 0) return Event::kNeedMore;
+  mode_ = Mode::kHead;
+  return Event::kMessageComplete;
+}
+
+ResponseFramer::Event ResponseFramer::slowExecute(const char* data, std::size_t len,
+                                                  std::size_t& consumed) {
+  std::size_t used = 0;
+  Event ev = slow_.execute(data + consumed, len - consumed, used);
+  consumed += used;
+  if (ev == Event::kMessageComplete) {
+    status_ = slow_.status();
+    reusable_ = slow_.reusable();
+    mode_ = Mode::kHead;
+  }
+  return ev;
+}
+
+ResponseFramer::Event ResponseFramer::finish() {
+  switch (mode_) {
+    case Mode::kHead: return Event::kNeedMore;
+    case Mode::kBody: return Event::kError;  // EOF inside a Content-Length body
+    case Mode::kSlow: break;
+  }
+  Event ev = slow_.finish();
+  if (ev == Event::kMessageComplete) {
+    status_ = slow_.status();
+    reusable_ = slow_.reusable();
+    mode_ = Mode::kHead;
+  }
+  return ev;
+}
+
+// The length of a complete head the fast path frames, or 0: not one (incomplete,
+// interim, no length, chunked, unusual): the slow path decides. On success
+// status_, reusable_ and remaining_ describe the response.
+std::size_t ResponseFramer::frameHead(const char* p, std::size_t len) noexcept {
+  // "HTTP/1.x NNN" then SP or CR.
+  if (len < 14 || std::memcmp(p, "HTTP/1.", 7) != 0) return 0;
+  char minor = p[7];
+  if ((minor != '0' && minor != '1') || p[8] != ' ') return 0;
+  if (!isDigit(p[9]) || !isDigit(p[10]) || !isDigit(p[11])) return 0;
+  int status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+  if (status < 200) return 0;  // interim responses and 101: llhttp
+  if (p[12] != ' ' && p[12] != '\r') return 0;
+  const char* end = p + len;
+  auto* nl = static_cast<const char*>(std::memchr(p + 12, '\n', len - 12));
+  if (nl == nullptr || nl[-1] != '\r' || !isReason(p + 12, nl - 1)) return 0;
+
+  bool hasLength = false;
+  std::uint64_t length = 0;
+  ConnectionTokens connection;
+  const char* line = nl + 1;
+  for (;;) {
+    if (end - line < 2) return 0;  // incomplete
+    if (line[0] == '\r') {
+      if (line[1] != '\n') return 0;
+      line += 2;
+      break;
+    }
+    nl = static_cast<const char*>(std::memchr(line, '\n', std::size_t(end - line)));
+    if (nl == nullptr || nl[-1] != '\r') return 0;
+    auto* colon = static_cast<const char*>(std::memchr(line, ':', std::size_t(nl - line)));
+    if (colon == nullptr || !isToken(line, colon)) return 0;  // also obs-fold, "Name :"
+    const char* value = colon + 1;
+    const char* valueEnd = nl - 1;
+    while (value < valueEnd && isOws(*value)) ++value;
+    while (valueEnd > value && isOws(valueEnd[-1])) --valueEnd;
+    std::string_view name(line, std::size_t(colon - line));
+    if (name.size() == 14 && equalsIgnoreCase(name, "content-length")) {
+      std::uint64_t v = 0;
+      if (hasLength || !parseLength(value, valueEnd, v)) return 0;  // llhttp: duplicates are errors
+      hasLength = true;
+      length = v;
+    } else if (name.size() == 10 && equalsIgnoreCase(name, "connection")) {
+      addConnectionTokens({value, std::size_t(valueEnd - value)}, connection);
+    } else if (name.size() == 17 && equalsIgnoreCase(name, "transfer-encoding")) {
+      return 0;
+    }
+    line = nl + 1;
+  }
+
+  // RFC 9110 §6.4.1: no body after HEAD, 204 and 304, whatever the headers say.
+  bool noBody = requestIsHead_ || status == 204 || status == 304;
+  if (!noBody && !hasLength) return 0;  // close-delimited
+  status_ = status;
+  remaining_ = noBody ? 0 : length;
+  // RFC 9112 §9.3: close wins; HTTP/1.0 persists only with keep-alive.
+  reusable_ = requestWantsPersistence(1, minor - '0', connection);
+  return std::size_t(line - p);
+}
+
+}  // namespace tether::http::client
