@@ -166,6 +166,17 @@ class BenchTest(unittest.TestCase):
                      "2 opened", "TIME_WAIT", "60 s"):
             self.assertIn(word, out.stdout)
 
+    def test_head_responses_have_no_body(self):
+        # A HEAD response carries Content-Length: 13 but no body; reading 13 more bytes
+        # would take them from the next response (pipelined) or time out.
+        srv = self.server()
+        r = self.run_json(srv.url("/plaintext"), "-m", "HEAD", "-n", 400, "-c", 2,
+                          "--pipeline", 4, "--timeout", "2s")
+        self.assertEqual(r["requests"], 400)
+        self.assertEqual(r["errors"]["total"], 0, r["errors"])
+        self.assertEqual(r["status"]["2xx"], 400)
+        self.assertEqual(r["connections_opened"], 2)
+
     def test_status_errors_are_counted(self):
         srv = self.server()
         r = self.run_json(srv.url("/no/such/page"), "-n", 50, "-c", 2)

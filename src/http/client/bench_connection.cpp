@@ -19,9 +19,10 @@ constexpr core::Millis kConnectBackoffMs = 10;
 
 }  // namespace
 
-// Bench needs status and framing only: no header copies per response.
+// Bench needs status and framing only: ResponseFramer, no header copies. The
+// method is the request line's first word: HEAD responses carry no body.
 BenchConnection::BenchConnection(BenchWorker& worker) : worker_(worker) {
-  parser_.setFramingOnly(true);
+  framer_.setRequestIsHead(worker_.config().request.rfind("HEAD ", 0) == 0);
 }
 
 BenchConnection::~BenchConnection() { close(); }
@@ -76,7 +77,7 @@ void BenchConnection::onConnected() {
   std::uint64_t now = monotonicNanos();
   ThreadStats& s = worker_.mutableStats();
   if (worker_.measuringNow(now)) ++s.connectionsOpened;
-  parser_.reset();
+  framer_.reset();
   responses_ = 0;
   countedUsed_ = false;
   if (inFlight_ == 0) return becomeIdle(now);
@@ -154,15 +155,15 @@ void BenchConnection::consume(const char* data, std::size_t len, std::uint64_t n
       return fail(Failure::kParse, 0);  // bytes no request asked for
     }
     std::size_t used = 0;
-    client::ResponseParser::Event ev = parser_.execute(data, len, used);
-    if (ev == client::ResponseParser::Event::kNeedMore) return;
-    if (ev == client::ResponseParser::Event::kError) return fail(Failure::kParse, 0);
+    client::ResponseFramer::Event ev = framer_.execute(data, len, used);
+    if (ev == client::ResponseFramer::Event::kNeedMore) return;
+    if (ev == client::ResponseFramer::Event::kError) return fail(Failure::kParse, 0);
     data += used;
     len -= used;
     recordResponse(nowNs);
     if (inFlight_ > 0) continue;
     if (len > 0) return fail(Failure::kParse, 0);
-    if (!parser_.reusable() || !worker_.config().keepAlive) {
+    if (!framer_.reusable() || !worker_.config().keepAlive) {
       // The server closes: wait for its FIN so the TIME_WAIT lands on its side.
       state_ = State::kDraining;
       stateSinceMs_ = worker_.loop().now();
@@ -180,7 +181,7 @@ void BenchConnection::recordResponse(std::uint64_t nowNs) {
   ThreadStats& s = worker_.mutableStats();
   ++s.requests;
   s.latency.record(nowNs > startNs_ ? nowNs - startNs_ : 0);
-  int cls = parser_.status() / 100;
+  int cls = framer_.status() / 100;
   if (cls < 1 || cls > 5) cls = 0;
   ++s.statusClasses[std::size_t(cls)];
   if (cls == 4) ++s.errors.status4xx;
@@ -196,7 +197,7 @@ void BenchConnection::onEof() {
   std::uint64_t now = monotonicNanos();
   if (inFlight_ > 0 && state_ == State::kBusy) {
     // A close-delimited body ends here; anything else in flight was lost.
-    if (parser_.finish() == client::ResponseParser::Event::kMessageComplete) recordResponse(now);
+    if (framer_.finish() == client::ResponseFramer::Event::kMessageComplete) recordResponse(now);
     if (inFlight_ > 0) return fail(Failure::kRead, 0);
   }
   // Expected (draining), or an idle keep-alive connection the server closed:

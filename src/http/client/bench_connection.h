@@ -14,7 +14,7 @@
 
 #include <cstdint>
 
-#include "http/client/response_parser.h"
+#include "http/client/response_framer.h"
 #include "tether/core/timer_wheel.h"
 #include "tether/net/event_loop.h"
 
@@ -89,7 +89,7 @@ class BenchConnection final : public net::IoHandler {
   core::Millis stateSinceMs_ = 0;  // connect start, drain start, backoff start
   std::uint32_t generation_ = 0;   // changes on every close
   TimerHook timer_{.owner = this};
-  client::ResponseParser parser_;
+  client::ResponseFramer framer_;
 };
 
 }  // namespace tether::http::bench
