@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# bench_vs_wrk.sh -- `tether bench -t1` vs `wrk -t1` against the same servers (nginx and
-# `tether serve`), non-pipelined and pipelined, interleaved, medians and ratios.
+# bench_vs_wrk.sh -- `tether bench -t1` vs `wrk -t1` against the same servers (nginx, `tether
+# serve` and a canned-response reference), non-pipelined and pipelined, interleaved, medians and ratios.
 #
 # Usage: bench/bench_vs_wrk.sh [--reps N] [--dur S] [--conns C] [--depth D] [--tether PATH] [--out DIR]
 #   --reps N     repetitions (default 3); every rep runs every (test, server, client)
@@ -12,7 +12,10 @@
 # Method (same pinning as bench/keepalive_vs_nginx.sh and shared/anchors/perf):
 #  * Servers: nginx 1 worker (generated config, `return 200 "Hello, World!"`, access_log off,
 #    keepalive_timeout 650s, keepalive_requests 1e9) and `tether serve --workers 1
-#    --keepalive-timeout 650s --keepalive-requests 0`, both under `taskset -c 0`.
+#    --keepalive-timeout 650s --keepalive-requests 0`, both under `taskset -c 0`. A third server,
+#    `keepalive/canned_server.cpp` (built here; answers each "\r\n\r\n" with a fixed response,
+#    no parsing), also on CPU 0, is the client-bound reference: against nginx and tether serve
+#    the server core can be the limit, against it the clients' own speed decides req/s.
 #  * Clients, under `taskset -c 1`, one thread each, same -c and duration:
 #      wrk -t1 -cC -dS -s keepalive/report.lua URL            (non-pipelined)
 #      wrk -t1 -cC -dS -s keepalive/pipeline.lua URL -- D /plaintext  (D requests per write)
@@ -38,6 +41,7 @@ OUT=/tmp/tether-bench-vs-wrk-$(date +%Y%m%d-%H%M%S)
 FOREIGN_MAX=${FOREIGN_MAX:-5}
 NGINX_PORT=${NGINX_PORT:-18280}
 TETHER_PORT=${TETHER_PORT:-18290}
+CANNED_PORT=${CANNED_PORT:-18300}
 CMDLINE="$0 $*"
 while [ $# -gt 0 ]; do
   case $1 in
@@ -54,7 +58,7 @@ done
 for v in "$REPS" "$DUR" "$CONNS" "$DEPTH"; do
   case $v in ''|*[!0-9]*|0) echo "--reps/--dur/--conns/--depth need positive integers" >&2; exit 2 ;; esac
 done
-for t in nginx wrk taskset python3 timeout; do
+for t in nginx wrk taskset python3 timeout g++; do
   command -v "$t" >/dev/null || { echo "missing tool: $t (apt-get install -y nginx wrk)" >&2; exit 3; }
 done
 [ -x "$TETHER" ] || { echo "tether binary not found: $TETHER (use --tether)" >&2; exit 3; }
@@ -105,17 +109,25 @@ http {
 EOF
   listening "$NGINX_PORT" && { log "port $NGINX_PORT busy"; exit 1; }
   listening "$TETHER_PORT" && { log "port $TETHER_PORT busy"; exit 1; }
+  listening "$CANNED_PORT" && { log "port $CANNED_PORT busy"; exit 1; }
+  g++ -O2 -std=c++17 -o "$RT/canned_server" "$HERE/keepalive/canned_server.cpp" ||
+    { log "building canned_server failed"; exit 3; }
   taskset -c 0 nginx -p "$RT/" -e "$RT/nginx.log" -c "$RT/nginx.conf" -g 'daemon off;' \
     >>"$RT/nginx.log" 2>&1 </dev/null &
   SPID[nginx]=$!
   taskset -c 0 "$RT/tether" serve --listen "127.0.0.1:$TETHER_PORT" --workers 1 \
     --keepalive-timeout 650s --keepalive-requests 0 >>"$RT/tether.log" 2>&1 </dev/null &
   SPID[tether]=$!
+  taskset -c 0 "$RT/canned_server" "$CANNED_PORT" >>"$RT/canned.log" 2>&1 </dev/null &
+  SPID[canned]=$!
   wait_listen "$NGINX_PORT" || { log "nginx did not start"; cat "$RT/nginx.log" >&2; exit 1; }
   wait_listen "$TETHER_PORT" || { log "tether did not start"; cat "$RT/tether.log" >&2; exit 1; }
+  wait_listen "$CANNED_PORT" || { log "canned_server did not start"; cat "$RT/canned.log" >&2; exit 1; }
 }
 
-port_of() { [ "$1" = nginx ] && echo "$NGINX_PORT" || echo "$TETHER_PORT"; }
+port_of() {
+  case $1 in nginx) echo "$NGINX_PORT" ;; tether) echo "$TETHER_PORT" ;; *) echo "$CANNED_PORT" ;; esac
+}
 srv_ticks() { # main pid + children (nginx worker), utime+stime
   local pid t=0 st f
   for pid in ${SPID[$1]} $(ps -o pid= --ppid "${SPID[$1]}" 2>/dev/null); do
@@ -159,13 +171,17 @@ run_one() { # rep test server client
 
 summarize() {
   python3 - "$RES" <<'EOF'
-import collections, statistics, sys
+import collections, os, statistics, sys
 runs = [dict(kv.split("=", 1) for kv in line.split()) for line in open(sys.argv[1]) if line.strip()]
 def med(xs): return statistics.median(xs) if xs else float("nan")
-print("| test | server | runs (quiet) | wrk req/s | tether bench req/s | ratio | quiet-only ratio | client CPU µs/req wrk / bench |")
-print("|---|---|---|---|---|---|---|---|")
+# server CPU %: the server's share of its one core during the run; near 100 % the server,
+# not the client, sets req/s. capacity: req/s per client CPU-second, bench / wrk (what one
+# thread of each would reach against a server that is never the limit).
+print("| test | server | runs (quiet) | wrk req/s | tether bench req/s | ratio | quiet-only ratio "
+      "| client CPU µs/req wrk / bench | client capacity bench/wrk | server CPU % wrk / bench |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for test in ("plain", "pipe"):
-    for srv in ("nginx", "tether"):
+    for srv in ("nginx", "tether", "canned"):
         sel = lambda cli, quiet=False: [r for r in runs if r["test"] == test and r["server"] == srv
                                         and r["client"] == cli and (not quiet or r["noisy"] == "0")]
         w, b = sel("wrk"), sel("bench")
@@ -175,8 +191,10 @@ for test in ("plain", "pipe"):
         q = (f'{med([float(r["rps"]) for r in qb]) / med([float(r["rps"]) for r in qw]):.2f}'
              if qw and qb else "n/a")
         cw = med([float(r["cli_us_per_req"]) for r in w]); cb = med([float(r["cli_us_per_req"]) for r in b])
+        hz = os.sysconf("SC_CLK_TCK")
+        busy = lambda rs: med([100 * float(r["srv_ticks"]) / hz / float(r["wall_s"]) for r in rs])
         print(f"| {test} | {srv} | {len(w)}+{len(b)} ({len(qw)}+{len(qb)}) | {rw/1e3:.1f}k | {rb/1e3:.1f}k | "
-              f"{rb/rw:.2f} | {q} | {cw:.2f} / {cb:.2f} |")
+              f"{rb/rw:.2f} | {q} | {cw:.2f} / {cb:.2f} | {cw/cb:.2f} | {busy(w):.0f} / {busy(b):.0f} |")
 EOF
 }
 
@@ -190,8 +208,8 @@ EOF
 start_servers
 sleep 1
 for rep in $(seq 1 "$REPS"); do
-  if [ $((rep % 2)) = 1 ]; then servers="tether nginx"; clients="bench wrk"
-  else servers="nginx tether"; clients="wrk bench"; fi
+  if [ $((rep % 2)) = 1 ]; then servers="tether nginx canned"; clients="bench wrk"
+  else servers="canned nginx tether"; clients="wrk bench"; fi
   for test in plain pipe; do
     for srv in $servers; do
       for cli in $clients; do run_one "$rep" "$test" "$srv" "$cli"; done
