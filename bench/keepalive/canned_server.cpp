@@ -2,9 +2,11 @@
 //
 // Not an HTTP server: it answers every "\r\n\r\n" it sees with the same 13-byte
 // response, parses nothing else, and writes all the responses owed after one read
-// with one write(). One thread, level-triggered epoll, 127.0.0.1 only. It costs so
+// with one send(). One thread, level-triggered epoll, 127.0.0.1 only. It costs so
 // little per request that one client thread, not the server, sets the req/s: the
-// setting in which two load generators' own speed can be compared.
+// setting in which two load generators' own speed can be compared. While a
+// connection has unsent responses it is not read (interest EPOLLOUT only), so a
+// client that sends without reading holds at most one read's worth of responses.
 //
 // Build: g++ -O2 -std=c++17 -o canned_server canned_server.cpp
 // Run:   canned_server PORT        (stops on SIGTERM/SIGINT)
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -127,7 +130,9 @@ int main(int argc, char** argv) {
       int fd = events[i].data.fd;
       if (fd == lfd) {
         int c;
-        while ((c = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+        while ((c = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0 ||
+               errno == EINTR) {
+          if (c < 0) continue;
           int one = 1;
           ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
           if (std::size_t(c) >= conns.size()) {
@@ -140,16 +145,23 @@ int main(int argc, char** argv) {
           cev.data.fd = c;
           ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
         }
+        // Out of descriptors: the level-triggered listener would fire again at once.
+        if (errno == EMFILE || errno == ENFILE) {
+          std::fprintf(stderr, "canned_server: accept: %s\n", std::strerror(errno));
+          ::usleep(10000);
+        }
         continue;
       }
       Conn& c = conns[std::size_t(fd)];
       bool alive = (events[i].events & EPOLLIN) ? onReadable(fd, c, buf, out) : true;
       if (alive && (events[i].events & EPOLLOUT)) alive = flush(fd, c);
       if (alive && !(events[i].events & (EPOLLERR | EPOLLHUP))) {
-        epoll_event mod{};
-        mod.events = c.pending.empty() ? EPOLLIN : (EPOLLIN | EPOLLOUT);
-        mod.data.fd = fd;
-        if (!c.pending.empty() || (events[i].events & EPOLLOUT)) {
+        // Change the interest only when "has pending output" changed.
+        bool wasWriting = (events[i].events & EPOLLOUT) != 0;
+        if (wasWriting == c.pending.empty()) {
+          epoll_event mod{};
+          mod.events = c.pending.empty() ? EPOLLIN : EPOLLOUT;
+          mod.data.fd = fd;
           ::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &mod);
         }
         continue;
