@@ -127,9 +127,11 @@ class BenchTest(unittest.TestCase):
     def test_rate_is_kept(self):
         srv = self.server()
         r = self.run_json(srv.url("/plaintext"), "--rate", 200, "-d", "2s", "-c", 8)
-        # 200/s for 2 s = 400 intended requests; the last ones may still be in flight
-        # when the duration ends (dropped, as wrk does): allow 5 %.
-        self.assertGreaterEqual(r["requests"], 380)
+        # 200/s for 2 s = 400 intended requests; the last ones may still be in flight, or
+        # due but waiting for one of the 8 connections after a scheduling stall of the
+        # (sanitized, loaded) process, when the duration ends (dropped, as wrk does):
+        # allow 10 %, a 200 ms stall.
+        self.assertGreaterEqual(r["requests"], 360)
         self.assertLessEqual(r["requests"], 401)
         self.assertEqual(r["errors"]["total"], 0)
         self.assertTrue(r["latency_ms"]["from_intended_send"])
