@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "serve_options.h"
+#include "shutdown_signals.h"
 #include "tether/http/default_site.h"
 #include "tether/http/server.h"
 #include "tether/http/static_files.h"
@@ -18,12 +19,7 @@ namespace {
 // Signals are blocked in every thread and taken synchronously here, so the
 // shutdown runs as ordinary code, not in a signal handler.
 int serve(const ServeArgs& args) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  sigset_t signals = blockShutdownSignals();
 
   http::Server server(toServerOptions(args));
   if (args.root.empty()) {

@@ -7,16 +7,13 @@
 #include <cerrno>
 #include <stdexcept>
 
+#include "shutdown_signals.h"
+
 namespace tether::app::heartbeat {
 
 SignalWatcher::SignalWatcher(net::EventLoop& loop, std::function<void(int)> onSignal)
     : loop_(loop), onSignal_(std::move(onSignal)) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  sigset_t signals = blockShutdownSignals();
   fd_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
   if (fd_ < 0) throw std::runtime_error("signalfd failed");
   loop_.addFd(fd_, EPOLLIN, this);
