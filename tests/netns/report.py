@@ -30,7 +30,9 @@ def main():
     print("|---|---|---|---|---|---|---|")
     for r in rows(results_dir):
         n = len(r["samples_s"])
-        if r["detected"]:
+        if r.get("requirement"):
+            bound = r["requirement"]
+        elif r["detected"]:
             bound = f"{r['bound_s']:g} (+{r['tolerance_s']:g})"
         else:
             bound = "control: not detected (time: how long it stayed connected)"

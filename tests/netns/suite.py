@@ -111,16 +111,20 @@ class Recorder:
         self.group = group
         self.rows = []
 
-    def add(self, scenario, samples, bound_s, tol_s, what, detected=True, idle=None):
+    def add(self, scenario, samples, bound_s, tol_s, what, detected=True, idle=None,
+            requirement=None):
         """samples: seconds per repetition.  detected=False for negative
         controls, where a sample is how long the failure went unnoticed.
-        idle: seconds from the last byte read to detection, where known."""
+        idle: seconds from the last byte read to detection, where known.
+        requirement: what the test asserted, for rows that measure something
+        other than a detection time (an interval found, a run time)."""
         if idle:
             idle = {"min_s": round(min(idle), 3), "median_s": round(statistics.median(idle), 3),
                     "max_s": round(max(idle), 3)}
         self.rows.append({"idle": idle or None,
             "group": self.group, "scenario": scenario, "what": what,
             "detected": detected, "bound_s": bound_s, "tolerance_s": tol_s,
+            "requirement": requirement,
             "samples_s": [round(s, 3) for s in samples],
             "min_s": round(min(samples), 3), "median_s": round(statistics.median(samples), 3),
             "max_s": round(max(samples), 3)})

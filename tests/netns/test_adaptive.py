@@ -96,9 +96,11 @@ class AdaptiveTest(suite.GroupCase):
             self.assertLess(d["recommended_interval_ms"], FW_TIMEOUT * 1000, r["out"])
             self.assertGreater(r["invalid"], 0, "the firewall saw no expired-flow packet")
             estimates.append(d["idle_timeout_ms"] / 1000.0)
-        self.rec.add(name, estimates, FW_TIMEOUT, 1.0, what + " (samples: timeout found, s)")
+        self.rec.add(name, estimates, FW_TIMEOUT, 1.0, what + " (samples: timeout found, s)",
+                     requirement=f"{FW_TIMEOUT} ± 1 (firewall timeout)")
         self.rec.add(name + "_duration", [r["seconds"] for r in rs], None, None,
-                     what + " (samples: discovery run time, s)", detected=False)
+                     what + " (samples: discovery run time, s)", detected=False,
+                     requirement="run time, no bound")
         return rs
 
     def test_8_discovery_finds_the_firewall_timeout_drop(self):
@@ -123,7 +125,8 @@ class AdaptiveTest(suite.GroupCase):
             self.assertEqual(d["outcome"], "no_timeout", r["out"])
             self.assertEqual(d["survived_ms"], 4000, r["out"])
         self.rec.add("discover_no_firewall", [r["seconds"] for r in rs], None, None,
-                     "--discover without a firewall: no timeout up to 4 s", detected=False)
+                     "--discover without a firewall: no timeout up to 4 s", detected=False,
+                     requirement="control: outcome no_timeout (time: run time)")
 
     def test_8_adaptive_settles_below_the_timeout_and_survives(self):
         rs = suite.outcomes(self, self.results["adaptive"])
@@ -157,10 +160,11 @@ class AdaptiveTest(suite.GroupCase):
             settled.append(last["adaptive_ms"] / 1000.0)
             survived.append(alive)
         self.rec.add("adaptive_settled", settled, FW_TIMEOUT, 0.0,
-                     f"--adaptive vs conntrack {FW_TIMEOUT}s: settled interval, s (must be < bound)",
-                     detected=False)
+                     f"--adaptive vs conntrack {FW_TIMEOUT}s: settled interval, s",
+                     detected=False, requirement=f"< {FW_TIMEOUT} (firewall timeout)")
         self.rec.add("adaptive_survived", survived, None, None,
-                     f"--adaptive: alive after settling, s (> {SURVIVE} required)", detected=False)
+                     "--adaptive: alive after settling, s", detected=False,
+                     requirement=f"> {SURVIVE} (3 × firewall timeout)")
         print(f"adaptive: settled {statistics.median(settled):.1f} s, survived "
               f"{min(survived):.1f}-{max(survived):.1f} s", flush=True)
 
