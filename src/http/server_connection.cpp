@@ -1,27 +1,24 @@
+// ServerConnection: reading and parsing requests, running the handler, queueing
+// responses. The timer policy is in server_connection_timers.cpp, output and
+// closing in server_connection_output.cpp.
 #include "server_connection.h"
 
-#include <fmt/format.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "active_state.h"
 #include "keepalive_policy.h"
 #include "response_head.h"
-#include "tether/net/socket.h"
 #include "worker.h"
 
 namespace tether::http {
 namespace {
 
 using State = ServerConnection::State;
-constexpr Millis kNever = core::TimerWheel::kNever;
 // Stop reading pipelined requests once this much output is queued (backpressure).
 constexpr std::size_t kOutputHighWater = 256 * 1024;
-constexpr std::uint64_t kSourceChunk = 1024 * 1024;
 
 bool readsRequests(State s) noexcept {
   return s == State::kIdle || s == State::kReadingHead || s == State::kReadingBody;
@@ -41,98 +38,6 @@ void ServerConnection::open(Worker& worker, int fd, std::uint64_t id, Millis lif
   setState(State::kIdle);
   worker.loop().addFd(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, this);
   armTimer();
-}
-
-// ---- timer policy -------------------------------------------------------------
-
-// The one place that maps a state to its deadline (Beast's update_timer idea).
-Millis ServerConnection::deadline() const noexcept {
-  const ServerOptions& o = worker_->options();
-  switch (state_) {
-    case State::kIdle: {
-      Millis d = requests_ == 0 ? stateSince_ + o.clientHeaderTimeout
-                                : stateSince_ + o.keepaliveTimeout + o.keepaliveGrace;
-      if (worker_->shuttingDown()) {
-        d = std::min(d, std::max(stateSince_, worker_->shutdownStartedAt()) + o.keepaliveGrace);
-      }
-      return d;
-    }
-    case State::kReadingHead: return requestStart_ + o.clientHeaderTimeout;
-    case State::kReadingBody: return lastActivity_ + o.clientBodyTimeout;
-    case State::kWriting: return lastActivity_ + o.sendTimeout;
-    case State::kLingering:
-      return std::min(stateSince_ + o.lingeringTime, lastActivity_ + o.lingeringTimeout);
-    case State::kHandling:
-    case State::kFree: return kNever;
-  }
-  return kNever;
-}
-
-// Links the timer only when the deadline moved earlier; later deadlines are
-// found by the re-check in onTimer(), so activity never touches the wheel.
-void ServerConnection::armTimer() {
-  core::TimerWheel& wheel = worker_->loop().timers();
-  Millis d = deadline();
-  if (d == kNever) {
-    wheel.unlink(timer_);
-  } else if (!timer_.linked() || d < timer_.deadline()) {
-    wheel.link(timer_, d);
-  }
-}
-
-// The entry is embedded (no back pointer, no allocation): recover its owner.
-// offsetof on a class with a vtable is conditionally supported; GCC and Clang
-// support it for single, non-virtual inheritance like this one.
-void ServerConnection::onTimer(core::TimerEntry& entry) {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Winvalid-offsetof"
-  constexpr std::size_t kTimerOffset = offsetof(ServerConnection, timer_);
-#pragma GCC diagnostic pop
-  auto* self = reinterpret_cast<ServerConnection*>(reinterpret_cast<char*>(&entry) - kTimerOffset);
-  Millis d = self->deadline();
-  if (d == kNever) return;
-  if (d > self->worker_->loop().now()) {
-    self->worker_->loop().timers().link(self->timer_, d);
-    return;
-  }
-  self->handleTimeout();
-}
-
-void ServerConnection::handleTimeout() {
-  bool reset = worker_->options().resetTimedoutConnection;
-  switch (state_) {
-    case State::kIdle:
-      if (worker_->shuttingDown()) return close(CloseReason::kShutdown);
-      // A fresh connection that sent nothing gets no response (as nginx).
-      return close(requests_ == 0 ? CloseReason::kHeaderTimeout : CloseReason::kIdleTimeout);
-    case State::kReadingHead:
-      if (reset) return close(CloseReason::kHeaderTimeout, true);
-      respondError(408, "request header timeout", CloseReason::kHeaderTimeout);
-      return drive();
-    case State::kReadingBody:
-      if (reset) return close(CloseReason::kBodyTimeout, true);
-      respondError(408, "request body timeout", CloseReason::kBodyTimeout);
-      return drive();
-    case State::kWriting: return close(CloseReason::kSendTimeout, reset);
-    case State::kLingering: return close(closeReason_);
-    case State::kHandling:
-    case State::kFree: return;
-  }
-}
-
-void ServerConnection::setState(State s) noexcept {
-  if (s == state_) return;
-  WorkerStats& st = worker_->mutableStats();
-  auto* from = st.gauge(state_);
-  auto* to = st.gauge(s);
-  state_ = s;
-  if (from == to) return;  // e.g. handling -> writing: one gauge
-  if (from != nullptr) WorkerStats::add(*from, -1);
-  if (to != nullptr) WorkerStats::add(*to, 1);
-}
-
-void ServerConnection::onShutdown() {
-  if (state_ == State::kIdle) armTimer();
 }
 
 // ---- event handling -----------------------------------------------------------
@@ -393,173 +298,6 @@ void ServerConnection::respondError(int status, const char* reason, CloseReason 
   a.out.append(body);
   worker_->logAccess(*this, a.logRequestLine, status, body.size(), false);
   setState(State::kWriting);
-}
-
-// ---- output -------------------------------------------------------------------
-
-// Classifies the result of one send()/sendfile(): bytes went out (true), or the
-// socket is full / the connection failed (false, with the timer armed or the
-// connection closed). `n == 0` only comes from a body source that ended early
-// (a truncated file): the promised framing can no longer be kept.
-bool ServerConnection::wrote(ssize_t n) {
-  if (n > 0) {
-    lastActivity_ = worker_->loop().now();
-    return true;
-  }
-  if (n < 0 && errno == EINTR) return true;
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-    writeReady_ = false;
-    armTimer();
-    return false;
-  }
-  if (n < 0 && errno == ETIMEDOUT) {
-    closeTimedOut();
-    return false;
-  }
-  close(n == 0 ? CloseReason::kError : CloseReason::kClientClosed);
-  return false;
-}
-
-// Writes queued output; true when everything went out.
-bool ServerConnection::flush() {
-  ActiveState& a = *active_;
-  while (a.outSent < a.out.size()) {
-    ssize_t n = ::send(fd_, a.out.data() + a.outSent, a.out.size() - a.outSent, MSG_NOSIGNAL);
-    if (!wrote(n)) return false;
-    if (n > 0) a.outSent += static_cast<std::size_t>(n);
-  }
-  a.out.clear();
-  a.outSent = 0;
-  return a.source == nullptr || writeSource();
-}
-
-bool ServerConnection::writeSource() {
-  ActiveState& a = *active_;
-  std::uint64_t size = a.source->size();
-  while (a.sourceSent < size) {
-    auto chunk = static_cast<std::size_t>(std::min(size - a.sourceSent, kSourceChunk));
-    ssize_t n = a.source->writeTo(fd_, a.sourceSent, chunk);
-    if (!wrote(n)) return false;
-    if (n > 0) a.sourceSent += static_cast<std::uint64_t>(n);
-  }
-  a.source.reset();
-  a.sourceSent = 0;
-  return true;
-}
-
-// All queued output is out: close, resume reading, or go idle. False when the
-// connection stopped (closed or lingering).
-bool ServerConnection::afterOutput() {
-  if (closeAfterWrite_) {
-    startClose(closeReason_);
-    return false;
-  }
-  ActiveState& a = *active_;
-  if (a.parser.messageInProgress()) {
-    setState(a.parser.headComplete() ? State::kReadingBody : State::kReadingHead);
-    armTimer();
-  } else {
-    setState(State::kIdle);
-  }
-  if (peerEof_ && !a.parser.messageInProgress() && a.parsed == a.end) {
-    close(CloseReason::kClientClosed);
-    return false;
-  }
-  return true;
-}
-
-// Nothing buffered and nothing in flight: give the buffers back and wait.
-void ServerConnection::maybeIdle() {
-  if (state_ != State::kIdle) return;
-  if (peerEof_) return close(CloseReason::kClientClosed);
-  if (active_ == nullptr) return;  // already idle: a wake-up without data
-  ActiveState& a = *active_;
-  if (a.parsed != a.end || a.parser.messageInProgress() || a.outputPending()) return;
-  worker_->releaseActive(active_);
-  active_ = nullptr;
-  if (requests_ == 0) return;  // still the fresh connection's header wait
-  stateSince_ = worker_->loop().now();
-  worker_->markIdle(*this);
-  armTimer();
-}
-
-// ---- closing ------------------------------------------------------------------
-
-void ServerConnection::startClose(CloseReason reason) {
-  closeReason_ = reason;
-  LingeringClose mode = worker_->options().lingeringClose;
-  bool clientMaySend = readReady_ || bodyUnread_ ||
-                       (active_ != nullptr &&
-                        (active_->parsed < active_->end || active_->parser.messageInProgress()));
-  if (peerEof_ || mode == LingeringClose::kOff || (mode == LingeringClose::kOn && !clientMaySend)) {
-    return close(reason);
-  }
-  // Staged close (RFC 9112 §9.6): FIN first, then drain so an RST cannot
-  // destroy the response the client has not read yet.
-  ::shutdown(fd_, SHUT_WR);
-  if (active_ != nullptr) {
-    worker_->releaseActive(active_);
-    active_ = nullptr;
-  }
-  setState(State::kLingering);
-  stateSince_ = lastActivity_ = worker_->loop().now();
-  armTimer();
-  readReady_ = true;
-  linger();
-}
-
-void ServerConnection::linger() {
-  for (;;) {
-    ssize_t n = ::read(fd_, worker_->scratch(), Worker::kScratchSize);
-    if (n > 0) {
-      lastActivity_ = worker_->loop().now();
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      readReady_ = false;
-      return;  // the timer was armed when lingering began and re-checks itself
-    }
-    return close(closeReason_);  // EOF or error: the client is done
-  }
-}
-
-// The kernel gave up on the peer (ETIMEDOUT, read from the socket error after
-// EPOLLERR). Data still queued here or being retransmitted by the kernel means
-// TCP_USER_TIMEOUT (or tcp_retries2) fired; otherwise keepalive probes went
-// unanswered. Rare, so the extra getsockopt calls cost nothing that matters.
-void ServerConnection::closeTimedOut() {
-  auto rtx = net::getRetransmitState(fd_);
-  bool inFlight = state_ == State::kWriting || (active_ != nullptr && active_->outputPending()) ||
-                  (rtx && (rtx->retransmits > 0 || rtx->backoff > 0));
-  CloseReason reason = inFlight ? CloseReason::kUserTimeout : CloseReason::kKeepaliveTimeout;
-  double silent = static_cast<double>(worker_->loop().now() - lastRead_) / 1000.0;
-  fmt::print(stderr, "tether: closed {}: {} after {:.1f} s without data\n",
-             net::peerAddressEvenIfClosed(fd_).toString(), closeReasonName(reason), silent);
-  close(reason);
-}
-
-void ServerConnection::close(CloseReason reason, bool reset) {
-  if (state_ == State::kFree) return;
-  WorkerStats::add(worker_->mutableStats().closes[static_cast<std::size_t>(reason)], 1);
-  worker_->unmarkIdle(*this);
-  worker_->loop().timers().unlink(timer_);
-  if (active_ != nullptr) {
-    worker_->releaseActive(active_);
-    active_ = nullptr;
-  }
-  if (reset) net::setLingerReset(fd_);
-  ::close(fd_);  // also removes it from epoll
-  fd_ = -1;
-  ++generation_;
-  setState(State::kFree);
-  worker_->retire(*this);
-}
-
-void ServerConnection::acquireActive() {
-  if (active_ != nullptr) return;
-  active_ = worker_->acquireActive();
-  active_->parser.reset(worker_->options().maxBodySize);
 }
 
 }  // namespace tether::http
