@@ -35,12 +35,28 @@ def flood(bed):
             f"--- server ---\n{server.output()}")
     return result
 
+CONTROL_DURATION = 3.0
+
+
+def flood_unlimited(bed):
+    """Control: the same flood against a server whose strike limit is off
+    (`--max-ping-strikes 0`) runs its whole --duration."""
+    server, port = peers.heartbeat_server(bed, "--interval", "off", "--min-ping-interval",
+                                          MIN_PING, "--max-ping-strikes", "0")
+    bad, t_conn = peers.heartbeat_client(bed, port, "--interval", f"{FLOOD_INTERVAL_MS}ms",
+                                         "--jitter", "0", "--duration", f"{CONTROL_DURATION:g}s")
+    result = peers.client_outcome(bad, t_conn, CONTROL_DURATION + suite.TOL + 3.0)
+    result.update(pongs=sum(1 for _, ev in bad.events() if ev.get("event") == "pong"),
+                  out=f"--- bad ---\n{result['out']}\n--- server ---\n{server.output()}")
+    return result
+
+
 class PingFloodTest(suite.GroupCase):
     group = "flood"
 
     @staticmethod
     def scenarios():
-        return {"flood": flood}
+        return {"flood": flood, "flood_unlimited": flood_unlimited}
 
     def test_7_abusive_client_closed_with_too_many_pings(self):
         for r in self.detected("flood", BOUND, (EXIT_CLOSED,),
@@ -56,6 +72,14 @@ class PingFloodTest(suite.GroupCase):
             self.assertNotIn(r["good_reason"], ("too_many_pings", "heartbeat_timeout"), r["out"])
             self.assertGreaterEqual(r["good_pongs"], 2, r["out"])
             self.assertEqual(r["server_reasons"].count("too_many_pings"), 1, r["out"])
+
+    def test_7_control_no_strike_limit(self):
+        for r in self.undetected("flood_unlimited", f"client pinging every {FLOOD_INTERVAL_MS}ms, "
+                                 "server --max-ping-strikes 0: runs its --duration"):
+            self.assertEqual(r["code"], EXIT_OK, r["out"])
+            self.assertGreaterEqual(r["seconds"], CONTROL_DURATION - suite.EARLY_TOL, r["out"])
+            # Every 100 ms for 3 s: far more pings than the 2 strikes allowed above.
+            self.assertGreater(r["pongs"], 2 * (MAX_STRIKES + 2), r["out"])
 
 if __name__ == "__main__":
     suite.main()

@@ -41,18 +41,21 @@ def stopped_server(*client_args):
     return scenario
 
 
-def stopped_client(bed):
-    """The server's heartbeat finds a client whose process hangs."""
-    server, port = peers.heartbeat_server(bed, "--interval", f"{H:g}s", "--timeout", f"{T:g}s",
-                                          "--min-ping-interval", "100ms")
-    client, _ = peers.heartbeat_client(bed, port, "--interval", "off")
-    time.sleep(settle())
-    client.signal(signal.SIGSTOP)
-    t_fault = time.monotonic()
-    found = server.wait_event("closed", BOUND + suite.TOL + 3.0)
-    client.kill()
-    return {"detected": found is not None, "seconds": (found[0] if found else time.monotonic())
-            - t_fault, "event": found and found[1], "out": server.output()}
+def stopped_client(*server_args):
+    """A client whose process hangs: the server's heartbeat finds it; the
+    server's keepalive alone (the control) does not."""
+    def scenario(bed):
+        server, port = peers.heartbeat_server(bed, *server_args, "--min-ping-interval", "100ms")
+        client, _ = peers.heartbeat_client(bed, port, "--interval", "off")
+        time.sleep(settle())
+        client.signal(signal.SIGSTOP)
+        t_fault = time.monotonic()
+        found = server.wait_event("closed", max(KEEPALIVE_WAIT, BOUND + suite.TOL + 3.0))
+        client.kill()
+        return {"detected": found is not None,
+                "seconds": (found[0] if found else time.monotonic()) - t_fault,
+                "event": found and found[1], "out": server.output()}
+    return scenario
 
 
 class HungPeerTest(suite.GroupCase):
@@ -64,7 +67,9 @@ class HungPeerTest(suite.GroupCase):
             "keepalive_1_1_2": stopped_server("--interval", "off", "--so-keepalive", "1:1:2"),
             "heartbeat_1s_2s": stopped_server("--interval", f"{H:g}s", "--timeout", f"{T:g}s",
                                               "--jitter", "0"),
-            "server_side": stopped_client,
+            "server_side": stopped_client("--interval", f"{H:g}s", "--timeout", f"{T:g}s"),
+            "server_keepalive_1_1_2": stopped_client("--interval", "off",
+                                                     "--so-keepalive", "1:1:2"),
         }
 
     def test_6_keepalive_does_not_see_a_hung_server(self):
@@ -78,6 +83,11 @@ class HungPeerTest(suite.GroupCase):
                                "server SIGSTOPped, client heartbeat 1s/2s: exit 3",
                                early=H + suite.EARLY_TOL):
             self.assertEqual(r["reason"], "heartbeat_timeout", r["out"])
+
+    def test_6_server_keepalive_does_not_see_a_hung_client(self):
+        for r in self.undetected("server_keepalive_1_1_2", "client SIGSTOPped, server "
+                                 "keepalive 1:1:2, no heartbeat: still connected"):
+            self.assertGreaterEqual(r["seconds"], KEEPALIVE_WAIT)
 
     def test_6_server_heartbeat_detects_a_hung_client(self):
         for r in self.detected("server_side", BOUND, None,

@@ -61,6 +61,7 @@ class KeepaliveTest(suite.GroupCase):
             "cut_control": keepalive_client_cut(None, BOUND_2_1_3),
             "seed_30_1_3": keepalive_client_cut("30:1:3", BOUND_30_1_3),
             "power_loss": keepalive_client_cut("2:1:3", BOUND_2_1_3, kill_server=True),
+            "power_loss_control": keepalive_client_cut(None, BOUND_2_1_3, kill_server=True),
             "crash": crash,
         }
 
@@ -85,6 +86,12 @@ class KeepaliveTest(suite.GroupCase):
         self.detected("power_loss", BOUND_2_1_3, (EXIT_TCP_TIMEOUT,),
                       "power loss (drop, then kill -9 server), keepalive 2:1:3: exit 4",
                       tol=suite.TOL + SLACK_2_1_3)
+
+    def test_3_control_power_loss_without_keepalive(self):
+        for r in self.undetected("power_loss_control",
+                                 "power loss, no keepalive: still connected"):
+            self.assertGreaterEqual(r["seconds"], BOUND_2_1_3 + suite.TOL + CONTROL_MARGIN)
+            self.assertEqual(r["code"], 0, r["out"])
 
     def test_3_crash_learned_at_once(self):
         self.detected("crash", CRASH_BOUND, (EXIT_CLOSED, EXIT_RESET),
