@@ -53,6 +53,7 @@ std::string_view closeReasonName(CloseReason reason) noexcept {
     case CloseReason::kShutdown: return "shutdown";
     case CloseReason::kKeepaliveTimeout: return "keepalive_timeout";
     case CloseReason::kUserTimeout: return "user_timeout";
+    case CloseReason::kClientReset: return "client_reset";
     case CloseReason::kCount: break;
   }
   return "unknown";

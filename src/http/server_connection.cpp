@@ -105,7 +105,7 @@ bool ServerConnection::readOnce() {
     closeTimedOut();
     return false;
   }
-  close(errno == ECONNRESET ? CloseReason::kClientClosed : CloseReason::kError);
+  close(errno == ECONNRESET ? CloseReason::kClientReset : CloseReason::kError);
   return false;
 }
 

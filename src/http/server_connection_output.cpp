@@ -43,7 +43,8 @@ bool ServerConnection::wrote(ssize_t n) {
     closeTimedOut();
     return false;
   }
-  close(n == 0 ? CloseReason::kError : CloseReason::kClientClosed);
+  bool reset = n < 0 && (errno == ECONNRESET || errno == EPIPE);
+  close(reset ? CloseReason::kClientReset : CloseReason::kError);
   return false;
 }
 

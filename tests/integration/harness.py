@@ -22,6 +22,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -590,6 +591,11 @@ class Conn:
             self.sock.close()
         except OSError:
             pass
+
+    def reset(self):
+        """Closes with an RST instead of a FIN (SO_LINGER on, timeout 0)."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close()
 
 
 def connect(port, host="127.0.0.1", timeout=IO_TIMEOUT):

@@ -17,7 +17,8 @@ from harness import Server, assert_clean_eof  # noqa: E402
 
 CLOSE_REASONS = ["client_closed", "client_requested", "idle_timeout", "max_requests",
                  "lifetime", "header_timeout", "body_timeout", "send_timeout",
-                 "bad_request", "error", "eviction", "shutdown", "keepalive_disabled"]
+                 "bad_request", "error", "eviction", "shutdown", "keepalive_disabled",
+                 "keepalive_timeout", "user_timeout", "client_reset"]
 STATES = ["idle", "reading", "writing", "lingering", "total"]
 IDLE_CLOSE = 1.0 + 0.2  # --keepalive-timeout 1s + --keepalive-grace 200ms
 
@@ -69,21 +70,26 @@ class StatusTest(unittest.TestCase):
             res = d.read_until_eof(IDLE_CLOSE + harness.TOL + 2)
             self.assertEqual(res.outcome, "eof", res)
 
+        # E: one request, then the client resets the idle connection.
+        e = srv.connect()
+        self.assertEqual(e.request("GET", "/plaintext").status, 200)
+        e.reset()
+
         expected_closes = dict.fromkeys(CLOSE_REASONS, 0)
         expected_closes.update(client_closed=1, client_requested=1, bad_request=1,
-                               idle_timeout=1)
+                               idle_timeout=1, client_reset=1)
         s = srv.status_client()
         self.addCleanup(s.close)
         # Wait until the server has noticed every close (client-initiated
         # ones are seen asynchronously); only the status connection remains.
         s.wait(lambda st: st["connections"]["total"] == 1
-               and sum(st["closes"].values()) >= 4,
-               what="4 closes counted and 1 open connection")
+               and sum(st["closes"].values()) >= 5,
+               what="5 closes counted and 1 open connection")
         st = s.get()
 
         self.assertEqual({k: st["closes"][k] for k in CLOSE_REASONS}, expected_closes)
-        self.assertEqual(st["totals"]["accepted"], 4 + 1)
-        self.assertEqual(st["totals"]["requests"], (3 + 2 + 1) + s.calls)
+        self.assertEqual(st["totals"]["accepted"], 5 + 1)
+        self.assertEqual(st["totals"]["requests"], (3 + 2 + 1 + 1) + s.calls)
         # A's 2nd and 3rd, B's 2nd, and all status requests but the first
         # (the status connection is new, so its first request is not reused).
         self.assertEqual(st["totals"]["reused_requests"], (2 + 1) + (s.calls - 1))

@@ -10,7 +10,7 @@ namespace tether::http {
 
 /// Why a server connection was closed. Exactly one reason per connection.
 enum class CloseReason : std::uint8_t {
-  kClientClosed,       // peer closed or reset the connection
+  kClientClosed,       // peer closed the connection (EOF)
   kClientRequested,    // `Connection: close`, or HTTP/1.0 without keep-alive
   kKeepaliveDisabled,  // --keepalive-timeout 0
   kIdleTimeout,        // keep-alive idle timer expired
@@ -25,6 +25,7 @@ enum class CloseReason : std::uint8_t {
   kShutdown,           // graceful shutdown
   kKeepaliveTimeout,   // ETIMEDOUT with nothing in flight: TCP keepalive probes unanswered
   kUserTimeout,        // ETIMEDOUT with data in flight: TCP_USER_TIMEOUT (or tcp_retries2)
+  kClientReset,        // peer reset the connection (ECONNRESET, EPIPE)
   kCount
 };
 
