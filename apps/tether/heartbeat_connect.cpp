@@ -120,13 +120,16 @@ class HeartbeatClient final : public net::IoHandler, public SessionObserver {
   void printSummary() const {
     if (!session_) return;  // never connected: the error line says it all
     if (log_.json()) {
-      log_.emit(
-          "summary",
-          fmt::format(",\"pings\":{},\"pongs\":{},\"data_bytes_sent\":{},\"rtt_ms\":{{\"min\":"
-                      "{:.3f},\"avg\":{:.3f},\"max\":{:.3f},\"p50\":{:.3f}}}",
-                      pingsSent_, rtt_.count(), dataSent_, rtt_.min(), rtt_.mean(), rtt_.max(),
-                      rtt_.percentile(50)),
-          "");
+      // No pong, no RTT: null rather than zeros a reader could take as measured.
+      std::string rtt =
+          rtt_.count() == 0
+              ? std::string("null")
+              : fmt::format("{{\"min\":{:.3f},\"avg\":{:.3f},\"max\":{:.3f},\"p50\":{:.3f}}}",
+                            rtt_.min(), rtt_.mean(), rtt_.max(), rtt_.percentile(50));
+      log_.emit("summary",
+                fmt::format(",\"pings\":{},\"pongs\":{},\"data_bytes_sent\":{},\"rtt_ms\":{}",
+                            pingsSent_, rtt_.count(), dataSent_, rtt),
+                "");
       return;
     }
     fmt::print("--- {} heartbeat statistics ---\n", settings_.address.toString());

@@ -246,6 +246,11 @@ class HeartbeatTest(TimeoutTestCase):
         pongs = [e for e in srv.events() if e["event"] == "pong"]
         self.assertGreaterEqual(len(pongs), 4, srv.events())
         self.assertFalse([e for e in c.events() if e["event"] == "ping"])
+        # It measured no round trip of its own: null, not zeros.
+        summary = c.events()[-1]
+        self.assertEqual(summary["event"], "summary")
+        self.assertEqual(summary["pongs"], 0)
+        self.assertIsNone(summary["rtt_ms"])
 
     def test_send_rate_streams_data_without_pings(self):
         # Data from the server is not involved: the client's reads stay silent,
