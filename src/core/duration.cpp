@@ -34,6 +34,22 @@ std::optional<std::int64_t> readUnit(std::string_view text, std::size_t& pos) {
   }
 }
 
+// Reads an optional decimal fraction (`.5` of `1.5s`) as digits / 10^count.
+bool readFraction(std::string_view text, std::size_t& pos, std::int64_t& digits,
+                  std::int64_t& scale) {
+  digits = 0;
+  scale = 1;
+  if (pos >= text.size() || text[pos] != '.') return true;
+  std::size_t start = ++pos;
+  while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) {
+    if (pos - start == 9) return false;  // finer than any unit's millisecond
+    digits = digits * 10 + (text[pos] - '0');
+    scale *= 10;
+    ++pos;
+  }
+  return pos > start;
+}
+
 }  // namespace
 
 std::optional<Millis> parseDuration(std::string_view text) {
@@ -41,13 +57,18 @@ std::optional<Millis> parseDuration(std::string_view text) {
   std::size_t pos = 0;
   std::int64_t total = 0;
   while (pos < text.size()) {
-    std::int64_t value;
-    if (!readNumber(text, pos, value)) return std::nullopt;
+    std::int64_t value, fraction, scale;
+    if (!readNumber(text, pos, value) || !readFraction(text, pos, fraction, scale)) {
+      return std::nullopt;
+    }
     bool bare = pos == text.size();
     auto unit = readUnit(text, pos);
     if (!unit || (bare && total != 0)) return std::nullopt;  // `1m30` is ambiguous
-    if (value > (kMaxMillis - total) / *unit) return std::nullopt;
-    total += value * *unit;
+    // The fraction must come out in whole milliseconds: `1.5s` yes, `0.5ms` no.
+    if ((fraction * *unit) % scale != 0) return std::nullopt;
+    std::int64_t fractionMs = fraction * *unit / scale;
+    if (value > (kMaxMillis - total - fractionMs) / *unit) return std::nullopt;
+    total += value * *unit + fractionMs;
   }
   return total;
 }

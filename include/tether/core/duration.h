@@ -14,7 +14,9 @@
 namespace tether::core {
 
 /// Parses a non-negative duration into milliseconds. Units: ms, s, m, h; a bare
-/// number is seconds. Compound forms (`1m30s`) are accepted, as nginx does.
+/// number is seconds. Compound forms (`1m30s`) are accepted, as nginx does, and
+/// decimal fractions (`1.5s`, `0.25`) as curl and Go do, when they come out in
+/// whole milliseconds (`0.5ms` is an error).
 /// Returns nullopt on syntax errors and on values beyond ~290 million years.
 std::optional<Millis> parseDuration(std::string_view text);
 

@@ -17,8 +17,21 @@ TEST(Duration, ParsesEveryUnit) {
   EXPECT_EQ(parseDuration("1s500ms"), 1500);
 }
 
+TEST(Duration, ParsesDecimalFractionsInWholeMilliseconds) {
+  EXPECT_EQ(parseDuration("1.5s"), 1500);
+  EXPECT_EQ(parseDuration("0.25"), 250);  // bare: seconds
+  EXPECT_EQ(parseDuration("1.5m"), 90'000);
+  EXPECT_EQ(parseDuration("0.001s"), 1);
+  EXPECT_EQ(parseDuration("2.0ms"), 2);
+  EXPECT_EQ(parseDuration("1m0.5s"), 60'500);
+  EXPECT_EQ(parseDuration("0.000001h"), std::nullopt);  // 3.6 ms
+  for (const char* bad : {"0.5ms", "1.0001s", "1.", ".5s", "1..5s", "1.5.s", "0.0000000001h"}) {
+    EXPECT_FALSE(parseDuration(bad).has_value()) << bad;
+  }
+}
+
 TEST(Duration, RejectsMalformed) {
-  for (const char* bad : {"", "abc", "-1", "1x", "s", "1.5s", " 1s", "1s ", "1m30", "ms"}) {
+  for (const char* bad : {"", "abc", "-1", "1x", "s", "1,5s", " 1s", "1s ", "1m30", "ms"}) {
     EXPECT_FALSE(parseDuration(bad).has_value()) << bad;
   }
   EXPECT_FALSE(parseDuration("99999999999999999999s").has_value());
