@@ -147,8 +147,8 @@ http::bench::BenchConfig toBenchConfig(const BenchArgs& a) {
   if (a.threads < 1) throw UsageError("--threads must be at least 1");
   if (a.threads > a.connections) throw UsageError("--threads must not exceed --connections");
   if (a.pipeline < 1 || a.pipeline > 1024) throw UsageError("--pipeline must be 1..1024");
-  if (a.requests < 0) throw UsageError("--requests must be positive");
-  if (a.requests > 0 && !a.duration.empty()) {
+  if (a.requests && *a.requests < 1) throw UsageError("--requests must be at least 1");
+  if (a.requests && !a.duration.empty()) {
     throw UsageError("--duration and --requests exclude each other");
   }
   if (!std::isfinite(a.rate) || a.rate < 0) throw UsageError("--rate must be a positive number");
@@ -165,7 +165,7 @@ http::bench::BenchConfig toBenchConfig(const BenchArgs& a) {
   c.threads = a.threads;
   c.pipeline = a.pipeline;
   c.keepAlive = !a.noKeepalive;
-  c.requests = std::uint64_t(a.requests);
+  c.requests = a.requests ? std::uint64_t(*a.requests) : 0;
   c.duration = a.duration.empty() ? 10'000 : durationOption("--duration", a.duration);
   if (c.requests == 0 && c.duration <= 0) throw UsageError("--duration must be positive");
   c.timeout = durationOption("--timeout", a.timeout);

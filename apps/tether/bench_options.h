@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,8 +16,8 @@ namespace tether::app {
 struct BenchArgs {
   std::string url;
   int connections = 64;
-  std::string duration;  // empty: 10s unless --requests
-  long long requests = 0;
+  std::string duration;               // empty: 10s unless --requests
+  std::optional<long long> requests;  // unset: run for --duration
   int threads = 1;
   int pipeline = 1;
   bool noKeepalive = false;
