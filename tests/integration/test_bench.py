@@ -7,10 +7,14 @@ so tests running in parallel do not disturb each other's deltas.
 
 import json
 import os
+import pty
+import select
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import unittest
 
@@ -37,6 +41,53 @@ def free_closed_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class RawServer:
+    """A loopback server for what `tether serve` will not do: it records the
+    bytes of every connection and either answers each request with an empty
+    200 (`answer=True`) or closes after the first read without answering."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.received = []  # bytes per connection, in accept order
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        deadline = time.monotonic() + RUN_TIMEOUT  # bounded even if nobody stops us
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            with conn:
+                conn.settimeout(2.0)
+                self.received.append(b"")
+                try:
+                    self._serve(conn)
+                except OSError:
+                    pass
+
+    def _serve(self, conn):
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                return
+            self.received[-1] += data
+            if not self.answer:
+                return  # close with the request unanswered
+            if b"\r\n\r\n" in self.received[-1]:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(5)
+        self.sock.close()
 
 
 class BenchTest(unittest.TestCase):
@@ -123,6 +174,83 @@ class BenchTest(unittest.TestCase):
         self.assertEqual(r["errors"]["total"], 0)
         self.assertEqual(r["connections_opened"], 4)
         self.assertEqual(srv.status()["totals"]["requests"], 1600 + 1)
+
+    def test_pipelined_requests_unanswered_before_a_close_are_sent_again(self):
+        # The server answers 50 requests per connection, the 50th with
+        # `Connection: close`, and processes none of the pipelined requests
+        # behind it (RFC 9112 §9.6). They are neither responses nor errors:
+        # bench sends them again, so -n still means 1000 responses.
+        srv = self.server("--keepalive-requests", "50")
+        r = self.run_json(srv.url("/plaintext"), "-n", 1000, "-c", 2, "--pipeline", 16)
+        self.assertEqual(r["requests"], 1000)
+        self.assertEqual(r["errors"]["total"], 0, r["errors"])
+        # 20 connections serve 50 each; at the end the last requests may be
+        # spread over both connections, neither of which then reaches 50.
+        self.assertGreaterEqual(r["connections_opened"], 1000 // 50)
+        self.assertLessEqual(r["connections_opened"], 1000 // 50 + 2)
+        self.assertEqual(srv.status()["totals"]["requests"], 1000 + 1)  # none processed twice
+
+    def test_every_unanswered_request_is_an_error(self):
+        # A server that reads and closes without answering: with -n, responses
+        # plus errors add up to N, pipelined or not.
+        raw = RawServer(answer=False)
+        self.addCleanup(raw.close)
+        url = f"http://127.0.0.1:{raw.port}/"
+        for extra in ([], ["--pipeline", 4]):
+            r = self.run_json(url, "-n", 40, "-c", 2, *extra, expect_rc=1)
+            self.assertEqual(r["requests"], 0, extra)
+            self.assertEqual(r["errors"]["total"], 40, (extra, r["errors"]))
+            self.assertEqual(r["errors"]["read"] + r["errors"]["reset"], 40, (extra, r["errors"]))
+
+    def test_headers_and_body_file_on_the_wire(self):
+        raw = RawServer(answer=True)
+        self.addCleanup(raw.close)
+        with tempfile.NamedTemporaryFile("wb", suffix=".body", delete=False) as f:
+            f.write(b"line one\nline two\x00\xff")
+        self.addCleanup(os.unlink, f.name)
+        r = self.run_json(f"http://127.0.0.1:{raw.port}/p?q=1", "-n", 3, "-c", 1, "-m", "PUT",
+                          "-H", "X-A: 1", "--header", "X-B: two words", "--body-file", f.name)
+        self.assertEqual(r["requests"], 3)
+        raw.close()
+        self.assertEqual(len(raw.received), 1)  # one keep-alive connection
+        one = (f"PUT /p?q=1 HTTP/1.1\r\nHost: 127.0.0.1:{raw.port}\r\nX-A: 1\r\n"
+               "X-B: two words\r\nContent-Length: 19\r\n\r\n").encode() + \
+            b"line one\nline two\x00\xff"
+        self.assertEqual(raw.received[0], one * 3)
+
+    def test_progress_line_only_on_a_terminal(self):
+        # On a terminal: one line rewritten in place (carriage return + erase to
+        # end of line) while the run lasts, then the report.
+        srv = self.server()
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([harness.tether_bin(), "bench", srv.url("/plaintext"), "-c", "2",
+                                 "-d", "2500ms", "--rate", "200"], stdout=slave,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        os.close(slave)
+        out = b""
+        deadline = time.monotonic() + RUN_TIMEOUT
+        try:
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([master], [], [], 1.0)
+                if not ready:
+                    continue
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+        finally:
+            os.close(master)
+            proc.wait(RUN_TIMEOUT)
+        self.assertEqual(proc.returncode, 0, proc.stderr.read())
+        text = out.decode(errors="replace")
+        progress = [p for p in text.split("\r") if "req/s" in p and "errors" in p]
+        self.assertGreaterEqual(len(progress), 2, text)  # updated while running
+        self.assertIn("\x1b[K", text)
+        self.assertIn("latency ms", text)  # then the report
+        # Off a terminal (the other tests), run_json asserts there is no "\r" at all.
 
     def test_rate_is_kept(self):
         srv = self.server()

@@ -27,8 +27,10 @@ BenchConnection::BenchConnection(BenchWorker& worker) : worker_(worker) {
 
 BenchConnection::~BenchConnection() { close(); }
 
-void BenchConnection::issue(std::uint32_t count, std::uint64_t startNs, bool fromWrite) {
+void BenchConnection::issue(std::uint32_t count, std::uint64_t startNs, bool fromWrite,
+                            bool charged) {
   inFlight_ = count;
+  charged_ = charged;
   startNs_ = startNs;
   fromWrite_ = fromWrite;
   issuedMs_ = worker_.loop().now();
@@ -144,6 +146,8 @@ void BenchConnection::readAll(bool peerClosed) {
     if (n == 0) return onEof();
     if (errno == EINTR) continue;
     if (errno == EAGAIN) return;
+    // Every response is in: a reset instead of the FIN still ends the drain.
+    if (state_ == State::kDraining) return onEof();
     int err = errno;
     return fail(err == ECONNRESET ? Failure::kReset : Failure::kRead, err);
   }
@@ -161,8 +165,9 @@ void BenchConnection::consume(const char* data, std::size_t len, std::uint64_t n
     data += used;
     len -= used;
     recordResponse(nowNs);
-    if (inFlight_ > 0) continue;
-    if (len > 0) return fail(Failure::kParse, 0);
+    if (inFlight_ > 0 && framer_.reusable()) continue;
+    if (len > 0) return fail(Failure::kParse, 0);  // bytes after a closing response
+    if (inFlight_ > 0) giveBackUnanswered();
     if (!framer_.reusable() || !worker_.config().keepAlive) {
       // The server closes: wait for its FIN so the TIME_WAIT lands on its side.
       state_ = State::kDraining;
@@ -193,6 +198,16 @@ void BenchConnection::recordResponse(std::uint64_t nowNs) {
   }
 }
 
+// The server answered with `Connection: close` while pipelined requests were
+// still unanswered. It must not process them (RFC 9112 §9.6), so they are
+// neither responses nor errors: their share of -n goes back, to be sent again
+// on a new connection (§9.3.2 allows the retry).
+void BenchConnection::giveBackUnanswered() {
+  if (charged_) worker_.refund(inFlight_);
+  inFlight_ = 0;
+  writeOffset_ = writeEnd_;  // stop writing the rest of the batch
+}
+
 void BenchConnection::onEof() {
   std::uint64_t now = monotonicNanos();
   if (inFlight_ > 0 && state_ == State::kBusy) {
@@ -211,13 +226,16 @@ void BenchConnection::fail(Failure why, int err) {
   std::uint64_t now = monotonicNanos();
   bool counted = why == Failure::kConnect ? worker_.measuringNow(now) : worker_.measured(startNs_);
   if (counted) {
+    // Every request of the batch that got no response failed: with -n, the
+    // responses and the errors add up to N.
+    std::uint64_t n = inFlight_ > 0 ? inFlight_ : 1;
     ErrorCounts& e = worker_.mutableStats().errors;
     switch (why) {
-      case Failure::kConnect: ++e.connect; break;
-      case Failure::kReset: ++e.reset; break;
-      case Failure::kTimeout: ++e.timeout; break;
-      case Failure::kRead: ++e.read; break;
-      case Failure::kParse: ++e.parse; break;
+      case Failure::kConnect: e.connect += n; break;
+      case Failure::kReset: e.reset += n; break;
+      case Failure::kTimeout: e.timeout += n; break;
+      case Failure::kRead: e.read += n; break;
+      case Failure::kParse: e.parse += n; break;
     }
   }
   close();

@@ -34,8 +34,9 @@ class BenchConnection final : public net::IoHandler {
   /// Sends `count` requests (one batch) whose latency counts from `startNs`;
   /// connects first when closed. The timeout counts from now (an open-loop
   /// request issued late is not already expired). `fromWrite`: restart the clock at the write
-  /// (closed loop: connect time is not request latency).
-  void issue(std::uint32_t count, std::uint64_t startNs, bool fromWrite);
+  /// (closed loop: connect time is not request latency). `charged`: the batch was
+  /// taken from the worker's -n budget (requests the server never processes go back).
+  void issue(std::uint32_t count, std::uint64_t startNs, bool fromWrite, bool charged);
   /// Closes without counting anything (end of run). In-flight requests are dropped.
   void close();
 
@@ -60,6 +61,7 @@ class BenchConnection final : public net::IoHandler {
   void readAll(bool peerClosed);
   void consume(const char* data, std::size_t len, std::uint64_t nowNs);
   void recordResponse(std::uint64_t nowNs);
+  void giveBackUnanswered();
   void onEof();
   void fail(Failure why, int err);
   void closeFd();
@@ -79,6 +81,7 @@ class BenchConnection final : public net::IoHandler {
   int fd_ = -1;
   State state_ = State::kClosed;
   bool fromWrite_ = false;
+  bool charged_ = false;           // the batch in flight counts against -n
   bool countedUsed_ = false;       // counted in connectionsUsed
   std::uint32_t inFlight_ = 0;     // responses still expected
   std::size_t writeOffset_ = 0;    // into worker.batch()

@@ -10,7 +10,7 @@ namespace tether::http::bench {
 namespace {
 
 constexpr const char* kTimeWaitNote =
-    "TIME_WAIT lasts 60 s on Linux: runs less than a minute apart add up (compare before/after)";
+    "only this run's connections (by client port) are counted; an entry lasts 60 s on Linux";
 
 double perSecond(double n, double seconds) { return seconds > 0 ? n / seconds : 0; }
 double ms(std::uint64_t ns) { return double(ns) / 1e6; }

@@ -99,11 +99,13 @@ void BenchWorker::onReady(BenchConnection& c, std::uint64_t nowNs) {
       parked_.push_back(&c);
       return armPacer();
     }
+    bool charged = budgeted_ && measuringNow(nowNs);
     takeBudget(1, nowNs);
-    return c.issue(1, pacer_.take(), false);
+    return c.issue(1, pacer_.take(), false, charged);
   }
+  bool charged = budgeted_ && measuringNow(nowNs);
   std::uint32_t k = takeBudget(std::uint32_t(config().pipeline), nowNs);
-  c.issue(k, nowNs, true);
+  c.issue(k, nowNs, true, charged);
 }
 
 // Open loop: hand every due request to a parked connection.

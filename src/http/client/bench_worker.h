@@ -64,6 +64,8 @@ class BenchWorker final : private net::IoHandler {
   /// The connection may take work: give it a request, park it, or close it.
   void onReady(BenchConnection& c, std::uint64_t nowNs);
   void publishProgress() noexcept;
+  /// Returns `n` requests taken from the -n budget that the server never processed.
+  void refund(std::uint32_t n) noexcept { budget_ += n; }
 
  private:
   void onIoEvents(std::uint32_t events) override;  // the pacer's timerfd
