@@ -1,6 +1,6 @@
-// The pool's reuse decisions over real loopback sockets, with a scripted
-// server driven from the same loop: the outcome does not depend on timing (the
-// server's FIN is in the client's queue before the next request is issued).
+// The pool over real loopback sockets, with a scripted server driven from the
+// same loop: reuse decisions (the server's FIN is in the client's queue before the
+// next request is issued, so the outcome does not depend on timing) and limits.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -281,6 +281,114 @@ TEST_F(PoolReuseTest, RefusedConnectionAndInvalidRequestAreClearErrors) {
   EXPECT_EQ(results_[1].error.kind, ErrorKind::kConnectFailed);
   EXPECT_EQ(results_[1].error.sysErrno, ECONNREFUSED);
   EXPECT_FALSE(results_[1].error.maybeProcessed);
+}
+
+// --- Pool limits, each against the same scripted server ---
+
+TEST_F(PoolReuseTest, MaxConnectionsQueuesRequestsAndReusesTheOneConnection) {
+  PoolOptions o;
+  o.maxConnections = 1;
+  Pool pool(loop_, server_.address(), "test", o);
+  pool.request(get(), [&](ClientResult&& r) {
+    results_.push_back(std::move(r));
+    server_.serveAgain(kOk);  // the queued request comes on this connection
+  });
+  pool.request(get(), [&](ClientResult&& r) {
+    results_.push_back(std::move(r));
+    loop_.quit();
+  });
+  EXPECT_EQ(pool.stats().queued, 1u);
+  server_.serveNext(kOk);
+  run();
+  ASSERT_EQ(results_.size(), 2u);
+  EXPECT_TRUE(results_[1].ok());
+  EXPECT_TRUE(results_[1].stats.reused);
+  EXPECT_EQ(results_[1].stats.connectionId, results_[0].stats.connectionId);
+  EXPECT_EQ(pool.stats().connectionsOpened, 1u);
+  EXPECT_FALSE(server_.pendingConnection());
+}
+
+TEST_F(PoolReuseTest, MaxIdleClosesTheLeastRecentlyUsed) {
+  PoolOptions o;
+  o.maxIdle = 1;
+  Pool pool(loop_, server_.address(), "test", o);
+  PoolStats afterTwo;
+  auto third = [&] {  // both connections are back in the pool by now
+    afterTwo = pool.stats();
+    pool.request(get(), [&](ClientResult&& r) {
+      results_.push_back(std::move(r));
+      loop_.quit();
+    });
+    server_.serveAgain(kOk);
+  };
+  auto done = [&](ClientResult&& r) {
+    results_.push_back(std::move(r));
+    if (results_.size() == 2) loop_.runAfter(1, third);
+  };
+  pool.request(get(), done);
+  pool.request(get(), done);  // a second connection: the first is busy
+  server_.serveNext(kOk);
+  server_.serveNext(kOk);
+  run();
+  ASSERT_EQ(results_.size(), 3u);
+  EXPECT_NE(results_[0].stats.connectionId, results_[1].stats.connectionId);
+  EXPECT_EQ(afterTwo.connectionsOpened, 2u);
+  EXPECT_EQ(afterTwo.idle, 1u);
+  EXPECT_EQ(afterTwo.open, 1u);
+  EXPECT_EQ(afterTwo.connectionsClosed, 1u);
+  // The one kept is the most recently used (LIFO): the third request reuses it.
+  EXPECT_TRUE(results_[2].stats.reused);
+  EXPECT_EQ(results_[2].stats.connectionId, results_[1].stats.connectionId);
+}
+
+TEST_F(PoolReuseTest, ConnectTimeoutIsAnErrorThatWasNeverSent) {
+  // A listener whose accept queue is full drops further SYNs: connect() hangs.
+  net::SocketAddress full;
+  int lfd = net::listenTcp(*net::parseSocketAddress("127.0.0.1:0"), 0, &full);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {  // more than the queue (backlog 0 admits one)
+    int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    (void)::connect(c, full.raw(), full.length);
+    fillers.push_back(c);
+  }
+  PoolOptions o;
+  o.connectTimeout = 50;
+  Pool pool(loop_, full, "test", o);
+  pool.request(get(), [&](ClientResult&& r) {
+    results_.push_back(std::move(r));
+    loop_.quit();
+  });
+  run();
+  for (int c : fillers) ::close(c);
+  ::close(lfd);
+  ASSERT_EQ(results_.size(), 1u);
+  EXPECT_EQ(results_[0].error.kind, ErrorKind::kConnectTimeout);
+  EXPECT_FALSE(results_[0].error.requestSent);
+  EXPECT_FALSE(results_[0].error.maybeProcessed);
+}
+
+TEST_F(PoolReuseTest, ConnectionPastItsLifetimeIsNotReused) {
+  PoolOptions o;
+  o.maxLifetime = 30;
+  o.lifetimeJitterPercent = 0;
+  Pool pool(loop_, server_.address(), "test", o);
+  pool.request(get(), [&](ClientResult&& r) {
+    results_.push_back(std::move(r));
+    loop_.runAfter(80, [&] {  // well past the 30 ms lifetime
+      pool.request(get(), [&](ClientResult&& r2) {
+        results_.push_back(std::move(r2));
+        loop_.quit();
+      });
+      server_.serveNext(kOk);
+    });
+  });
+  server_.serveNext(kOk);
+  run();
+  ASSERT_EQ(results_.size(), 2u);
+  EXPECT_TRUE(results_[1].ok());
+  EXPECT_FALSE(results_[1].stats.reused);
+  EXPECT_NE(results_[1].stats.connectionId, results_[0].stats.connectionId);
+  EXPECT_EQ(pool.stats().connectionsOpened, 2u);
 }
 
 }  // namespace
