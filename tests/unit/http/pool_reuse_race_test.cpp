@@ -100,6 +100,13 @@ class PoolReuseTest : public ::testing::Test {
     ASSERT_FALSE(timedOut_);
   }
   ClientRequest get() { return {"GET", "/", {}, ""}; }
+  // A callback that keeps the result and ends run().
+  std::function<void(ClientResult&&)> recordAndQuit() {
+    return [this](ClientResult&& r) {
+      results_.push_back(std::move(r));
+      loop_.quit();
+    };
+  }
 
   // First request on a fresh connection; then the server closes it while idle
   // (its FIN is in the client's queue before anything else happens); then
@@ -202,10 +209,7 @@ TEST_F(PoolReuseTest, KeepAliveConnectionIsReusedLifo) {
   pool.request(get(), [&](ClientResult&& r) {
     results_.push_back(std::move(r));
     server_.serveAgain(kOk);
-    pool.request(get(), [&](ClientResult&& r2) {
-      results_.push_back(std::move(r2));
-      loop_.quit();
-    });
+    pool.request(get(), recordAndQuit());
   });
   server_.serveNext(kOk);
   run();
@@ -219,10 +223,7 @@ TEST_F(PoolReuseTest, KeepAliveConnectionIsReusedLifo) {
 
 TEST_F(PoolReuseTest, ConnectionCloseResponseIsNotReused) {
   Pool pool(loop_, server_.address(), "test", {});
-  pool.request(get(), [&](ClientResult&& r) {
-    results_.push_back(std::move(r));
-    loop_.quit();
-  });
+  pool.request(get(), recordAndQuit());
   server_.serveNext("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
   run();
   ASSERT_EQ(results_.size(), 1u);
@@ -235,10 +236,7 @@ TEST_F(PoolReuseTest, MaxRequestsPerConnectionClosesAfterTheLast) {
   PoolOptions o;
   o.maxRequestsPerConnection = 1;
   Pool pool(loop_, server_.address(), "test", o);
-  pool.request(get(), [&](ClientResult&& r) {
-    results_.push_back(std::move(r));
-    loop_.quit();
-  });
+  pool.request(get(), recordAndQuit());
   server_.serveNext(kOk);
   run();
   ASSERT_EQ(results_.size(), 1u);
@@ -272,10 +270,7 @@ TEST_F(PoolReuseTest, RefusedConnectionAndInvalidRequestAreClearErrors) {
                [&](ClientResult&& r) { results_.push_back(std::move(r)); });
   ASSERT_EQ(results_.size(), 1u);  // invalid requests fail inside request()
   EXPECT_EQ(results_[0].error.kind, ErrorKind::kInvalidRequest);
-  pool.request(get(), [&](ClientResult&& r) {
-    results_.push_back(std::move(r));
-    loop_.quit();
-  });
+  pool.request(get(), recordAndQuit());
   run();
   ASSERT_EQ(results_.size(), 2u);
   EXPECT_EQ(results_[1].error.kind, ErrorKind::kConnectFailed);
@@ -293,10 +288,7 @@ TEST_F(PoolReuseTest, MaxConnectionsQueuesRequestsAndReusesTheOneConnection) {
     results_.push_back(std::move(r));
     server_.serveAgain(kOk);  // the queued request comes on this connection
   });
-  pool.request(get(), [&](ClientResult&& r) {
-    results_.push_back(std::move(r));
-    loop_.quit();
-  });
+  pool.request(get(), recordAndQuit());
   EXPECT_EQ(pool.stats().queued, 1u);
   server_.serveNext(kOk);
   run();
@@ -315,10 +307,7 @@ TEST_F(PoolReuseTest, MaxIdleClosesTheLeastRecentlyUsed) {
   PoolStats afterTwo;
   auto third = [&] {  // both connections are back in the pool by now
     afterTwo = pool.stats();
-    pool.request(get(), [&](ClientResult&& r) {
-      results_.push_back(std::move(r));
-      loop_.quit();
-    });
+    pool.request(get(), recordAndQuit());
     server_.serveAgain(kOk);
   };
   auto done = [&](ClientResult&& r) {
@@ -354,10 +343,7 @@ TEST_F(PoolReuseTest, ConnectTimeoutIsAnErrorThatWasNeverSent) {
   PoolOptions o;
   o.connectTimeout = 50;
   Pool pool(loop_, full, "test", o);
-  pool.request(get(), [&](ClientResult&& r) {
-    results_.push_back(std::move(r));
-    loop_.quit();
-  });
+  pool.request(get(), recordAndQuit());
   run();
   for (int c : fillers) ::close(c);
   ::close(lfd);
@@ -375,10 +361,7 @@ TEST_F(PoolReuseTest, ConnectionPastItsLifetimeIsNotReused) {
   pool.request(get(), [&](ClientResult&& r) {
     results_.push_back(std::move(r));
     loop_.runAfter(80, [&] {  // well past the 30 ms lifetime
-      pool.request(get(), [&](ClientResult&& r2) {
-        results_.push_back(std::move(r2));
-        loop_.quit();
-      });
+      pool.request(get(), recordAndQuit());
       server_.serveNext(kOk);
     });
   });
