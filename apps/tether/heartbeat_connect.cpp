@@ -1,15 +1,14 @@
 // `tether heartbeat connect`: one heartbeat connection to a `heartbeat serve`,
 // printing state changes and RTTs, exiting with a code that names why it ended.
 #include <fmt/format.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 
 #include "heartbeat/adaptive.h"
+#include "heartbeat/connector.h"
 #include "heartbeat/discover.h"
 #include "heartbeat/event_log.h"
 #include "heartbeat/options.h"
@@ -40,34 +39,18 @@ int exitCodeFor(CloseReason reason) noexcept {
 
 namespace {
 
-class HeartbeatClient final : public net::IoHandler, public SessionObserver {
+class HeartbeatClient final : public SessionObserver {
  public:
   HeartbeatClient(net::EventLoop& loop, const HeartbeatSettings& settings, EventLog& log)
       : loop_(loop), settings_(settings), log_(log) {}
 
-  ~HeartbeatClient() {
-    if (connectingFd_ >= 0) {
-      loop_.removeFd(connectingFd_);
-      ::close(connectingFd_);
-    }
-  }
-
   int exitCode() const noexcept { return exitCode_; }
 
+  // The handshake gets the heartbeat timeout as its bound; the socket options
+  // are set before connect(), so they cover the handshake too.
   void connect() {
-    const net::SocketAddress& to = settings_.address;
-    int fd = ::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return fail(fmt::format("socket: {}", std::strerror(errno)));
-    connectingFd_ = fd;
-    applySocketOptions(fd, settings_);  // before connect: covers the handshake too
-    if (::connect(fd, to.raw(), to.length) == 0) return connected();
-    if (errno != EINPROGRESS) return fail(connectError(errno));
-    loop_.addFd(fd, EPOLLOUT, this);
-    registered_ = true;
-    // The handshake gets the heartbeat timeout as its bound.
-    loop_.runAfter(settings_.session.heartbeat.timeout, [this] {
-      if (connectingFd_ >= 0) fail(connectError(ETIMEDOUT));
-    });
+    connector_.start(settings_.address, settings_.session.heartbeat.timeout,
+                     [this](int fd) { applySocketOptions(fd, settings_); });
   }
 
   // Duration reached or SIGINT/SIGTERM: a clean goodbye, exit 0.
@@ -78,16 +61,6 @@ class HeartbeatClient final : public net::IoHandler, public SessionObserver {
     } else if (!finished_) {
       finish(kExitOk);
     }
-  }
-
-  void onIoEvents(std::uint32_t) override {
-    if (connectingFd_ < 0) return;
-    int err = 0;
-    socklen_t len = sizeof err;
-    getsockopt(connectingFd_, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err == EINPROGRESS) return;
-    if (err != 0) return fail(connectError(err));
-    connected();
   }
 
   void onPingSent(Session&, std::uint64_t opaque) override {
@@ -148,10 +121,8 @@ class HeartbeatClient final : public net::IoHandler, public SessionObserver {
                        std::strerror(err));
   }
 
-  void connected() {
-    int fd = connectingFd_;
-    if (registered_) loop_.removeFd(fd);
-    connectingFd_ = -1;
+  void onConnectDone(int fd, int err) {
+    if (fd < 0) return fail(connectError(err));
     session_ = std::make_unique<Session>(loop_, fd, settings_.session, *this,
                                          static_cast<std::uint64_t>(loop_.now()) ^ ::getpid());
     log_.emit("connected", fmt::format(",\"peer\":{}", jsonString(session_->peer())),
@@ -162,11 +133,6 @@ class HeartbeatClient final : public net::IoHandler, public SessionObserver {
 
   void fail(const std::string& message) {
     fmt::print(stderr, "tether: {}\n", message);
-    if (connectingFd_ >= 0) {
-      if (registered_) loop_.removeFd(connectingFd_);
-      ::close(connectingFd_);
-      connectingFd_ = -1;
-    }
     finish(kExitError);
   }
 
@@ -183,10 +149,9 @@ class HeartbeatClient final : public net::IoHandler, public SessionObserver {
   std::unique_ptr<Session> session_;
   RttStats rtt_;
   std::uint64_t pingsSent_ = 0, dataSent_ = 0;
-  int connectingFd_ = -1;
   int exitCode_ = kExitOk;
-  bool registered_ = false;
   bool finished_ = false;
+  Connector connector_{loop_, [this](int fd, int err) { onConnectDone(fd, err); }};
 };
 
 }  // namespace
