@@ -3,20 +3,11 @@
 #include "tether/http/request.h"
 
 namespace tether::http {
-namespace {
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 void addConnectionTokens(std::string_view value, ConnectionTokens& tokens) noexcept {
   while (!value.empty()) {
     std::size_t comma = value.find(',');
-    std::string_view token = trim(value.substr(0, comma));
+    std::string_view token = trimOws(value.substr(0, comma));
     if (equalsIgnoreCase(token, "close")) tokens.close = true;
     if (equalsIgnoreCase(token, "keep-alive")) tokens.keepAlive = true;
     if (equalsIgnoreCase(token, "upgrade")) tokens.upgrade = true;

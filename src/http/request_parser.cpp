@@ -5,12 +5,6 @@ namespace {
 
 RequestParser& self(llhttp_t* p) { return *static_cast<RequestParser*>(p->data); }
 
-std::string_view trimValue(std::string_view s) noexcept {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  return s;
-}
-
 }  // namespace
 
 RequestParser::RequestParser() {
@@ -108,8 +102,8 @@ void RequestParser::fillRequest(const char* base, Request& req) const {
   req.versionMinor = parser_.http_minor;
   req.headers.clear();
   for (const HeaderSpan& h : headers_) {
-    req.headers.push_back({{base + h.name.offset, h.name.length},
-                           trimValue({base + h.value.offset, h.value.length})});
+    req.headers.push_back(
+        {{base + h.name.offset, h.name.length}, trimOws({base + h.value.offset, h.value.length})});
   }
   req.body = body_;
 }

@@ -51,4 +51,11 @@ inline bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+/// `s` without leading and trailing optional whitespace (SP, HTAB; RFC 9110 §5.6.3).
+inline std::string_view trimOws(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
 }  // namespace tether::http

@@ -9,12 +9,6 @@ namespace {
 
 ResponseParser& self(llhttp_t* p) { return *static_cast<ResponseParser*>(p->data); }
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 std::int64_t nonNegativeInteger(std::string_view s) noexcept {
   if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
   std::int64_t v = -1;
@@ -31,11 +25,11 @@ constexpr int kSkipBody = 1;  // on_headers_complete: "assume no body" (HEAD)
 void parseKeepAliveHeader(std::string_view value, KeepAliveHint& hint) noexcept {
   while (!value.empty()) {
     std::size_t comma = value.find(',');
-    std::string_view param = trim(value.substr(0, comma));
+    std::string_view param = trimOws(value.substr(0, comma));
     std::size_t eq = param.find('=');
     if (eq != std::string_view::npos) {
-      std::string_view name = trim(param.substr(0, eq));
-      std::string_view v = trim(param.substr(eq + 1));
+      std::string_view name = trimOws(param.substr(0, eq));
+      std::string_view v = trimOws(param.substr(eq + 1));
       if (equalsIgnoreCase(name, "timeout")) hint.timeoutSeconds = nonNegativeInteger(v);
       if (equalsIgnoreCase(name, "max")) hint.max = nonNegativeInteger(v);
     }
@@ -127,7 +121,7 @@ std::string_view ResponseParser::headerName(std::size_t i) const noexcept {
 }
 
 std::string_view ResponseParser::headerValue(std::size_t i) const noexcept {
-  return trim(view(headers_[i].value));
+  return trimOws(view(headers_[i].value));
 }
 
 std::string_view ResponseParser::header(std::string_view name) const noexcept {
