@@ -64,13 +64,16 @@ class ServerConnection final : public net::IoHandler {
   ActiveState* active() const noexcept { return active_; }
   void finishDeferred();
 
-  // Intrusive links of the worker's idle (LRU) list.
-  ServerConnection* idlePrev = nullptr;
+  // Intrusive links: the worker's idle (LRU) list while open; the free list
+  // (nextFree) while pooled, sharing idlePrev's word. open() resets both links.
+  union {
+    ServerConnection* idlePrev = nullptr;
+    ServerConnection* nextFree;
+  };
   ServerConnection* idleNext = nullptr;
-  ServerConnection* nextFree = nullptr;
 
  private:
-  static void onTimer(core::TimerEntry& entry);
+  void onTimer();
   void handleTimeout();
   Millis deadline() const noexcept;
   void armTimer();
@@ -102,7 +105,7 @@ class ServerConnection final : public net::IoHandler {
 
   Worker* worker_ = nullptr;
   ActiveState* active_ = nullptr;
-  core::TimerEntry timer_{&ServerConnection::onTimer};
+  core::Timer<ServerConnection, &ServerConnection::onTimer> timer_{this};
   std::uint64_t id_ = 0;
   std::uint64_t requests_ = 0;  // requests begun on this connection
   Millis lifetimeEnd_ = 0;

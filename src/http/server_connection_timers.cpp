@@ -51,22 +51,15 @@ void ServerConnection::armTimer() {
   }
 }
 
-// The entry is embedded (no back pointer, no allocation): recover its owner.
-// offsetof on a class with a vtable is conditionally supported; GCC and Clang
-// support it for single, non-virtual inheritance like this one.
-void ServerConnection::onTimer(core::TimerEntry& entry) {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Winvalid-offsetof"
-  constexpr std::size_t kTimerOffset = offsetof(ServerConnection, timer_);
-#pragma GCC diagnostic pop
-  auto* self = reinterpret_cast<ServerConnection*>(reinterpret_cast<char*>(&entry) - kTimerOffset);
-  Millis d = self->deadline();
+// Lazy re-arm: activity moved the deadline later without touching the wheel.
+void ServerConnection::onTimer() {
+  Millis d = deadline();
   if (d == kNever) return;
-  if (d > self->worker_->loop().now()) {
-    self->worker_->loop().timers().link(self->timer_, d);
+  if (d > worker_->loop().now()) {
+    worker_->loop().timers().link(timer_, d);
     return;
   }
-  self->handleTimeout();
+  handleTimeout();
 }
 
 void ServerConnection::handleTimeout() {

@@ -34,7 +34,7 @@ void HeartbeatEngine::start(Millis now) {
 
 void HeartbeatEngine::stop() noexcept {
   running_ = false;
-  wheel_.unlink(timer_.entry);
+  wheel_.unlink(timer_);
 }
 
 // The one place that maps the state to its deadline.
@@ -50,22 +50,19 @@ Millis HeartbeatEngine::deadline() const noexcept {
 void HeartbeatEngine::arm() {
   Millis d = deadline();
   if (d == kNever) {
-    wheel_.unlink(timer_.entry);
-  } else if (!timer_.entry.linked() || d < timer_.entry.deadline()) {
-    wheel_.link(timer_.entry, d);
+    wheel_.unlink(timer_);
+  } else if (!timer_.linked() || d < timer_.deadline()) {
+    wheel_.link(timer_, d);
   }
 }
 
-void HeartbeatEngine::onTimer(core::TimerEntry& entry) {
-  auto* timer = reinterpret_cast<Timer*>(&entry);
-  timer->self->fire(timer->self->wheel_.now());
-}
+void HeartbeatEngine::onTimer() { fire(wheel_.now()); }
 
 void HeartbeatEngine::fire(Millis now) {
   Millis d = deadline();
   if (d == kNever) return;
   if (d > now) {
-    wheel_.link(timer_.entry, d);
+    wheel_.link(timer_, d);
     return;
   }
   if (probing_ && ++missed_ > config_.missedPingsAllowed) {
@@ -82,7 +79,7 @@ void HeartbeatEngine::sendPing(Millis now) {
   lastPingSent_ = now;
   outstanding_ = ++sequence_;
   currentInterval_ = drawInterval();
-  wheel_.link(timer_.entry, now + config_.timeout);
+  wheel_.link(timer_, now + config_.timeout);
   host_.heartbeatSendPing(outstanding_);
 }
 

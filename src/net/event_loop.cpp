@@ -4,12 +4,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-
-#include "tether/core/clock.h"
 
 namespace tether::net {
 namespace {
@@ -23,30 +22,25 @@ constexpr int kMaxEvents = 256;
 
 }  // namespace
 
-// A one-shot timer owned by the loop: the entry must be first so the callback
-// can recover the call from the entry.
-struct EventLoop::DelayedCall {
-  core::TimerEntry entry{&DelayedCall::fire};
-  std::function<void()> fn;
-  EventLoop* loop;
-  std::size_t index;
+// The id dies before the call runs, so cancel() from inside the call is a no-op
+// and the slot may be reused by a call it schedules.
+void EventLoop::DelayedCall::fire() {
+  auto call = std::move(fn);
+  loop->release(*this);
+  call();
+}
 
-  static void fire(core::TimerEntry& e) {
-    auto* call = reinterpret_cast<DelayedCall*>(&e);
-    auto& list = call->loop->delayed_;
-    list[call->index] = list.back();  // swap-remove keeps removal O(1)
-    list[call->index]->index = call->index;
-    list.pop_back();
-    auto fn = std::move(call->fn);
-    delete call;
-    fn();
-  }
-};
+void EventLoop::release(DelayedCall& call) noexcept {
+  call.fn = nullptr;
+  if (++call.generation == 0) call.generation = 1;
+  freeDelayed_.push_back(call.slot);
+}
 
-EventLoop::EventLoop()
-    : epfd_(epoll_create1(EPOLL_CLOEXEC)),
+EventLoop::EventLoop(const core::Clock& clock)
+    : clock_(clock),
+      epfd_(epoll_create1(EPOLL_CLOEXEC)),
       wakeFd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
-      now_(core::monotonicMillis()),
+      now_(clock.millis()),
       wheel_(now_),
       events_(kMaxEvents),
       threadId_(pthread_self()) {
@@ -57,26 +51,25 @@ EventLoop::EventLoop()
 }
 
 EventLoop::~EventLoop() {
-  for (DelayedCall* call : delayed_) {
-    wheel_.unlink(call->entry);
-    delete call;
-  }
+  for (DelayedCall& call : delayed_) wheel_.unlink(call.timer);
   ::close(wakeFd_);
   ::close(epfd_);
 }
 
 void EventLoop::run() {
   threadId_ = pthread_self();
-  while (!quit_.load(std::memory_order_acquire)) {
-    int ready =
-        epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), pollTimeoutMs());
-    if (ready < 0 && errno != EINTR) fatal("epoll_wait");
-    updateTime();
-    if (ready > 0) dispatch(ready);
-    wheel_.advance(now_);
-    runQueued();
-    for (auto& hook : endHooks_) hook();
-  }
+  while (!quit_.load(std::memory_order_acquire)) runOnce(core::TimerWheel::kNever);
+}
+
+void EventLoop::runOnce(Millis maxWait) {
+  int ready =
+      epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), pollTimeoutMs(maxWait));
+  if (ready < 0 && errno != EINTR) fatal("epoll_wait");
+  updateTime();
+  if (ready > 0) dispatch(ready);
+  wheel_.advance(now_);
+  runQueued();
+  runHooks();
 }
 
 void EventLoop::quit() {
@@ -102,17 +95,48 @@ void EventLoop::addFd(int fd, std::uint32_t events, IoHandler* handler) {
 
 void EventLoop::removeFd(int fd) { epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
 
-void EventLoop::runAfter(Millis delay, std::function<void()> fn) {
-  auto* call = new DelayedCall;
-  call->fn = std::move(fn);
-  call->loop = this;
-  call->index = delayed_.size();
-  delayed_.push_back(call);
-  wheel_.link(call->entry, now_ + delay);
+DelayedCallId EventLoop::runAfter(Millis delay, std::function<void()> fn) {
+  if (freeDelayed_.empty()) {
+    DelayedCall& fresh = delayed_.emplace_back();
+    fresh.loop = this;
+    fresh.slot = static_cast<std::uint32_t>(delayed_.size() - 1);
+    freeDelayed_.push_back(fresh.slot);
+  }
+  DelayedCall& call = delayed_[freeDelayed_.back()];
+  freeDelayed_.pop_back();
+  call.fn = std::move(fn);
+  wheel_.link(call.timer, now_ + delay);
+  return {call.slot, call.generation};
 }
 
-void EventLoop::addEndOfIterationHook(std::function<void()> fn) {
-  endHooks_.push_back(std::move(fn));
+void EventLoop::cancel(DelayedCallId id) noexcept {
+  if (id.generation == 0 || id.slot >= delayed_.size()) return;
+  DelayedCall& call = delayed_[id.slot];
+  if (call.generation != id.generation || !call.timer.linked()) return;
+  wheel_.unlink(call.timer);
+  release(call);
+}
+
+std::uint64_t EventLoop::addEndOfIterationHook(std::function<void()> fn) {
+  hooks_.push_back({nextHookId_, std::move(fn)});
+  return nextHookId_++;
+}
+
+void EventLoop::removeEndOfIterationHook(std::uint64_t id) noexcept {
+  for (Hook& h : hooks_) {
+    if (h.id == id) h.fn = nullptr;  // erased after the hooks ran: removal may come from one
+  }
+  hooksRemoved_ = true;
+}
+
+void EventLoop::runHooks() {
+  // By index: a hook may add hooks (push_back may reallocate).
+  for (std::size_t i = 0; i < hooks_.size(); ++i) {
+    if (hooks_[i].fn) hooks_[i].fn();
+  }
+  if (!hooksRemoved_) return;
+  hooksRemoved_ = false;
+  std::erase_if(hooks_, [](const Hook& h) { return !h.fn; });
 }
 
 bool EventLoop::isInLoopThread() const noexcept { return pthread_self() == threadId_; }
@@ -120,7 +144,7 @@ bool EventLoop::isInLoopThread() const noexcept { return pthread_self() == threa
 void EventLoop::assertInLoopThread() const { assert(isInLoopThread()); }
 
 void EventLoop::updateTime() {
-  now_ = core::monotonicMillis();
+  now_ = clock_.millis();
   time_t wall = time(nullptr);
   if (wall == dateSecond_) return;
   dateSecond_ = wall;
@@ -129,14 +153,15 @@ void EventLoop::updateTime() {
   strftime(date_, sizeof date_, "%a, %d %b %Y %H:%M:%S GMT", &utc);
 }
 
-int EventLoop::pollTimeoutMs() const {
+int EventLoop::pollTimeoutMs(Millis maxWait) const {
   // Work queued by other threads must not wait for the next I/O event.
-  if (hasQueued_.load(std::memory_order_acquire)) return 0;
+  if (maxWait <= 0 || hasQueued_.load(std::memory_order_acquire)) return 0;
   // No periodic tick: an idle loop sleeps until its next deadline (the Date
   // cache is refreshed on every wake-up, so it never serves a stale second).
   Millis next = wheel_.nextWakeup();
-  if (next == core::TimerWheel::kNever) return -1;
-  Millis wait = next - core::monotonicMillis();
+  if (next == core::TimerWheel::kNever && maxWait == core::TimerWheel::kNever) return -1;
+  Millis wait = next == core::TimerWheel::kNever ? maxWait : next - clock_.millis();
+  wait = std::min(wait, maxWait);
   if (wait <= 0) return 0;
   constexpr Millis kMaxWait = 24 * 3600 * 1000;  // fits in an int
   return static_cast<int>(wait > kMaxWait ? kMaxWait : wait);

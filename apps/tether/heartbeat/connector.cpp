@@ -18,11 +18,11 @@ void Connector::start(const net::SocketAddress& to, core::Millis timeout,
   if (errno != EINPROGRESS) return finish(errno);
   loop_.addFd(fd_, EPOLLOUT, this);
   registered_ = true;
-  loop_.timers().link(timer_.entry, loop_.now() + timeout);
+  loop_.timers().link(timer_, loop_.now() + timeout);
 }
 
 void Connector::cancel() noexcept {
-  loop_.timers().unlink(timer_.entry);
+  loop_.timers().unlink(timer_);
   if (fd_ < 0) return;
   if (registered_) loop_.removeFd(fd_);
   registered_ = false;
@@ -38,13 +38,9 @@ void Connector::onIoEvents(std::uint32_t) {
   if (err != EINPROGRESS) finish(err);
 }
 
-void Connector::onTimeout(core::TimerEntry& entry) {
-  reinterpret_cast<Timer*>(&entry)->self->finish(ETIMEDOUT);
-}
-
 // Hands the socket over (err == 0) or closes it, then calls done_ last: it may destroy us.
 void Connector::finish(int err) {
-  loop_.timers().unlink(timer_.entry);
+  loop_.timers().unlink(timer_);
   int fd = fd_;
   if (registered_) loop_.removeFd(fd);
   registered_ = false;

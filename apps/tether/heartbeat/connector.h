@@ -7,6 +7,7 @@
 // closed, callback not called). `done` may destroy the connector.
 #pragma once
 
+#include <cerrno>
 #include <functional>
 
 #include "tether/core/timer_wheel.h"
@@ -35,16 +36,12 @@ class Connector final : public net::IoHandler {
   void onIoEvents(std::uint32_t events) override;
 
  private:
-  struct Timer {
-    core::TimerEntry entry{&Connector::onTimeout};  // first: recovered by cast
-    Connector* self;
-  };
-  static void onTimeout(core::TimerEntry& entry);
+  void onTimeout() { finish(ETIMEDOUT); }
   void finish(int err);
 
   net::EventLoop& loop_;
   Done done_;
-  Timer timer_{.self = this};
+  core::Timer<Connector, &Connector::onTimeout> timer_{this};
   int fd_ = -1;
   bool registered_ = false;
 };

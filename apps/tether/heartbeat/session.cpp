@@ -60,7 +60,7 @@ Session::Session(net::EventLoop& loop, int fd, const SessionOptions& options,
 
 Session::~Session() {
   engine_.stop();
-  loop_.timers().unlink(sendTimer_.entry);
+  loop_.timers().unlink(sendTimer_);
   if (fd_ >= 0) {
     loop_.removeFd(fd_);
     ::close(fd_);
@@ -73,7 +73,7 @@ void Session::start() {
   engine_.start(loop_.now());
   if (options_.sendRate > 0) {
     lastStreamed_ = loop_.now();
-    loop_.timers().link(sendTimer_.entry, loop_.now() + kStreamTick);
+    loop_.timers().link(sendTimer_, loop_.now() + kStreamTick);
   }
   flush();
 }
@@ -197,11 +197,6 @@ void Session::heartbeatPeerDead() {
                    "no byte from the peer within the heartbeat timeout");
 }
 
-void Session::onSendTimer(core::TimerEntry& entry) {
-  auto* timer = reinterpret_cast<SendTimer*>(&entry);
-  timer->self->streamData(timer->self->loop_.timers().now());
-}
-
 // Token bucket: queue DATA at --send-rate while the backlog is small, so a
 // stalled peer leaves data in flight (unacknowledged) without unbounded memory.
 void Session::streamData(Millis now) {
@@ -218,7 +213,7 @@ void Session::streamData(Millis now) {
     dataSent_ += n;
     queued = true;
   }
-  loop_.timers().link(sendTimer_.entry, now + kStreamTick);
+  loop_.timers().link(sendTimer_, now + kStreamTick);
   if (queued) {
     engine_.onDataSent();
     flush();
@@ -258,7 +253,7 @@ void Session::close(CloseReason reason, std::string detail) {
   if (closed()) return;
   CloseInfo info{reason, loop_.now() - engine_.lastRead(), std::move(detail)};
   engine_.stop();
-  loop_.timers().unlink(sendTimer_.entry);
+  loop_.timers().unlink(sendTimer_);
   loop_.removeFd(fd_);
   ::close(fd_);
   fd_ = -1;

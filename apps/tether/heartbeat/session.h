@@ -83,11 +83,6 @@ class Session final : public net::IoHandler, private liveness::HeartbeatHost {
   liveness::HeartbeatEngine& engine() noexcept { return engine_; }  // e.g. setInterval()
 
  private:
-  struct SendTimer {
-    core::TimerEntry entry{&Session::onSendTimer};  // first: recovered by cast
-    Session* self;
-  };
-
   void heartbeatSendPing(std::uint64_t opaque) override;
   void heartbeatPeerDead() override;
 
@@ -98,14 +93,14 @@ class Session final : public net::IoHandler, private liveness::HeartbeatHost {
   bool flush();
   void failWithErrno(int err);
   void close(CloseReason reason, std::string detail);
-  static void onSendTimer(core::TimerEntry& entry);
+  void onSendTimer() { streamData(loop_.timers().now()); }
   void streamData(Millis now);
 
   net::EventLoop& loop_;
   SessionOptions options_;
   SessionObserver& observer_;
   liveness::HeartbeatEngine engine_;
-  SendTimer sendTimer_{.self = this};
+  core::Timer<Session, &Session::onSendTimer> sendTimer_{this};
   std::string peer_;
   std::string in_;   // received bytes not yet decoded
   std::string out_;  // queued bytes; out_[written_..] not yet written

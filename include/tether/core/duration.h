@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "tether/core/timer_wheel.h"
+#include "tether/core/time.h"
 
 namespace tether::core {
 

@@ -96,12 +96,7 @@ class HeartbeatEngine {
   Millis deadline() const noexcept;
 
  private:
-  struct Timer {
-    core::TimerEntry entry{&HeartbeatEngine::onTimer};  // first: recovered by cast
-    HeartbeatEngine* self;
-  };
-
-  static void onTimer(core::TimerEntry& entry);
+  void onTimer();
   void fire(Millis now);
   void sendPing(Millis now);
   void arm();
@@ -110,7 +105,7 @@ class HeartbeatEngine {
   core::TimerWheel& wheel_;
   HeartbeatHost& host_;
   HeartbeatConfig config_;
-  Timer timer_{.self = this};
+  core::Timer<HeartbeatEngine, &HeartbeatEngine::onTimer> timer_{this};
   std::uint64_t rng_;
   Millis currentInterval_ = 0;
   Millis lastRead_ = 0;

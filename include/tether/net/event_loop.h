@@ -4,16 +4,23 @@
 // Every method is loop-thread-only unless marked "Any thread". Objects that
 // register with a loop (connections, listeners) are owned by that loop's thread
 // and never migrate.
+//
+// Time: the loop reads its injected clock once per iteration (now()); timers
+// live on its wheel. With a ManualClock and runOnce(0), a test drives the loop
+// in virtual time: advance the clock, run one iteration, look.
 #pragma once
 
 #include <sys/epoll.h>
 
 #include <atomic>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <string_view>
 #include <vector>
 
+#include "tether/core/time.h"
 #include "tether/core/timer_wheel.h"
 
 namespace tether::net {
@@ -29,9 +36,15 @@ class IoHandler {
   ~IoHandler() = default;
 };
 
+/// A delayed call's handle; a default-constructed one refers to nothing.
+struct DelayedCallId {
+  std::uint32_t slot = 0;
+  std::uint32_t generation = 0;  // 0: none
+};
+
 class EventLoop {
  public:
-  EventLoop();
+  explicit EventLoop(const core::Clock& clock = core::monotonicClock());
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -39,6 +52,8 @@ class EventLoop {
   /// Runs until quit(). Each iteration: wait, dispatch I/O, fire timers, run
   /// queued functors, then the end-of-iteration hooks (deferred destruction).
   void run();
+  /// One iteration, waiting at most `maxWait` ms for I/O (0: do not block).
+  void runOnce(Millis maxWait);
   /// Any thread. Makes run() return after the current iteration.
   void quit();
   /// Any thread. Queues `fn` to run on the loop thread and wakes the loop.
@@ -48,17 +63,24 @@ class EventLoop {
   void addFd(int fd, std::uint32_t events, IoHandler* handler);
   void removeFd(int fd);
 
-  /// Loop time in ms (CLOCK_MONOTONIC), refreshed once per iteration.
+  /// Loop time in ms from the injected clock, refreshed once per iteration.
   Millis now() const noexcept { return now_; }
+  /// The injected clock, for sub-millisecond stamps (latency, RTT).
+  const core::Clock& clock() const noexcept { return clock_; }
   core::TimerWheel& timers() noexcept { return wheel_; }
 
-  /// Runs `fn` once after `delay` ms on this loop. Pending ones are discarded
-  /// (not run) when the loop is destroyed.
-  void runAfter(Millis delay, std::function<void()> fn);
+  /// Runs `fn` once after `delay` ms on this loop, unless cancelled first.
+  /// Pending calls are discarded (not run) when the loop is destroyed.
+  DelayedCallId runAfter(Millis delay, std::function<void()> fn);
+  /// Cancels a pending call; a call that already ran (or an empty id) is a no-op.
+  void cancel(DelayedCallId id) noexcept;
 
   /// Registers a hook run at the end of every iteration (after all callbacks):
   /// the place to destroy objects that must not die inside their own callback.
-  void addEndOfIterationHook(std::function<void()> fn);
+  /// Returns an id for removeEndOfIterationHook().
+  std::uint64_t addEndOfIterationHook(std::function<void()> fn);
+  /// Removes a hook; safe from inside a hook.
+  void removeEndOfIterationHook(std::uint64_t id) noexcept;
 
   /// The cached `Date:` header value (IMF-fixdate), refreshed at most once a second.
   std::string_view httpDate() const noexcept { return {date_, kDateLen}; }
@@ -67,15 +89,29 @@ class EventLoop {
   void assertInLoopThread() const;
 
  private:
-  struct DelayedCall;
+  struct DelayedCall {
+    void fire();
+    EventLoop* loop = nullptr;
+    std::uint32_t slot = 0;
+    std::uint32_t generation = 1;
+    std::function<void()> fn;
+    core::Timer<DelayedCall, &DelayedCall::fire> timer{this};
+  };
+  struct Hook {
+    std::uint64_t id;
+    std::function<void()> fn;
+  };
   static constexpr std::size_t kDateLen = 29;
 
+  void release(DelayedCall& call) noexcept;
   void updateTime();
-  int pollTimeoutMs() const;
+  int pollTimeoutMs(Millis maxWait) const;
   void dispatch(int ready);
   void runQueued();
+  void runHooks();
   void wakeup();
 
+  const core::Clock& clock_;
   int epfd_;
   int wakeFd_;
   std::atomic<bool> quit_{false};
@@ -85,8 +121,11 @@ class EventLoop {
   std::vector<epoll_event> events_;
   std::mutex queueMutex_;
   std::vector<std::function<void()>> queue_;
-  std::vector<std::function<void()>> endHooks_;
-  std::vector<DelayedCall*> delayed_;
+  std::vector<Hook> hooks_;
+  std::uint64_t nextHookId_ = 1;
+  bool hooksRemoved_ = false;
+  std::deque<DelayedCall> delayed_;  // stable addresses: the wheel links their timers
+  std::vector<std::uint32_t> freeDelayed_;
   long dateSecond_ = -1;
   char date_[kDateLen + 1];
   unsigned long threadId_;

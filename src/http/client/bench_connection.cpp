@@ -41,7 +41,7 @@ void BenchConnection::issue(std::uint32_t count, std::uint64_t startNs, bool fro
     return;
   }
   state_ = State::kBusy;
-  if (!timer_.entry.linked()) armTimer(deadline());
+  if (!timer_.linked()) armTimer(deadline());
   flush();
 }
 
@@ -249,7 +249,7 @@ void BenchConnection::fail(Failure why, int err) {
 }
 
 void BenchConnection::closeFd() {
-  if (timer_.entry.linked()) worker_.loop().timers().unlink(timer_.entry);
+  if (timer_.linked()) worker_.loop().timers().unlink(timer_);
   if (fd_ < 0) return;
   ::close(fd_);  // also removes it from the epoll set
   fd_ = -1;
@@ -262,7 +262,7 @@ void BenchConnection::becomeIdle(std::uint64_t nowNs) {
 }
 
 void BenchConnection::armTimer(core::Millis at) {
-  if (at != core::TimerWheel::kNever) worker_.loop().timers().link(timer_.entry, at);
+  if (at != core::TimerWheel::kNever) worker_.loop().timers().link(timer_, at);
 }
 
 core::Millis BenchConnection::deadline() const noexcept {
@@ -277,17 +277,16 @@ core::Millis BenchConnection::deadline() const noexcept {
 }
 
 // Lazy re-arm: requests only move startNs_; the timer checks the real deadline.
-void BenchConnection::onTimer(core::TimerEntry& entry) {
-  BenchConnection* self = reinterpret_cast<TimerHook*>(&entry)->owner;
-  core::Millis due = self->deadline();
+void BenchConnection::onTimer() {
+  core::Millis due = deadline();
   if (due == core::TimerWheel::kNever) return;
-  if (self->worker_.loop().now() < due) return self->armTimer(due);
+  if (worker_.loop().now() < due) return armTimer(due);
   std::uint64_t now = monotonicNanos();
-  switch (self->state_) {
-    case State::kConnecting: return self->fail(Failure::kConnect, ETIMEDOUT);
-    case State::kBusy: return self->fail(Failure::kTimeout, ETIMEDOUT);
+  switch (state_) {
+    case State::kConnecting: return fail(Failure::kConnect, ETIMEDOUT);
+    case State::kBusy: return fail(Failure::kTimeout, ETIMEDOUT);
     case State::kDraining:  // the server never closed: we do (not an error)
-    case State::kBackoff: self->close(); return self->worker_.onReady(*self, now);
+    case State::kBackoff: close(); return worker_.onReady(*this, now);
     default: return;
   }
 }

@@ -68,14 +68,7 @@ class BenchConnection final : public net::IoHandler {
   void becomeIdle(std::uint64_t nowNs);
   void armTimer(core::Millis deadline);
   core::Millis deadline() const noexcept;
-  static void onTimer(core::TimerEntry& entry);
-
-  // The wheel hands back the entry; the hook (standard layout, entry first)
-  // leads back to the connection without offsetof on a polymorphic class.
-  struct TimerHook {
-    core::TimerEntry entry{&BenchConnection::onTimer};
-    BenchConnection* owner;
-  };
+  void onTimer();
 
   BenchWorker& worker_;
   int fd_ = -1;
@@ -91,7 +84,7 @@ class BenchConnection final : public net::IoHandler {
   std::uint64_t responses_ = 0;    // complete responses on this connection
   core::Millis stateSinceMs_ = 0;  // connect start, drain start, backoff start
   std::uint32_t generation_ = 0;   // changes on every close
-  TimerHook timer_{.owner = this};
+  core::Timer<BenchConnection, &BenchConnection::onTimer> timer_{this};
   client::ResponseFramer framer_;
 };
 

@@ -82,7 +82,7 @@ void ClientConnection::enterIdle(Millis deadline, Millis now) {
 }
 
 void ClientConnection::close() {
-  if (timer_.entry.linked()) pool_.loop().timers().unlink(timer_.entry);
+  if (timer_.linked()) pool_.loop().timers().unlink(timer_);
   if (fd_ >= 0) {
     pool_.loop().removeFd(fd_);
     ::close(fd_);
@@ -93,19 +93,18 @@ void ClientConnection::close() {
 
 void ClientConnection::arm(Millis deadline) {
   deadline_ = deadline;
-  pool_.loop().timers().link(timer_.entry, deadline);
+  pool_.loop().timers().link(timer_, deadline);
 }
 
-void ClientConnection::onTimer(core::TimerEntry& entry) {
-  ClientConnection& self = *reinterpret_cast<TimerHook*>(&entry)->owner;
-  switch (self.state_) {
+void ClientConnection::onTimer() {
+  switch (state_) {
     case State::kConnecting:
-      self.fail(ErrorKind::kConnectTimeout, ETIMEDOUT, "no connection within the connect timeout");
+      fail(ErrorKind::kConnectTimeout, ETIMEDOUT, "no connection within the connect timeout");
       break;
     case State::kBusy:
-      self.fail(ErrorKind::kRequestTimeout, ETIMEDOUT, "no response within the request timeout");
+      fail(ErrorKind::kRequestTimeout, ETIMEDOUT, "no response within the request timeout");
       break;
-    case State::kIdle: self.pool_.onIdleExpired(self); break;
+    case State::kIdle: pool_.onIdleExpired(*this); break;
     case State::kClosed: break;
   }
 }

@@ -70,7 +70,7 @@ class ClientConnection final : public net::IoHandler {
   std::size_t slot = 0;
 
  private:
-  static void onTimer(core::TimerEntry& entry);
+  void onTimer();
   static void onBody(void* self, std::string_view bytes);
   void arm(Millis deadline);
   void onConnected();
@@ -85,12 +85,7 @@ class ClientConnection final : public net::IoHandler {
   ResponseParser parser_;
   std::string out_;
   std::size_t written_ = 0;
-  // Standard layout, entry first: leads back from the wheel's entry to us.
-  struct TimerHook {
-    core::TimerEntry entry{&ClientConnection::onTimer};
-    ClientConnection* owner;
-  };
-  TimerHook timer_{.owner = this};
+  core::Timer<ClientConnection, &ClientConnection::onTimer> timer_{this};
   Millis deadline_ = 0;
   Millis idleSince_ = 0;
   Millis lifetimeEnd_;

@@ -49,6 +49,7 @@ Probe::Probe(net::EventLoop& loop, const net::SocketAddress& target, ProbeScript
     : loop_(loop), target_(target), script_(std::move(script)), onDone_(std::move(onDone)) {}
 
 Probe::~Probe() {
+  loop_.cancel(timer_);
   if (fd_ >= 0) {
     loop_.removeFd(fd_);
     ::close(fd_);
@@ -223,16 +224,14 @@ void Probe::onTimeout() {
 }
 
 void Probe::armTimer(Millis delay) {
-  unsigned generation = ++timerGeneration_;
-  loop_.runAfter(delay, [this, generation] {
-    if (generation == timerGeneration_ && state_ != State::kDone) onTimeout();
-  });
+  loop_.cancel(timer_);
+  timer_ = loop_.runAfter(delay, [this] { onTimeout(); });
 }
 
 void Probe::finish(std::string error) {
   if (state_ == State::kDone) return;
   state_ = State::kDone;
-  ++timerGeneration_;
+  loop_.cancel(timer_);
   out_.error = std::move(error);
   if (fd_ >= 0) {
     loop_.removeFd(fd_);

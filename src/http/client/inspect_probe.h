@@ -68,7 +68,7 @@ class Probe final : public net::IoHandler {
   std::size_t headIndex_ = 0;    // index into headFlags for the next response
   std::uint64_t sent_ = 0;       // requests sent in repeat mode
   double lastResponseMs_ = -1;   // monotonic, end of the last complete response
-  unsigned timerGeneration_ = 0;
+  net::DelayedCallId timer_;
 };
 
 /// Monotonic clock in milliseconds with sub-ms precision.

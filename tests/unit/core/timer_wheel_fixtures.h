@@ -17,24 +17,17 @@ inline constexpr Millis kRange = TimerWheel::kRange;
 inline constexpr Millis kDay = 24 * 60 * 60 * 1000;
 inline constexpr Millis kYear = 365 * kDay;
 
-// The intended embedding pattern: the entry lives inside its owner, and the callback recovers
-// the owner from the entry with offsetof (TimerEntry and Conn are standard-layout).
+// The intended embedding pattern: the owner holds a Timer naming its own method.
 struct Conn {
   int id = 0;
   int timeouts = 0;
   Millis firedAt = -1;
   TimerWheel* wheel = nullptr;
-  TimerEntry timer{&Conn::onTimer};
-
-  static Conn& fromTimer(TimerEntry& e) {
-    static_assert(std::is_standard_layout_v<Conn>);
-    return *reinterpret_cast<Conn*>(reinterpret_cast<char*>(&e) - offsetof(Conn, timer));
+  void onTimer() {
+    ++timeouts;
+    firedAt = wheel->now();
   }
-  static void onTimer(TimerEntry& e) {
-    Conn& c = fromTimer(e);
-    ++c.timeouts;
-    c.firedAt = c.wheel->now();
-  }
+  Timer<Conn, &Conn::onTimer> timer{this};
 };
 
 // A test timer: records every firing into a shared log and can run a hook from its callback.
@@ -49,18 +42,12 @@ struct Probe {
   int id;
   void (*hook)(Probe& self) = nullptr;
   void* arg = nullptr;  // for hooks
-  TimerEntry entry{&Probe::onFire};
-
-  static Probe& fromEntry(TimerEntry& e) {
-    static_assert(std::is_standard_layout_v<Probe>);
-    return *reinterpret_cast<Probe*>(reinterpret_cast<char*>(&e) - offsetof(Probe, entry));
+  void onFire() {
+    EXPECT_FALSE(entry.linked()) << "entries are unlinked before their callback";
+    log->fired.emplace_back(id, log->wheel->now());
+    if (hook != nullptr) hook(*this);
   }
-  static void onFire(TimerEntry& e) {
-    Probe& p = fromEntry(e);
-    EXPECT_FALSE(e.linked()) << "entries are unlinked before their callback";
-    p.log->fired.emplace_back(p.id, p.log->wheel->now());
-    if (p.hook != nullptr) p.hook(p);
-  }
+  Timer<Probe, &Probe::onFire> entry{this};
 };
 
 inline std::vector<int> ids(const Log& log) {
