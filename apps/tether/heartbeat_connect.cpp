@@ -8,11 +8,11 @@
 #include <memory>
 
 #include "heartbeat/adaptive.h"
-#include "heartbeat/connector.h"
 #include "heartbeat/discover.h"
 #include "heartbeat/event_log.h"
 #include "heartbeat/options.h"
 #include "heartbeat/signal_watcher.h"
+#include "tether/net/connector.h"
 
 namespace tether::app::heartbeat {
 namespace {
@@ -50,7 +50,7 @@ class HeartbeatClient final : public SessionObserver {
   // are set before connect(), so they cover the handshake too.
   void connect() {
     connector_.start(settings_.address, settings_.session.heartbeat.timeout,
-                     [this](int fd) { applySocketOptions(fd, settings_); });
+                     socketSetup(settings_));
   }
 
   // Duration reached or SIGINT/SIGTERM: a clean goodbye, exit 0.
@@ -151,7 +151,7 @@ class HeartbeatClient final : public SessionObserver {
   std::uint64_t pingsSent_ = 0, dataSent_ = 0;
   int exitCode_ = kExitOk;
   bool finished_ = false;
-  Connector connector_{loop_, [this](int fd, int err) { onConnectDone(fd, err); }};
+  net::Connector connector_{loop_, [this](int fd, int err) { onConnectDone(fd, err); }};
 };
 
 }  // namespace

@@ -15,11 +15,12 @@
 #include "heartbeat/event_log.h"
 #include "heartbeat/options.h"
 #include "heartbeat/signal_watcher.h"
+#include "tether/net/acceptor.h"
 
 namespace tether::app::heartbeat {
 namespace {
 
-class HeartbeatServer final : public net::IoHandler, public SessionObserver {
+class HeartbeatServer final : public net::Acceptor::Owner, public SessionObserver {
  public:
   HeartbeatServer(net::EventLoop& loop, const HeartbeatSettings& settings, EventLog& log)
       : loop_(loop), settings_(settings), log_(log) {
@@ -27,22 +28,15 @@ class HeartbeatServer final : public net::IoHandler, public SessionObserver {
     loop_.addEndOfIterationHook([this] { graveyard_.clear(); });
   }
 
-  ~HeartbeatServer() {
-    if (fd_ >= 0) {
-      loop_.removeFd(fd_);
-      ::close(fd_);
-    }
-  }
-
   void listen() {
     net::SocketAddress bound;
-    fd_ = net::listenTcp(settings_.address, SOMAXCONN, &bound);
-    if (fd_ < 0) {
+    int fd = net::listenTcp(settings_.address, SOMAXCONN, &bound);
+    if (fd < 0) {
       throw std::runtime_error(fmt::format("cannot listen on {}: {}", settings_.address.toString(),
                                            std::strerror(errno)));
     }
-    applySocketOptions(fd_, settings_);  // accepted sockets inherit keepalive and user timeout
-    loop_.addFd(fd_, EPOLLIN, this);
+    acceptor_ = std::make_unique<net::Acceptor>(loop_, fd, *this, /*noDelay=*/false);
+    applySocketOptions(fd, settings_);  // accepted sockets inherit keepalive and user timeout
     fmt::print("tether: listening on {}\n", bound.toString());
     std::fflush(stdout);
   }
@@ -56,20 +50,6 @@ class HeartbeatServer final : public net::IoHandler, public SessionObserver {
                           "server shutting down");
     }
     loop_.quit();
-  }
-
-  void onIoEvents(std::uint32_t) override {
-    for (;;) {
-      int fd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-          fmt::print(stderr, "tether: accept: {}\n", std::strerror(errno));
-        }
-        return;
-      }
-      open(fd);
-    }
   }
 
   void onPingSent(Session& s, std::uint64_t opaque) override {
@@ -106,7 +86,7 @@ class HeartbeatServer final : public net::IoHandler, public SessionObserver {
   }
 
  private:
-  void open(int fd) {
+  void onAccepted(int fd) override {
     std::uint64_t seed =
         ++accepted_ * 0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(loop_.now());
     auto session = std::make_unique<Session>(loop_, fd, settings_.session, *this, seed);
@@ -120,7 +100,7 @@ class HeartbeatServer final : public net::IoHandler, public SessionObserver {
   net::EventLoop& loop_;
   const HeartbeatSettings& settings_;
   EventLog& log_;
-  int fd_ = -1;
+  std::unique_ptr<net::Acceptor> acceptor_;
   std::uint64_t accepted_ = 0;
   std::unordered_map<Session*, std::unique_ptr<Session>> sessions_;
   std::vector<std::unique_ptr<Session>> graveyard_;

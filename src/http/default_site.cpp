@@ -36,10 +36,10 @@ class PatternSource final : public BodySource {
     for (std::size_t i = 0; i < sizeof block_; ++i) block_[i] = static_cast<char>('a' + i % 26);
   }
   std::uint64_t size() const override { return size_; }
-  ssize_t writeTo(int fd, std::uint64_t offset, std::size_t max) override {
+  net::IoResult writeTo(net::Stream& stream, std::uint64_t offset, std::size_t max) override {
     std::size_t phase = static_cast<std::size_t>(offset % 26);
-    std::size_t n = std::min(max, sizeof block_ - 26);
-    return ::send(fd, block_ + phase, n, MSG_NOSIGNAL);
+    iovec piece{block_ + phase, std::min(max, sizeof block_ - 26)};
+    return stream.writev(&piece, 1);
   }
 
  private:

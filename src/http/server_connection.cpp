@@ -32,25 +32,22 @@ static_assert(sizeof(void*) != 8 || sizeof(ServerConnection) <= 160, "idle conne
 void ServerConnection::open(Worker& worker, int fd, std::uint64_t id, Millis lifetimeEnd) {
   worker_ = &worker;
   idlePrev = idleNext = nullptr;  // idlePrev held the free-list link
-  fd_ = fd;
   id_ = id;
   requests_ = 0;
   lifetimeEnd_ = lifetimeEnd;
   stateSince_ = lastActivity_ = lastRead_ = worker.loop().now();
-  readReady_ = peerEof_ = closeAfterWrite_ = bodyUnread_ = rdhup_ = false;
-  writeReady_ = true;
+  closeAfterWrite_ = bodyUnread_ = false;
   setState(State::kIdle);
-  worker.loop().addFd(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, this);
+  stream_.open(worker.loop(), fd, this, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
   armTimer();
 }
 
 // ---- event handling -----------------------------------------------------------
 
+// The loop never delivers an event of a socket closed earlier in the batch
+// (Stream::close() drops them), so no staleness check here.
 void ServerConnection::onIoEvents(std::uint32_t events) {
-  if (state_ == State::kFree) return;  // closed earlier in this iteration
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readReady_ = true;
-  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writeReady_ = true;
-  if (events & (EPOLLRDHUP | EPOLLHUP)) rdhup_ = true;
+  stream_.onEvents(events);
   drive();
 }
 
@@ -63,7 +60,7 @@ void ServerConnection::drive() {
       case State::kHandling: return;
       case State::kLingering: return linger();
       case State::kWriting:
-        if (!writeReady_ || !flush()) return;
+        if (!stream_.writeReady() || !flush()) return;
         if (!afterOutput()) return;
         continue;
       default: break;
@@ -76,7 +73,7 @@ void ServerConnection::drive() {
       process();
       continue;
     }
-    if (!readReady_) return maybeIdle();
+    if (!stream_.readReady()) return maybeIdle();
     if (readOnce()) process();
   }
 }
@@ -85,31 +82,16 @@ bool ServerConnection::readOnce() {
   acquireActive();
   ActiveState& a = *active_;
   if (a.end == a.capacity) compactBuffer();
-  std::size_t room = a.capacity - a.end;
-  ssize_t n = ::read(fd_, a.buffer.get() + a.end, room);
-  if (n > 0) {
-    a.end += static_cast<std::uint32_t>(n);
-    lastRead_ = lastActivity_ = worker_->loop().now();
-    // A short read drained the socket: the next byte raises a new edge. After
-    // RDHUP no edge follows, so keep reading until EOF is seen.
-    if (static_cast<std::size_t>(n) < room && !rdhup_) readReady_ = false;
-    return true;
+  net::IoResult r = stream_.read(a.buffer.get() + a.end, a.capacity - a.end);
+  switch (r.kind) {
+    case net::IoResult::Kind::kDone:
+      a.end += static_cast<std::uint32_t>(r.bytes);
+      lastRead_ = lastActivity_ = worker_->loop().now();
+      return true;
+    case net::IoResult::Kind::kEof: onPeerEof(); return false;
+    case net::IoResult::Kind::kBlocked: return false;
+    case net::IoResult::Kind::kFailed: closeOnError(r.err); return false;
   }
-  if (n == 0) {
-    readReady_ = false;
-    onPeerEof();
-    return false;
-  }
-  if (errno == EAGAIN || errno == EWOULDBLOCK) {
-    readReady_ = false;
-    return false;
-  }
-  if (errno == EINTR) return false;
-  if (errno == ETIMEDOUT) {
-    closeTimedOut();
-    return false;
-  }
-  close(errno == ECONNRESET ? CloseReason::kClientReset : CloseReason::kError);
   return false;
 }
 
@@ -138,7 +120,6 @@ void ServerConnection::compactBuffer() {
 // requests still go out (afterOutput/maybeIdle close afterwards); a request cut
 // off mid-way can never be answered.
 void ServerConnection::onPeerEof() {
-  peerEof_ = true;
   if (active_ != nullptr && active_->parser.messageInProgress()) close(CloseReason::kClientClosed);
 }
 
@@ -177,7 +158,7 @@ void ServerConnection::process() {
 
 void ServerConnection::beginRequest() {
   worker_->unmarkIdle(*this);
-  requestStart_ = worker_->loop().now();
+  stateSince_ = worker_->loop().now();
   setState(State::kReadingHead);
   armTimer();
 }

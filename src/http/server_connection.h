@@ -21,6 +21,7 @@
 #include "tether/core/timer_wheel.h"
 #include "tether/http/server_stats.h"
 #include "tether/net/event_loop.h"
+#include "tether/net/stream.h"
 
 namespace tether::http {
 
@@ -56,7 +57,7 @@ class ServerConnection final : public net::IoHandler {
   State state() const noexcept { return state_; }
   std::uint32_t generation() const noexcept { return generation_; }
   std::uint64_t id() const noexcept { return id_; }
-  int fd() const noexcept { return fd_; }
+  int fd() const noexcept { return stream_.fd(); }
   std::uint64_t requests() const noexcept { return requests_; }
   Worker& worker() const noexcept { return *worker_; }
 
@@ -93,13 +94,13 @@ class ServerConnection final : public net::IoHandler {
   void writeHead(int status, std::string_view type, std::string_view headers,
                  std::uint64_t bodySize, std::optional<CloseReason> close);
   void respondError(int status, const char* reason, CloseReason why);
-  bool wrote(ssize_t n);
+  bool wrote(const net::IoResult& r);
   bool flush();
   bool writeSource();
   bool afterOutput();
   void maybeIdle();
   void startClose(CloseReason reason);
-  void closeTimedOut();
+  void closeOnError(int err);
   void linger();
   void acquireActive();
 
@@ -109,20 +110,16 @@ class ServerConnection final : public net::IoHandler {
   std::uint64_t id_ = 0;
   std::uint64_t requests_ = 0;  // requests begun on this connection
   Millis lifetimeEnd_ = 0;
-  Millis stateSince_ = 0;    // entered the current state (idle, lingering)
-  Millis requestStart_ = 0;  // first byte of the current request head
+  // Entered the current state: idle, lingering, or reading a head (its first byte).
+  Millis stateSince_ = 0;
   Millis lastActivity_ = 0;  // last successful read or write
   Millis lastRead_ = 0;      // last byte received (logged when the kernel times out)
-  int fd_ = -1;
+  net::Stream stream_;
   std::uint32_t generation_ = 0;
   State state_ = State::kFree;
   CloseReason closeReason_ = CloseReason::kClientClosed;
-  bool readReady_ = false;  // edge-triggered: socket may have unread bytes
-  bool writeReady_ = true;  // edge-triggered: socket can take more bytes
-  bool peerEof_ = false;
   bool closeAfterWrite_ = false;
   bool bodyUnread_ = false;
-  bool rdhup_ = false;  // peer's FIN seen by epoll
 };
 
 }  // namespace tether::http

@@ -24,37 +24,32 @@ constexpr std::uint64_t kSourceChunk = 1024 * 1024;
 
 // ---- output -------------------------------------------------------------------
 
-// Classifies the result of one send()/sendfile(): bytes went out (true), or the
-// socket is full / the connection failed (false, with the timer armed or the
-// connection closed). `n == 0` only comes from a body source that ended early
-// (a truncated file): the promised framing can no longer be kept.
-bool ServerConnection::wrote(ssize_t n) {
-  if (n > 0) {
-    lastActivity_ = worker_->loop().now();
-    return true;
+// Classifies the result of a write: bytes went out (true), or the socket is
+// full / the connection failed (false, with the timer armed or the connection
+// closed). Zero bytes only come from a body source that ended early (a
+// truncated file): the promised framing can no longer be kept.
+bool ServerConnection::wrote(const net::IoResult& r) {
+  switch (r.kind) {
+    case net::IoResult::Kind::kDone:
+      if (r.bytes == 0) break;
+      lastActivity_ = worker_->loop().now();
+      return true;
+    case net::IoResult::Kind::kBlocked: armTimer(); return false;
+    case net::IoResult::Kind::kFailed: closeOnError(r.err); return false;
+    case net::IoResult::Kind::kEof: break;
   }
-  if (n < 0 && errno == EINTR) return true;
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-    writeReady_ = false;
-    armTimer();
-    return false;
-  }
-  if (n < 0 && errno == ETIMEDOUT) {
-    closeTimedOut();
-    return false;
-  }
-  bool reset = n < 0 && (errno == ECONNRESET || errno == EPIPE);
-  close(reset ? CloseReason::kClientReset : CloseReason::kError);
+  close(CloseReason::kError);
   return false;
 }
 
 // Writes queued output; true when everything went out.
 bool ServerConnection::flush() {
   ActiveState& a = *active_;
-  while (a.outSent < a.out.size()) {
-    ssize_t n = ::send(fd_, a.out.data() + a.outSent, a.out.size() - a.outSent, MSG_NOSIGNAL);
-    if (!wrote(n)) return false;
-    if (n > 0) a.outSent += static_cast<std::size_t>(n);
+  if (a.outSent < a.out.size()) {
+    std::size_t before = a.outSent;
+    net::IoResult r = stream_.writeAll(a.out, &a.outSent);
+    if (a.outSent > before) lastActivity_ = worker_->loop().now();
+    if (!r.done()) return wrote(r);
   }
   a.out.clear();
   a.outSent = 0;
@@ -66,9 +61,9 @@ bool ServerConnection::writeSource() {
   std::uint64_t size = a.source->size();
   while (a.sourceSent < size) {
     auto chunk = static_cast<std::size_t>(std::min(size - a.sourceSent, kSourceChunk));
-    ssize_t n = a.source->writeTo(fd_, a.sourceSent, chunk);
-    if (!wrote(n)) return false;
-    if (n > 0) a.sourceSent += static_cast<std::uint64_t>(n);
+    net::IoResult r = a.source->writeTo(stream_, a.sourceSent, chunk);
+    if (!wrote(r)) return false;
+    a.sourceSent += r.bytes;
   }
   a.source.reset();
   a.sourceSent = 0;
@@ -89,7 +84,7 @@ bool ServerConnection::afterOutput() {
   } else {
     setState(State::kIdle);
   }
-  if (peerEof_ && !a.parser.messageInProgress() && a.parsed == a.end) {
+  if (stream_.peerEof() && !a.parser.messageInProgress() && a.parsed == a.end) {
     close(CloseReason::kClientClosed);
     return false;
   }
@@ -99,7 +94,7 @@ bool ServerConnection::afterOutput() {
 // Nothing buffered and nothing in flight: give the buffers back and wait.
 void ServerConnection::maybeIdle() {
   if (state_ != State::kIdle) return;
-  if (peerEof_) return close(CloseReason::kClientClosed);
+  if (stream_.peerEof()) return close(CloseReason::kClientClosed);
   if (active_ == nullptr) return;  // already idle: a wake-up without data
   ActiveState& a = *active_;
   if (a.parsed != a.end || a.parser.messageInProgress() || a.outputPending()) return;
@@ -116,15 +111,16 @@ void ServerConnection::maybeIdle() {
 void ServerConnection::startClose(CloseReason reason) {
   closeReason_ = reason;
   LingeringClose mode = worker_->options().lingeringClose;
-  bool clientMaySend = readReady_ || bodyUnread_ ||
+  bool clientMaySend = stream_.readReady() || bodyUnread_ ||
                        (active_ != nullptr &&
                         (active_->parsed < active_->end || active_->parser.messageInProgress()));
-  if (peerEof_ || mode == LingeringClose::kOff || (mode == LingeringClose::kOn && !clientMaySend)) {
+  if (stream_.peerEof() || mode == LingeringClose::kOff ||
+      (mode == LingeringClose::kOn && !clientMaySend)) {
     return close(reason);
   }
   // Staged close (RFC 9112 §9.6): FIN first, then drain so an RST cannot
   // destroy the response the client has not read yet.
-  ::shutdown(fd_, SHUT_WR);
+  stream_.shutdownWrite();
   if (active_ != nullptr) {
     worker_->releaseActive(active_);
     active_ = nullptr;
@@ -132,38 +128,36 @@ void ServerConnection::startClose(CloseReason reason) {
   setState(State::kLingering);
   stateSince_ = lastActivity_ = worker_->loop().now();
   armTimer();
-  readReady_ = true;
+  stream_.setReadReady();
   linger();
 }
 
 void ServerConnection::linger() {
-  for (;;) {
-    ssize_t n = ::read(fd_, worker_->scratch(), Worker::kScratchSize);
-    if (n > 0) {
-      lastActivity_ = worker_->loop().now();
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      readReady_ = false;
-      return;  // the timer was armed when lingering began and re-checks itself
-    }
-    return close(closeReason_);  // EOF or error: the client is done
-  }
+  net::IoResult r = stream_.drain(worker_->scratch(), Worker::kScratchSize);
+  if (r.bytes > 0) lastActivity_ = worker_->loop().now();
+  // Blocked: the timer was armed when lingering began and re-checks itself.
+  // EOF or error: the client is done.
+  if (r.kind != net::IoResult::Kind::kBlocked) close(closeReason_);
 }
 
-// The kernel gave up on the peer (ETIMEDOUT, read from the socket error after
-// EPOLLERR). Data still queued here or being retransmitted by the kernel means
-// TCP_USER_TIMEOUT (or tcp_retries2) fired; otherwise keepalive probes went
-// unanswered. Rare, so the extra getsockopt calls cost nothing that matters.
-void ServerConnection::closeTimedOut() {
-  auto rtx = net::getRetransmitState(fd_);
-  bool inFlight = state_ == State::kWriting || (active_ != nullptr && active_->outputPending()) ||
-                  (rtx && (rtx->retransmits > 0 || rtx->backoff > 0));
-  CloseReason reason = inFlight ? CloseReason::kUserTimeout : CloseReason::kKeepaliveTimeout;
-  double silent = static_cast<double>(worker_->loop().now() - lastRead_) / 1000.0;
-  fmt::print(stderr, "tether: closed {}: {} after {:.1f} s without data\n",
-             net::peerAddressEvenIfClosed(fd_).toString(), closeReasonName(reason), silent);
+// A read or write failed. When the kernel gave up on the peer (ETIMEDOUT), the
+// stream tells keepalive from user timeout; that close is logged, since it
+// is how a dead peer shows up.
+void ServerConnection::closeOnError(int err) {
+  bool queued = state_ == State::kWriting || (active_ != nullptr && active_->outputPending());
+  CloseReason reason = CloseReason::kError;
+  switch (stream_.classify(err, queued)) {
+    case net::StreamError::kPeerReset: reason = CloseReason::kClientReset; break;
+    case net::StreamError::kKeepaliveTimeout: reason = CloseReason::kKeepaliveTimeout; break;
+    case net::StreamError::kUserTimeout: reason = CloseReason::kUserTimeout; break;
+    case net::StreamError::kNone:
+    case net::StreamError::kOther: break;
+  }
+  if (err == ETIMEDOUT) {
+    double silent = static_cast<double>(worker_->loop().now() - lastRead_) / 1000.0;
+    fmt::print(stderr, "tether: closed {}: {} after {:.1f} s without data\n",
+               net::peerAddressEvenIfClosed(fd()).toString(), closeReasonName(reason), silent);
+  }
   close(reason);
 }
 
@@ -176,9 +170,7 @@ void ServerConnection::close(CloseReason reason, bool reset) {
     worker_->releaseActive(active_);
     active_ = nullptr;
   }
-  if (reset) net::setLingerReset(fd_);
-  ::close(fd_);  // also removes it from epoll
-  fd_ = -1;
+  stream_.close(worker_->loop(), this, reset);
   ++generation_;
   setState(State::kFree);
   worker_->retire(*this);

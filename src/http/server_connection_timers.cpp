@@ -28,7 +28,7 @@ Millis ServerConnection::deadline() const noexcept {
       }
       return d;
     }
-    case State::kReadingHead: return requestStart_ + o.clientHeaderTimeout;
+    case State::kReadingHead: return stateSince_ + o.clientHeaderTimeout;
     case State::kReadingBody: return lastActivity_ + o.clientBodyTimeout;
     case State::kWriting: return lastActivity_ + o.sendTimeout;
     case State::kLingering:

@@ -21,9 +21,8 @@ class FileSource final : public BodySource {
   FileSource(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
   ~FileSource() override { ::close(fd_); }
   std::uint64_t size() const override { return size_; }
-  ssize_t writeTo(int sock, std::uint64_t offset, std::size_t max) override {
-    off_t off = static_cast<off_t>(offset);
-    return ::sendfile(sock, fd_, &off, max);
+  net::IoResult writeTo(net::Stream& stream, std::uint64_t offset, std::size_t max) override {
+    return stream.sendFile(fd_, offset, max);
   }
 
  private:

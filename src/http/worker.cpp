@@ -1,9 +1,6 @@
 #include "worker.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "active_state.h"
@@ -15,7 +12,6 @@ namespace {
 constexpr std::size_t kConnectionChunk = 256;
 constexpr std::size_t kMaxPooledActive = 256;
 constexpr std::size_t kKeepCapacity = 64 * 1024;  // larger buffers are not pooled
-constexpr Millis kAcceptRetryDelay = 100;
 
 template <typename String>
 void shrinkIfLarge(String& s) {
@@ -36,22 +32,6 @@ void WorkerStats::addTo(ServerStatsSnapshot& s) const noexcept {
   for (std::size_t i = 0; i < closes.size(); ++i) s.closes[i] += get(closes[i]);
 }
 
-class Worker::Listener final : public net::IoHandler {
- public:
-  Listener(Worker& w, int fd) : worker_(w), fd_(fd) {}
-  ~Listener() { close(); }
-  void onIoEvents(std::uint32_t) override { worker_.onAcceptable(fd_); }
-  int fd() const noexcept { return fd_; }
-  void close() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  Worker& worker_;
-  int fd_;
-};
-
 Worker::Worker(Server& server, std::vector<int> listenFds, SharedCounters& shared, int logFd)
     : server_(server),
       shared_(shared),
@@ -62,8 +42,7 @@ Worker::Worker(Server& server, std::vector<int> listenFds, SharedCounters& share
       logFd_(logFd),
       rng_(static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(this)) | 1) {
   for (int fd : listenFds) {
-    listeners_.push_back(std::make_unique<Listener>(*this, fd));
-    loop_->addFd(fd, EPOLLIN, listeners_.back().get());
+    acceptors_.push_back(std::make_unique<net::Acceptor>(*loop_, fd, *this, /*noDelay=*/true));
   }
   loop_->addEndOfIterationHook([this] { endOfIteration(); });
 }
@@ -92,32 +71,14 @@ void Worker::requestShutdown() {
 
 // ---- accepting ----------------------------------------------------------------
 
-void Worker::onAcceptable(int listenFd) {
-  for (;;) {
-    int fd = ::accept4(listenFd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) {
-      accepted(fd);
-      continue;
-    }
-    if (errno == EINTR || errno == ECONNABORTED) continue;
-    if (errno == EMFILE || errno == ENFILE) {
-      // Out of descriptors: free an idle one if we can, else retry shortly (the
-      // edge is consumed, so a timer must bring us back).
-      if (evictOldestIdle()) continue;
-      loop_->runAfter(kAcceptRetryDelay, [this, listenFd] { onAcceptable(listenFd); });
-    }
-    return;  // EAGAIN, or an error we cannot fix here
-  }
-}
-
-void Worker::accepted(int fd) {
+// Out of descriptors, the acceptor asks onOutOfDescriptors() to close the
+// oldest idle connection, and otherwise comes back later by itself.
+void Worker::onAccepted(int fd) {
   if (!makeRoom()) {
     ::close(fd);
     logLimited("tether: max-connections reached and no idle connection to close; refused");
     return;
   }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   ServerConnection* c = allocateConnection();
   shared_.live.fetch_add(1, std::memory_order_relaxed);
   ++openConnections_;
@@ -240,10 +201,9 @@ void Worker::beginShutdownInLoop() {
   shuttingDown_ = true;
   shutdownAt_ = loop_->now();
   // Take what the kernel already accepted, so closing the listener resets nobody.
-  for (auto& l : listeners_) {
-    onAcceptable(l->fd());
-    loop_->removeFd(l->fd());
-    l->close();
+  for (auto& a : acceptors_) {
+    a->acceptPending();
+    a->close();
   }
   forEachOpen([](ServerConnection& c) { c.onShutdown(); });
   loop_->runAfter(options().shutdownTimeout, [this] { forceCloseAll(); });

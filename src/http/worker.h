@@ -15,6 +15,7 @@
 
 #include "server_connection.h"
 #include "tether/http/server.h"
+#include "tether/net/acceptor.h"
 #include "tether/net/event_loop.h"
 
 namespace tether::http {
@@ -54,7 +55,7 @@ struct SharedCounters {
   std::atomic<std::uint64_t> nextId{1};  // connection ids, unique per server
 };
 
-class Worker {
+class Worker final : public net::Acceptor::Owner {
  public:
   /// Takes ownership of `listenFds`; `logFd` (-1: none) stays owned by the server.
   Worker(Server& server, std::vector<int> listenFds, SharedCounters& shared, int logFd);
@@ -87,9 +88,8 @@ class Worker {
                  std::uint64_t bytes, bool keepAlive);
 
  private:
-  class Listener;
-  void onAcceptable(int listenFd);
-  void accepted(int fd);
+  void onAccepted(int fd) override;
+  bool onOutOfDescriptors() override { return evictOldestIdle(); }
   bool makeRoom();
   bool evictOldestIdle();
   Millis lifetimeWithJitter();
@@ -105,7 +105,7 @@ class Worker {
   Server& server_;
   SharedCounters& shared_;
   std::unique_ptr<net::EventLoop> loop_;
-  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::unique_ptr<net::Acceptor>> acceptors_;
   std::thread thread_;
   WorkerStats stats_;
 

@@ -93,7 +93,20 @@ void EventLoop::addFd(int fd, std::uint32_t events, IoHandler* handler) {
   if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) fatal("epoll_ctl add");
 }
 
-void EventLoop::removeFd(int fd) { epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
+void EventLoop::removeFd(int fd, IoHandler* handler) {
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+  forget(handler);
+}
+
+// O(batch) per close, never per request; every entry of the batch for this
+// handler belongs to the socket being closed (a new one registers later).
+void EventLoop::forget(IoHandler* handler) noexcept {
+  for (int i = dispatchNext_; i < dispatchEnd_; ++i) {
+    if (events_[static_cast<std::size_t>(i)].data.ptr == handler) {
+      events_[static_cast<std::size_t>(i)].events = 0;
+    }
+  }
+}
 
 DelayedCallId EventLoop::runAfter(Millis delay, std::function<void()> fn) {
   if (freeDelayed_.empty()) {
@@ -168,15 +181,19 @@ int EventLoop::pollTimeoutMs(Millis maxWait) const {
 }
 
 void EventLoop::dispatch(int ready) {
-  for (int i = 0; i < ready; ++i) {
-    auto* handler = static_cast<IoHandler*>(events_[i].data.ptr);
+  dispatchEnd_ = ready;
+  for (dispatchNext_ = 0; dispatchNext_ < ready;) {
+    const epoll_event& ev = events_[static_cast<std::size_t>(dispatchNext_++)];
+    if (ev.events == 0) continue;  // forgotten: its socket was closed in this batch
+    auto* handler = static_cast<IoHandler*>(ev.data.ptr);
     if (handler == nullptr) {
       std::uint64_t drained;
       [[maybe_unused]] ssize_t n = ::read(wakeFd_, &drained, sizeof drained);
       continue;
     }
-    handler->onIoEvents(events_[i].events);
+    handler->onIoEvents(ev.events);
   }
+  dispatchNext_ = dispatchEnd_ = 0;
 }
 
 void EventLoop::runQueued() {

@@ -130,6 +130,8 @@ bool setKeepalive(int fd, bool on, int idleS, int intvlS, int cnt) {
   return cnt <= 0 || setInt(fd, IPPROTO_TCP, TCP_KEEPCNT, cnt);
 }
 
+bool setNoDelay(int fd) { return setInt(fd, IPPROTO_TCP, TCP_NODELAY, 1); }
+
 bool setUserTimeout(int fd, unsigned ms) {
   return setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms) == 0;
 }

@@ -6,9 +6,9 @@
 #include <cstring>
 #include <memory>
 
-#include "heartbeat/connector.h"
 #include "heartbeat/event_log.h"
 #include "heartbeat/signal_watcher.h"
+#include "tether/net/connector.h"
 
 namespace tether::app::heartbeat {
 namespace {
@@ -86,7 +86,7 @@ class AdaptiveClient final : public SessionObserver {
     pingInterval_ = 0;
     pongsOnConnection_ = 0;
     connector_.start(settings_.address, settings_.session.heartbeat.timeout,
-                     [this](int fd) { applySocketOptions(fd, settings_); });
+                     socketSetup(settings_));
   }
 
   void onConnected(int fd, int err) {
@@ -136,7 +136,7 @@ class AdaptiveClient final : public SessionObserver {
   const HeartbeatSettings& settings_;
   EventLog& log_;
   AdaptiveInterval adaptive_;
-  Connector connector_;
+  net::Connector connector_;
   std::unique_ptr<Session> session_, retired_;
   Millis configured_ = 0;    // the engine's interval now
   Millis pingInterval_ = 0;  // the interval after which the latest ping went out

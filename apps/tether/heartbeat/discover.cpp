@@ -7,10 +7,10 @@
 #include <memory>
 #include <vector>
 
-#include "heartbeat/connector.h"
 #include "heartbeat/event_log.h"
 #include "heartbeat/signal_watcher.h"
 #include "tether/core/duration.h"
+#include "tether/net/connector.h"
 
 namespace tether::app::heartbeat {
 namespace {
@@ -57,7 +57,7 @@ class Probe final : public SessionObserver {
   Discoverer& owner_;
   net::EventLoop& loop_;
   Millis idle_;
-  Connector connector_;
+  net::Connector connector_;
   std::unique_ptr<Session> session_;
   SessionOptions options_;
   ProbeResult result_ = ProbeResult::kPending;
@@ -102,9 +102,12 @@ void Probe::start(const HeartbeatSettings& settings) {
   options_.heartbeat.missedPingsAllowed = 0;
   options_.sendRate = 0;
   // No keepalive: a probe must send nothing before its ping. A user timeout is fine.
-  connector_.start(settings.address, settings.session.heartbeat.timeout, [&settings](int fd) {
+  net::SocketSetup setup;
+  setup.prepare = [&settings](int fd) {
     if (settings.keepalive.userTimeout > 0) net::setUserTimeout(fd, settings.keepalive.userTimeout);
-  });
+    return true;
+  };
+  connector_.start(settings.address, settings.session.heartbeat.timeout, setup);
 }
 
 void Probe::onConnected(int fd, int err) {

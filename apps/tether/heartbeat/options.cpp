@@ -171,4 +171,13 @@ void applySocketOptions(int fd, const HeartbeatSettings& s) {
   }
 }
 
+net::SocketSetup socketSetup(const HeartbeatSettings& s) {
+  net::SocketSetup setup;
+  setup.prepare = [&s](int fd) {
+    applySocketOptions(fd, s);
+    return true;
+  };
+  return setup;
+}
+
 }  // namespace tether::app::heartbeat

@@ -11,6 +11,7 @@
 #include "tether/liveness/adaptive_interval.h"
 #include "tether/liveness/idle_discovery.h"
 #include "tether/liveness/keepalive_profile.h"
+#include "tether/net/connector.h"
 #include "tether/net/socket.h"
 
 namespace tether::app::heartbeat {
@@ -59,6 +60,9 @@ HeartbeatSettings toSettings(const HeartbeatArgs& args);
 
 /// Applies the keepalive profile, if any, to `fd`; throws std::runtime_error on failure.
 void applySocketOptions(int fd, const HeartbeatSettings& settings);
+/// The same options for an outgoing connection (net::Connector); the settings
+/// must outlive the connect.
+net::SocketSetup socketSetup(const HeartbeatSettings& settings);
 
 }  // namespace tether::app::heartbeat
 

@@ -1,14 +1,11 @@
 #include "heartbeat/session.h"
 
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 
 #include "tether/net/socket.h"
 
@@ -20,18 +17,6 @@ namespace wire = liveness::wire;
 constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kMaxQueued = 256 * 1024;  // stop streaming DATA above this backlog
 constexpr Millis kStreamTick = 20;
-
-std::int64_t preciseMicros() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return std::int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
-}
-
-// Bytes the kernel still holds for the peer (unsent + unacknowledged).
-int kernelOutQueue(int fd) noexcept {
-  int pending = 0;
-  return ioctl(fd, SIOCOUTQ, &pending) == 0 ? pending : 0;
-}
 
 }  // namespace
 
@@ -55,21 +40,19 @@ Session::Session(net::EventLoop& loop, int fd, const SessionOptions& options,
       options_(options),
       observer_(observer),
       engine_(loop.timers(), *this, options.heartbeat, seed),
-      peer_(net::peerAddress(fd).toString()),
-      fd_(fd) {}
+      peer_(net::peerAddress(fd).toString()) {
+  stream_.adopt(fd);
+}
 
 Session::~Session() {
   engine_.stop();
   loop_.timers().unlink(sendTimer_);
-  if (fd_ >= 0) {
-    loop_.removeFd(fd_);
-    ::close(fd_);
-  }
+  stream_.close(loop_, this);
 }
 
 void Session::start() {
   wire::appendHello(out_);
-  loop_.addFd(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP, this);
+  loop_.addFd(stream_.fd(), EPOLLIN | EPOLLOUT | EPOLLRDHUP, this);
   engine_.start(loop_.now());
   if (options_.sendRate > 0) {
     lastStreamed_ = loop_.now();
@@ -81,7 +64,7 @@ void Session::start() {
 // ---- input --------------------------------------------------------------------
 
 void Session::onIoEvents(std::uint32_t events) {
-  if (closed()) return;
+  stream_.onEvents(events);
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readAll();
   if (!closed() && (events & EPOLLOUT)) flush();
 }
@@ -91,17 +74,17 @@ void Session::onIoEvents(std::uint32_t events) {
 void Session::readAll() {
   char buf[kReadChunk];
   while (!closed()) {
-    ssize_t n = ::read(fd_, buf, sizeof buf);
-    if (n > 0) {
-      engine_.onBytesRead(loop_.now());
-      in_.append(buf, static_cast<std::size_t>(n));
-      processInput();
-      continue;
+    net::IoResult r = stream_.read(buf, sizeof buf);
+    switch (r.kind) {
+      case net::IoResult::Kind::kDone:
+        engine_.onBytesRead(loop_.now());
+        in_.append(buf, r.bytes);
+        processInput();
+        continue;
+      case net::IoResult::Kind::kEof: return close(CloseReason::kPeerClosed, "end of stream");
+      case net::IoResult::Kind::kFailed: return failWithErrno(r.err);
+      case net::IoResult::Kind::kBlocked: return;
     }
-    if (n == 0) return close(CloseReason::kPeerClosed, "end of stream");
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) failWithErrno(errno);
-    return;
   }
 }
 
@@ -145,7 +128,7 @@ bool Session::handleFrame(const wire::Frame& frame) {
       return true;
     case wire::FrameType::kPong:
       if (engine_.onPongReceived(frame.opaque, loop_.now())) {
-        observer_.onPong(*this, static_cast<double>(preciseMicros() - pingSentUs_) / 1000.0);
+        observer_.onPong(*this, core::toMillisDouble(loop_.clock().nanos() - pingSentNs_));
       }
       return !closed();
     case wire::FrameType::kData: dataReceived_ += frame.payload.size(); return true;
@@ -167,15 +150,10 @@ void Session::onPeerGoodbye(const wire::Frame& frame) {
 
 // Returns false when the session closed on a write error.
 bool Session::flush() {
-  while (!closed() && written_ < out_.size()) {
-    ssize_t n = ::send(fd_, out_.data() + written_, out_.size() - written_, MSG_NOSIGNAL);
-    if (n > 0) {
-      written_ += static_cast<std::size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;  // EPOLLOUT resumes
-    failWithErrno(errno);
+  if (closed()) return false;
+  net::IoResult r = stream_.writeAll(out_, &written_);  // blocked: EPOLLOUT resumes
+  if (r.kind == net::IoResult::Kind::kFailed) {
+    failWithErrno(r.err);
     return false;
   }
   if (written_ == out_.size()) {
@@ -186,7 +164,7 @@ bool Session::flush() {
 }
 
 void Session::heartbeatSendPing(std::uint64_t opaque) {
-  pingSentUs_ = preciseMicros();
+  pingSentNs_ = loop_.clock().nanos();
   wire::appendPing(out_, opaque);
   observer_.onPingSent(*this, opaque);
   if (!closed()) flush();
@@ -224,16 +202,12 @@ void Session::streamData(Millis now) {
 
 void Session::failWithErrno(int err) {
   std::string detail = std::strerror(err);
-  switch (err) {
-    case ETIMEDOUT: {
-      // The kernel gave up. With bytes unacknowledged it was retransmitting
-      // (TCP_USER_TIMEOUT or tcp_retries2); with none, the keepalive probes failed.
-      bool inFlight = kernelOutQueue(fd_) > 0 || written_ < out_.size();
-      return close(inFlight ? CloseReason::kUserTimeout : CloseReason::kKeepaliveTimeout, detail);
-    }
-    case ECONNRESET:
-    case EPIPE: return close(CloseReason::kPeerReset, detail);
-    default: return close(CloseReason::kError, detail);
+  switch (stream_.classify(err, written_ < out_.size())) {
+    case net::StreamError::kUserTimeout: return close(CloseReason::kUserTimeout, detail);
+    case net::StreamError::kKeepaliveTimeout: return close(CloseReason::kKeepaliveTimeout, detail);
+    case net::StreamError::kPeerReset: return close(CloseReason::kPeerReset, detail);
+    case net::StreamError::kNone:
+    case net::StreamError::kOther: return close(CloseReason::kError, detail);
   }
 }
 
@@ -241,11 +215,7 @@ void Session::closeWithGoodbye(wire::GoodbyeReason why, CloseReason reason, std:
   if (closed()) return;
   wire::appendGoodbye(out_, why, detail);
   // One non-blocking attempt: a peer that stopped reading must not delay the close.
-  while (written_ < out_.size()) {
-    ssize_t n = ::send(fd_, out_.data() + written_, out_.size() - written_, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    written_ += static_cast<std::size_t>(n);
-  }
+  (void)stream_.writeAll(out_, &written_);
   close(reason, std::move(detail));
 }
 
@@ -254,9 +224,7 @@ void Session::close(CloseReason reason, std::string detail) {
   CloseInfo info{reason, loop_.now() - engine_.lastRead(), std::move(detail)};
   engine_.stop();
   loop_.timers().unlink(sendTimer_);
-  loop_.removeFd(fd_);
-  ::close(fd_);
-  fd_ = -1;
+  stream_.close(loop_, this);
   observer_.onClosed(*this, info);
 }
 

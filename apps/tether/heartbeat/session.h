@@ -16,6 +16,7 @@
 #include "tether/liveness/heartbeat.h"
 #include "tether/liveness/heartbeat_protocol.h"
 #include "tether/net/event_loop.h"
+#include "tether/net/stream.h"
 
 namespace tether::app::heartbeat {
 
@@ -75,7 +76,7 @@ class Session final : public net::IoHandler, private liveness::HeartbeatHost {
 
   void onIoEvents(std::uint32_t events) override;
 
-  bool closed() const noexcept { return fd_ < 0; }
+  bool closed() const noexcept { return !stream_.isOpen(); }
   const std::string& peer() const noexcept { return peer_; }
   std::uint64_t dataBytesSent() const noexcept { return dataSent_; }
   std::uint64_t dataBytesReceived() const noexcept { return dataReceived_; }
@@ -105,12 +106,12 @@ class Session final : public net::IoHandler, private liveness::HeartbeatHost {
   std::string in_;   // received bytes not yet decoded
   std::string out_;  // queued bytes; out_[written_..] not yet written
   std::size_t written_ = 0;
-  std::int64_t pingSentUs_ = 0;  // precise send time of the latest ping, for RTT
-  double sendBudget_ = 0;        // DATA bytes we may queue now (token bucket)
+  core::Nanos pingSentNs_ = 0;  // precise send time of the latest ping, for RTT
+  double sendBudget_ = 0;       // DATA bytes we may queue now (token bucket)
   Millis lastStreamed_ = 0;
   std::uint64_t dataSent_ = 0;
   std::uint64_t dataReceived_ = 0;
-  int fd_;
+  net::Stream stream_;
   bool helloReceived_ = false;
 };
 

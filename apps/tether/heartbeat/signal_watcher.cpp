@@ -20,7 +20,7 @@ SignalWatcher::SignalWatcher(net::EventLoop& loop, std::function<void(int)> onSi
 }
 
 SignalWatcher::~SignalWatcher() {
-  loop_.removeFd(fd_);
+  loop_.removeFd(fd_, this);
   ::close(fd_);
 }
 

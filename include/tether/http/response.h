@@ -12,9 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace tether::net {
-class EventLoop;
-}
+#include "tether/net/stream.h"
 
 namespace tether::http {
 
@@ -27,9 +25,9 @@ class BodySource {
  public:
   virtual ~BodySource() = default;
   virtual std::uint64_t size() const = 0;
-  /// Writes up to `max` bytes of the body starting at `offset` to the socket `fd`.
-  /// Returns bytes written, or -1 with errno (EAGAIN means "try again later").
-  virtual ssize_t writeTo(int fd, std::uint64_t offset, std::size_t max) = 0;
+  /// Writes up to `max` bytes of the body starting at `offset` to `stream`,
+  /// with one stream operation (write or sendFile), and returns its result.
+  virtual net::IoResult writeTo(net::Stream& stream, std::uint64_t offset, std::size_t max) = 0;
 };
 
 /// Handle for a response completed later, on the same loop thread (e.g. from a

@@ -61,7 +61,12 @@ class EventLoop {
 
   /// Registers `fd` edge-triggered for `events` (EPOLLIN/EPOLLOUT/EPOLLRDHUP).
   void addFd(int fd, std::uint32_t events, IoHandler* handler);
-  void removeFd(int fd);
+  /// Unregisters `fd` and drops the events already fetched for `handler`.
+  void removeFd(int fd, IoHandler* handler);
+  /// Drops the events already fetched in this iteration for `handler`, whose fd
+  /// is about to close: a handler (or the object reusing it) never sees an
+  /// event of a socket it closed. Stream::close() calls it.
+  void forget(IoHandler* handler) noexcept;
 
   /// Loop time in ms from the injected clock, refreshed once per iteration.
   Millis now() const noexcept { return now_; }
@@ -119,6 +124,8 @@ class EventLoop {
   Millis now_;
   core::TimerWheel wheel_;
   std::vector<epoll_event> events_;
+  int dispatchNext_ = 0;  // events_[dispatchNext_, dispatchEnd_) are still to dispatch
+  int dispatchEnd_ = 0;
   std::mutex queueMutex_;
   std::vector<std::function<void()>> queue_;
   std::vector<Hook> hooks_;

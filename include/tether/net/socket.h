@@ -38,6 +38,9 @@ int listenTcp(const SocketAddress& addr, int backlog, SocketAddress* bound);
 SocketAddress localAddress(int fd);
 SocketAddress peerAddress(int fd);
 
+/// TCP_NODELAY: small writes (responses, pings) leave at once. False with errno on failure.
+bool setNoDelay(int fd);
+
 /// Sets SO_LINGER {on, 0}: the next close() sends RST and frees buffers at once.
 void setLingerReset(int fd);
 

@@ -8,6 +8,7 @@
 
 #include "pool_impl.h"
 #include "request_writer.h"
+#include "tether/net/connector.h"
 
 namespace tether::http::client {
 
@@ -20,21 +21,19 @@ ClientConnection::~ClientConnection() { close(); }
 
 bool ClientConnection::connect(const net::SocketAddress& addr,
                                const liveness::KeepaliveProfile& keepalive, Millis now) {
-  fd_ = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) return false;
+  net::SocketSetup setup;
   // Keepalive and TCP_USER_TIMEOUT bound how long a dead peer can hold a
-  // request (S3/S4); failing to set them is not fatal for the request.
-  (void)liveness::applyKeepaliveProfile(fd_, keepalive);
+  // request; failing to set them is not fatal for the request.
+  setup.prepare = [&keepalive](int fd) {
+    (void)liveness::applyKeepaliveProfile(fd, keepalive);
+    return true;
+  };
   connectStartUs_ = statsMicros();
-  if (::connect(fd_, addr.raw(), addr.length) < 0 && errno != EINPROGRESS) {
-    int err = errno;
-    ::close(fd_);
-    fd_ = -1;
-    errno = err;
-    return false;
-  }
+  bool connected = false;  // even then, the first EPOLLOUT edge reports it
+  int fd = net::startConnect(addr, setup, &connected);
+  if (fd < 0) return false;
   state_ = State::kConnecting;
-  pool_.loop().addFd(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP, this);
+  stream_.open(pool_.loop(), fd, this, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
   arm(now + pool_.options().connectTimeout);
   return true;
 }
@@ -66,14 +65,7 @@ void ClientConnection::start(std::unique_ptr<Exchange> ex, Millis now) {
   flush();
 }
 
-bool ClientConnection::peerStillThere() const {
-  if (rdhup_ || fd_ < 0) return false;
-  char byte;
-  ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  // 0: FIN queued; > 0: bytes nobody asked for (e.g. a 408); error other than
-  // EAGAIN: RST. Only "nothing to read" means the peer may still want us.
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
+bool ClientConnection::peerStillThere() const { return stream_.quietAndOpen(); }
 
 void ClientConnection::enterIdle(Millis deadline, Millis now) {
   state_ = State::kIdle;
@@ -83,11 +75,7 @@ void ClientConnection::enterIdle(Millis deadline, Millis now) {
 
 void ClientConnection::close() {
   if (timer_.linked()) pool_.loop().timers().unlink(timer_);
-  if (fd_ >= 0) {
-    pool_.loop().removeFd(fd_);
-    ::close(fd_);
-    fd_ = -1;
-  }
+  stream_.close(pool_.loop(), this);
   state_ = State::kClosed;
 }
 
@@ -110,7 +98,7 @@ void ClientConnection::onTimer() {
 }
 
 void ClientConnection::onIoEvents(std::uint32_t events) {
-  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) rdhup_ = true;
+  stream_.onEvents(events);
   switch (state_) {
     case State::kClosed: return;
     case State::kIdle:
@@ -125,10 +113,7 @@ void ClientConnection::onIoEvents(std::uint32_t events) {
       if (state_ != State::kBusy) return;
       [[fallthrough]];  // the same edge may already carry response bytes
     case State::kBusy:
-      if (events & EPOLLOUT) {
-        writable_ = true;
-        if (written_ < out_.size()) flush();
-      }
+      if ((events & EPOLLOUT) && written_ < out_.size()) flush();
       if (state_ == State::kBusy && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
         readAll();
       }
@@ -137,13 +122,9 @@ void ClientConnection::onIoEvents(std::uint32_t events) {
 }
 
 void ClientConnection::onConnected() {
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+  int err = net::connectResult(stream_.fd());
   if (err != 0) return fail(ErrorKind::kConnectFailed, err, "connect failed");
-  rdhup_ = false;  // a HUP before the connect finished belongs to the failure path above
   state_ = State::kBusy;
-  writable_ = true;
   std::int64_t nowUs = statsMicros();
   if (ex_) ex_->result.stats.connectUs = nowUs - connectStartUs_;
   writeStartUs_ = nowUs;
@@ -152,33 +133,24 @@ void ClientConnection::onConnected() {
 }
 
 void ClientConnection::flush() {
-  while (writable_ && written_ < out_.size()) {
-    ssize_t n = ::send(fd_, out_.data() + written_, out_.size() - written_, MSG_NOSIGNAL);
-    if (n > 0) {
-      written_ += static_cast<std::size_t>(n);
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      writable_ = false;
-    } else if (n < 0 && errno != EINTR) {
-      // EPIPE/ECONNRESET: the response (or the reason for the close) may still
-      // be readable; read it before deciding.
-      int err = errno;
-      readAll();
-      if (state_ == State::kBusy)
-        fail(ErrorKind::kConnectionClosedBeforeResponse, err, "send failed");
-      return;
-    }
-  }
+  if (!stream_.writeReady()) return;
+  net::IoResult r = stream_.writeAll(out_, &written_);
+  if (r.kind != net::IoResult::Kind::kFailed) return;  // done, or EPOLLOUT resumes
+  // EPIPE/ECONNRESET: the response (or the reason for the close) may still be
+  // readable; read it before deciding.
+  readAll();
+  if (state_ == State::kBusy)
+    fail(ErrorKind::kConnectionClosedBeforeResponse, r.err, "send failed");
 }
 
 void ClientConnection::readAll() {
   for (;;) {
-    ssize_t n = ::recv(fd_, pool_.readBuffer(), pool_.readBufferSize(), 0);
-    if (n > 0) {
+    net::IoResult r = stream_.read(pool_.readBuffer(), pool_.readBufferSize());
+    if (r.kind == net::IoResult::Kind::kDone) {
       if (received_ == 0 && ex_) ex_->result.stats.firstByteUs = statsMicros() - writeStartUs_;
-      received_ += static_cast<std::size_t>(n);
-      if (!parse(pool_.readBuffer(), static_cast<std::size_t>(n))) return;
-    } else if (n == 0) {
-      rdhup_ = true;
+      received_ += r.bytes;
+      if (!parse(pool_.readBuffer(), r.bytes)) return;
+    } else if (r.kind == net::IoResult::Kind::kEof) {
       ResponseParser::Event ev = parser_.finish();
       if (ev == ResponseParser::Event::kMessageComplete) return completeResponse(false);
       if (ev == ResponseParser::Event::kError && received_ > 0) {
@@ -187,13 +159,12 @@ void ClientConnection::readAll() {
       return fail(received_ > 0 ? ErrorKind::kConnectionClosedDuringResponse
                                 : ErrorKind::kConnectionClosedBeforeResponse,
                   0, "the server closed the connection");
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    } else if (r.kind == net::IoResult::Kind::kBlocked) {
       return;
-    } else if (errno != EINTR) {
-      rdhup_ = true;
+    } else {
       return fail(received_ > 0 ? ErrorKind::kConnectionClosedDuringResponse
                                 : ErrorKind::kConnectionClosedBeforeResponse,
-                  errno, "connection reset");
+                  r.err, "connection reset");
     }
   }
 }
@@ -237,7 +208,8 @@ void ClientConnection::completeResponse(bool extraBytes) {
   st.keepAliveHintSeconds = parser_.keepAliveHint().timeoutSeconds;
   // Bytes past the response, a request not fully written (early answer) or a
   // FIN already seen: the connection cannot carry another exchange.
-  bool reusable = parser_.reusable() && !extraBytes && written_ == out_.size() && !rdhup_;
+  bool reusable =
+      parser_.reusable() && !extraBytes && written_ == out_.size() && !stream_.peerDone();
   if (!reusable) close();
   pool_.onResponse(*this, std::move(ex_), reusable, parser_.keepAliveHint().timeoutSeconds);
 }

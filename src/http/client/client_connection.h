@@ -18,6 +18,7 @@
 #include "tether/liveness/keepalive_profile.h"
 #include "tether/net/event_loop.h"
 #include "tether/net/socket.h"
+#include "tether/net/stream.h"
 
 namespace tether::http::client {
 
@@ -94,11 +95,9 @@ class ClientConnection final : public net::IoHandler {
   std::uint64_t id_;
   std::uint64_t requests_ = 0;
   std::uint64_t received_ = 0;  // response bytes of the current exchange
-  int fd_ = -1;
+  net::Stream stream_;
   State state_ = State::kConnecting;
-  bool writable_ = false;  // edge-triggered: the socket can take more bytes
-  bool rdhup_ = false;     // epoll saw the peer's FIN (or an error)
-  bool reused_ = false;    // the current exchange is not the connection's first
+  bool reused_ = false;  // the current exchange is not the connection's first
 };
 
 }  // namespace tether::http::client

@@ -51,7 +51,7 @@ Probe::Probe(net::EventLoop& loop, const net::SocketAddress& target, ProbeScript
 Probe::~Probe() {
   loop_.cancel(timer_);
   if (fd_ >= 0) {
-    loop_.removeFd(fd_);
+    loop_.removeFd(fd_, this);
     ::close(fd_);
   }
 }
@@ -234,7 +234,7 @@ void Probe::finish(std::string error) {
   loop_.cancel(timer_);
   out_.error = std::move(error);
   if (fd_ >= 0) {
-    loop_.removeFd(fd_);
+    loop_.removeFd(fd_, this);
     ::close(fd_);
     fd_ = -1;
   }

@@ -116,7 +116,7 @@ TEST_F(EventLoopTest, ReadinessIsDispatchedWithoutBlocking) {
   loop.runOnce(0);
   ASSERT_EQ(r.events.size(), 1u);
   EXPECT_TRUE(r.events[0] & EPOLLIN);
-  loop.removeFd(sv[0]);
+  loop.removeFd(sv[0], &r);
   ::close(sv[0]);
   ::close(sv[1]);
 }

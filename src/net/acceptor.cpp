@@ -1,0 +1,43 @@
+#include "tether/net/acceptor.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "tether/net/socket.h"
+
+namespace tether::net {
+
+Acceptor::Acceptor(EventLoop& loop, int listenFd, Owner& owner, bool noDelay)
+    : loop_(loop), owner_(owner), fd_(listenFd), noDelay_(noDelay) {
+  loop_.addFd(fd_, EPOLLIN, this);
+}
+
+void Acceptor::acceptPending() {
+  while (fd_ >= 0) {
+    int fd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      if (noDelay_) setNoDelay(fd);
+      owner_.onAccepted(fd);
+      continue;
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if (errno == EMFILE || errno == ENFILE) {
+      if (owner_.onOutOfDescriptors()) continue;
+      loop_.cancel(retry_);
+      retry_ = loop_.runAfter(kRetryDelay, [this] { acceptPending(); });
+    }
+    return;  // EAGAIN: empty; anything else is the client's problem (e.g. a reset)
+  }
+}
+
+void Acceptor::close() noexcept {
+  loop_.cancel(retry_);
+  if (fd_ < 0) return;
+  loop_.removeFd(fd_, this);
+  ::close(fd_);
+  fd_ = -1;
+}
+
+}  // namespace tether::net

@@ -1,0 +1,72 @@
+#include "tether/net/connector.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace tether::net {
+
+int startConnect(const SocketAddress& to, const SocketSetup& setup, bool* connected) {
+  *connected = false;
+  int fd = ::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  bool ok;
+  try {
+    ok = (!setup.noDelay || setNoDelay(fd)) && (!setup.prepare || setup.prepare(fd));
+  } catch (...) {  // a prepare hook that reports failure by throwing
+    ::close(fd);
+    throw;
+  }
+  if (ok && ::connect(fd, to.raw(), to.length) == 0) *connected = true;
+  if (ok && (*connected || errno == EINPROGRESS)) return fd;
+  int err = errno;
+  ::close(fd);
+  errno = err;
+  return -1;
+}
+
+int connectResult(int fd) noexcept {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
+  return err;
+}
+
+void Connector::start(const SocketAddress& to, Millis timeout, const SocketSetup& setup) {
+  cancel();
+  bool connected = false;
+  fd_ = startConnect(to, setup, &connected);
+  if (fd_ < 0) return done_(-1, errno);
+  if (connected) return finish(0);
+  loop_.addFd(fd_, EPOLLOUT, this);
+  loop_.timers().link(timer_, loop_.now() + timeout);
+}
+
+void Connector::cancel() noexcept {
+  loop_.timers().unlink(timer_);
+  if (fd_ < 0) return;
+  loop_.forget(this);
+  ::close(fd_);
+  fd_ = -1;
+}
+
+void Connector::onIoEvents(std::uint32_t) {
+  if (fd_ >= 0) finish(connectResult(fd_));
+}
+
+// Hands the socket over (err == 0) or closes it, then calls done_ last: it may destroy us.
+void Connector::finish(int err) {
+  loop_.timers().unlink(timer_);
+  int fd = fd_;
+  fd_ = -1;
+  loop_.removeFd(fd, this);  // the new owner registers it for what it needs
+  if (err != 0) {
+    ::close(fd);
+    fd = -1;
+  }
+  done_(fd, err);
+}
+
+}  // namespace tether::net

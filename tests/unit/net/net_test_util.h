@@ -1,0 +1,61 @@
+// Test-only helpers for the net layer: socket pairs, loopback TCP pairs.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "tether/net/socket.h"
+
+namespace tether::net::testing {
+
+/// Closes a descriptor on scope exit.
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  explicit Fd(int f) : fd(f) {}
+  Fd(Fd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+  int release() { return std::exchange(fd, -1); }
+};
+
+/// A non-blocking AF_UNIX stream pair with small buffers, so writes block soon.
+inline std::pair<int, int> smallSocketPair() {
+  int sv[2];
+  EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  int size = 4096;
+  for (int fd : sv) {
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  }
+  return {sv[0], sv[1]};
+}
+
+/// A listening socket on 127.0.0.1 with a kernel-chosen port.
+inline int loopbackListener(SocketAddress* bound) {
+  auto addr = parseSocketAddress("127.0.0.1:0");
+  int fd = listenTcp(*addr, 16, bound);
+  EXPECT_GE(fd, 0);
+  return fd;
+}
+
+/// A connected loopback TCP pair (client, server), both non-blocking.
+inline std::pair<int, int> tcpPair() {
+  SocketAddress bound;
+  Fd listener(loopbackListener(&bound));
+  int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  EXPECT_EQ(::connect(client, bound.raw(), bound.length), 0);
+  int server = ::accept4(listener.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  EXPECT_GE(server, 0);
+  int flags = 1;
+  ioctl(client, FIONBIO, &flags);
+  return {client, server};
+}
+
+}  // namespace tether::net::testing
