@@ -1,13 +1,9 @@
 #include "http/client/bench_connection.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
 
 #include "http/client/bench_worker.h"
+#include "tether/net/connector.h"
 #include "tether/net/socket.h"
 
 namespace tether::http::bench {
@@ -53,26 +49,25 @@ void BenchConnection::close() {
 }
 
 void BenchConnection::connect() {
-  const net::SocketAddress& to = worker_.config().target;
-  fd_ = ::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) return fail(Failure::kConnect, errno);
-  int one = 1;
-  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  const auto& keepalive = worker_.config().keepalive;
-  if (keepalive && !liveness::applyKeepaliveProfile(fd_, *keepalive)) {
-    return fail(Failure::kConnect, errno);
+  net::SocketSetup setup;
+  setup.noDelay = true;
+  if (const auto& keepalive = worker_.config().keepalive) {
+    setup.prepare = [&keepalive](int fd) {
+      return liveness::applyKeepaliveProfile(fd, *keepalive);
+    };
   }
   state_ = State::kConnecting;
   stateSinceMs_ = worker_.loop().now();
-  int rc = ::connect(fd_, to.raw(), to.length);
-  if (rc < 0 && errno != EINPROGRESS) return fail(Failure::kConnect, errno);
+  bool connected = false;
+  int fd = net::startConnect(worker_.config().target, setup, &connected);
+  if (fd < 0) return fail(Failure::kConnect, errno);
   // connect() bound the local port: remember it so TIME_WAIT counts only ours.
-  int local = net::localAddress(fd_).port();
+  int local = net::localAddress(fd).port();
   if (local > 0) worker_.mutableStats().ownPorts.set(static_cast<std::size_t>(local));
   // Registered once for everything: no epoll_ctl until the socket is closed.
-  worker_.loop().addFd(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP, this);
+  stream_.open(worker_.loop(), fd, this, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
   armTimer(deadline());
-  if (rc == 0) onConnected();
+  if (connected) onConnected();
 }
 
 void BenchConnection::onConnected() {
@@ -88,18 +83,12 @@ void BenchConnection::onConnected() {
   flush();
 }
 
+// Events of a socket closed earlier in the batch never arrive (Stream::close()).
 void BenchConnection::onIoEvents(std::uint32_t events) {
-  if (fd_ < 0) return;  // a stale event of a socket closed earlier in this batch
+  stream_.onEvents(events);
   if (state_ == State::kConnecting) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) return fail(Failure::kConnect, err);
-    sockaddr_storage peer;
-    socklen_t plen = sizeof peer;
-    // A stale event for an earlier socket with the same number: not connected yet.
-    if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&peer), &plen) < 0) return;
-    return onConnected();
+    int err = net::connectResult(stream_.fd());
+    return err != 0 ? fail(Failure::kConnect, err) : onConnected();
   }
   std::uint32_t generation = generation_;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
@@ -109,19 +98,17 @@ void BenchConnection::onIoEvents(std::uint32_t events) {
 }
 
 void BenchConnection::flush() {
-  const std::string& batch = worker_.batch();
-  while (writeOffset_ < writeEnd_) {
-    ssize_t n = ::send(fd_, batch.data() + writeOffset_, writeEnd_ - writeOffset_, MSG_NOSIGNAL);
-    if (n > 0) {
-      writeOffset_ += static_cast<std::size_t>(n);
-      if (worker_.measured(startNs_)) worker_.mutableStats().bytesWritten += std::uint64_t(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return;  // the registered EPOLLOUT edge resumes us
-    int err = errno;
-    return fail(err == ECONNRESET || err == EPIPE ? Failure::kReset : Failure::kRead, err);
-  }
+  std::size_t before = writeOffset_;
+  net::IoResult r =
+      stream_.writeAll(std::string_view(worker_.batch()).substr(0, writeEnd_), &writeOffset_);
+  if (worker_.measured(startNs_)) worker_.mutableStats().bytesWritten += writeOffset_ - before;
+  if (r.kind == net::IoResult::Kind::kFailed) failOnError(r.err);
+  // kBlocked: the registered EPOLLOUT edge resumes us.
+}
+
+void BenchConnection::failOnError(int err) {
+  bool reset = stream_.classify(err, writeOffset_ < writeEnd_) == net::StreamError::kPeerReset;
+  fail(reset ? Failure::kReset : Failure::kRead, err);
 }
 
 // Edge-triggered: stop at EAGAIN or a short read (the socket was drained; later
@@ -131,25 +118,22 @@ void BenchConnection::readAll(bool peerClosed) {
   char* buf = worker_.readBuffer();
   std::uint32_t generation = generation_;
   for (;;) {
-    ssize_t n = ::recv(fd_, buf, BenchWorker::kReadBufferSize, 0);
-    if (n > 0) {
-      std::uint64_t now = monotonicNanos();
-      if (worker_.measuringNow(now)) worker_.mutableStats().bytesRead += std::uint64_t(n);
-      consume(buf, std::size_t(n), now);
-      if (generation != generation_) return;  // closed (and maybe reopened) meanwhile
-      if (std::size_t(n) < BenchWorker::kReadBufferSize && !peerClosed &&
-          state_ != State::kDraining) {
-        return;
-      }
-      continue;
+    net::IoResult r = stream_.read(buf, BenchWorker::kReadBufferSize);
+    switch (r.kind) {
+      case net::IoResult::Kind::kDone: break;
+      case net::IoResult::Kind::kEof: return onEof();
+      case net::IoResult::Kind::kBlocked: return;
+      case net::IoResult::Kind::kFailed:
+        // Every response is in: a reset instead of the FIN still ends the drain.
+        return state_ == State::kDraining ? onEof() : failOnError(r.err);
     }
-    if (n == 0) return onEof();
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) return;
-    // Every response is in: a reset instead of the FIN still ends the drain.
-    if (state_ == State::kDraining) return onEof();
-    int err = errno;
-    return fail(err == ECONNRESET ? Failure::kReset : Failure::kRead, err);
+    std::uint64_t now = monotonicNanos();
+    if (worker_.measuringNow(now)) worker_.mutableStats().bytesRead += r.bytes;
+    consume(buf, r.bytes, now);
+    if (generation != generation_) return;  // closed (and maybe reopened) meanwhile
+    if (r.bytes < BenchWorker::kReadBufferSize && !peerClosed && state_ != State::kDraining) {
+      return;
+    }
   }
 }
 
@@ -250,9 +234,8 @@ void BenchConnection::fail(Failure why, int err) {
 
 void BenchConnection::closeFd() {
   if (timer_.linked()) worker_.loop().timers().unlink(timer_);
-  if (fd_ < 0) return;
-  ::close(fd_);  // also removes it from the epoll set
-  fd_ = -1;
+  if (!stream_.isOpen()) return;
+  stream_.close(worker_.loop(), this);
   ++generation_;
 }
 

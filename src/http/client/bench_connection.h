@@ -17,6 +17,7 @@
 #include "http/client/response_framer.h"
 #include "tether/core/timer_wheel.h"
 #include "tether/net/event_loop.h"
+#include "tether/net/stream.h"
 
 namespace tether::http::bench {
 
@@ -64,6 +65,7 @@ class BenchConnection final : public net::IoHandler {
   void giveBackUnanswered();
   void onEof();
   void fail(Failure why, int err);
+  void failOnError(int err);
   void closeFd();
   void becomeIdle(std::uint64_t nowNs);
   void armTimer(core::Millis deadline);
@@ -71,7 +73,7 @@ class BenchConnection final : public net::IoHandler {
   void onTimer();
 
   BenchWorker& worker_;
-  int fd_ = -1;
+  net::Stream stream_;
   State state_ = State::kClosed;
   bool fromWrite_ = false;
   bool charged_ = false;           // the batch in flight counts against -n

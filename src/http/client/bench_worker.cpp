@@ -14,9 +14,7 @@ constexpr core::Millis kProgressEveryMs = 200;
 }  // namespace
 
 std::uint64_t monotonicNanos() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return std::uint64_t(ts.tv_sec) * 1'000'000'000u + std::uint64_t(ts.tv_nsec);
+  return static_cast<std::uint64_t>(core::monotonicClock().nanos());
 }
 
 BenchWorker::BenchWorker(const WorkerPlan& plan) : plan_(plan) {}

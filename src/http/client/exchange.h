@@ -3,19 +3,16 @@
 // holds the unique_ptr: the pool's queue or the connection running it.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 
+#include "tether/core/time.h"
 #include "tether/http/pool.h"
 
 namespace tether::http::client {
 
 /// Microseconds on a monotonic clock, for per-request stats only (timers use
 /// the loop's millisecond time).
-inline std::int64_t statsMicros() noexcept {
-  using namespace std::chrono;
-  return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
-}
+inline std::int64_t statsMicros() noexcept { return core::monotonicClock().nanos() / 1000; }
 
 struct Exchange {
   ClientRequest request;

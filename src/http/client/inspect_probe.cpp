@@ -1,13 +1,9 @@
 #include "http/client/inspect_probe.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
+
+#include "tether/net/connector.h"
 
 namespace tether::http::inspect {
 namespace {
@@ -29,11 +25,7 @@ ResponseSeen seen(const client::ResponseParser& p) {
 
 }  // namespace
 
-double monotonicMs() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
+double monotonicMs() noexcept { return core::toMillisDouble(core::monotonicClock().nanos()); }
 
 const char* closeStyleName(CloseStyle s) noexcept {
   switch (s) {
@@ -50,44 +42,37 @@ Probe::Probe(net::EventLoop& loop, const net::SocketAddress& target, ProbeScript
 
 Probe::~Probe() {
   loop_.cancel(timer_);
-  if (fd_ >= 0) {
-    loop_.removeFd(fd_, this);
-    ::close(fd_);
-  }
+  stream_.close(loop_, this);
 }
 
 void Probe::start() {
-  fd_ = ::socket(target_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) {
-    out_.connectErrno = errno;
-    return finish(std::string("socket: ") + std::strerror(errno));
+  net::SocketSetup setup;
+  setup.noDelay = true;
+  bool keepaliveFailed = false;
+  if (script_.keepalive) {
+    setup.prepare = [&](int fd) {
+      keepaliveFailed = !liveness::applyKeepaliveProfile(fd, *script_.keepalive);
+      return !keepaliveFailed;
+    };
   }
-  int one = 1;
-  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (script_.keepalive && !liveness::applyKeepaliveProfile(fd_, *script_.keepalive)) {
-    out_.connectErrno = errno;
-    return finish(std::string("keepalive options: ") + std::strerror(errno));
-  }
-  int rc = ::connect(fd_, target_.raw(), target_.length);
-  if (rc < 0 && errno != EINPROGRESS) {
-    out_.connectErrno = errno;
-    return finish(std::string("connect: ") + std::strerror(errno));
-  }
-  loop_.addFd(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP, this);
+  bool connected = false;
+  int fd = net::startConnect(target_, setup, &connected);
+  if (fd < 0) return onFailed(keepaliveFailed ? "keepalive options" : "connect", errno);
+  stream_.open(loop_, fd, this, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
   armTimer(script_.requestTimeout);
-  if (rc == 0) onConnected();
+  if (connected) onConnected();
+}
+
+void Probe::onFailed(const char* what, int err) {
+  out_.connectErrno = err;
+  finish(std::string(what) + ": " + std::strerror(err));
 }
 
 void Probe::onIoEvents(std::uint32_t events) {
+  stream_.onEvents(events);
   if (state_ == State::kDone) return;
   if (state_ == State::kConnecting) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) {
-      out_.connectErrno = err;
-      return finish(std::string("connect: ") + std::strerror(err));
-    }
+    if (int err = net::connectResult(stream_.fd()); err != 0) return onFailed("connect", err);
     if (!(events & EPOLLOUT)) return;
     onConnected();
     if (state_ == State::kDone) return;
@@ -112,39 +97,33 @@ void Probe::send(const std::string& bytes, std::size_t responses) {
 }
 
 void Probe::flush() {
-  while (written_ < pending_.size()) {
-    ssize_t n = ::send(fd_, pending_.data() + written_, pending_.size() - written_, MSG_NOSIGNAL);
-    if (n > 0) {
-      written_ += static_cast<std::size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return;  // EPOLLOUT resumes
-    // The server closed while we wrote: what it sent before is still queued for
-    // us (Linux returns queued data before the reset), so read that first.
-    if (errno == EPIPE || errno == ECONNRESET) {
-      readAll();
-      if (state_ != State::kDone) onPeerClosed(CloseStyle::kRst);
-      return;
-    }
-    return finish(std::string("send: ") + std::strerror(errno));
+  net::IoResult r = stream_.writeAll(pending_, &written_);  // blocked: EPOLLOUT resumes
+  if (r.kind != net::IoResult::Kind::kFailed) return;
+  // The server closed while we wrote: what it sent before is still queued for
+  // us (Linux returns queued data before the reset), so read that first.
+  if (stream_.classify(r.err, true) == net::StreamError::kPeerReset) {
+    readAll();
+    if (state_ != State::kDone) onPeerClosed(CloseStyle::kRst);
+    return;
   }
+  finish(std::string("send: ") + std::strerror(r.err));
 }
 
 // Edge-triggered: read until EAGAIN, EOF or an error.
 void Probe::readAll() {
   char buf[kReadBuffer];
   while (state_ != State::kDone) {
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n > 0) {
-      consume(buf, static_cast<std::size_t>(n), monotonicMs());
-      continue;
+    net::IoResult r = stream_.read(buf, sizeof buf);
+    switch (r.kind) {
+      case net::IoResult::Kind::kDone: consume(buf, r.bytes, monotonicMs()); continue;
+      case net::IoResult::Kind::kEof: return onPeerClosed(CloseStyle::kFin);
+      case net::IoResult::Kind::kBlocked: return;
+      case net::IoResult::Kind::kFailed:
+        if (stream_.classify(r.err, false) == net::StreamError::kPeerReset) {
+          return onPeerClosed(CloseStyle::kRst);
+        }
+        return finish(std::string("recv: ") + std::strerror(r.err));
     }
-    if (n == 0) return onPeerClosed(CloseStyle::kFin);
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) return;
-    if (errno == ECONNRESET || errno == EPIPE) return onPeerClosed(CloseStyle::kRst);
-    return finish(std::string("recv: ") + std::strerror(errno));
   }
 }
 
@@ -233,11 +212,7 @@ void Probe::finish(std::string error) {
   state_ = State::kDone;
   loop_.cancel(timer_);
   out_.error = std::move(error);
-  if (fd_ >= 0) {
-    loop_.removeFd(fd_, this);
-    ::close(fd_);
-    fd_ = -1;
-  }
+  stream_.close(loop_, this);
   onDone_();
 }
 

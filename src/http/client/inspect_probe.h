@@ -14,6 +14,7 @@
 #include "http/client/response_parser.h"
 #include "tether/http/client/inspect.h"
 #include "tether/net/event_loop.h"
+#include "tether/net/stream.h"
 
 namespace tether::http::inspect {
 
@@ -46,6 +47,7 @@ class Probe final : public net::IoHandler {
   void send(const std::string& bytes, std::size_t responses);
   void flush();
   void readAll();
+  void onFailed(const char* what, int err);
   void consume(const char* data, std::size_t len, double nowMs);
   void onResponse(double nowMs);
   void afterResponses(double nowMs);
@@ -61,7 +63,7 @@ class Probe final : public net::IoHandler {
   client::ResponseParser parser_;
   ProbeOutcome out_;
   State state_ = State::kConnecting;
-  int fd_ = -1;
+  net::Stream stream_;
   std::string pending_;  // bytes to write
   std::size_t written_ = 0;
   std::size_t outstanding_ = 0;  // responses still expected
