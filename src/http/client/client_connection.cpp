@@ -23,7 +23,7 @@ bool ClientConnection::connect(const net::SocketAddress& addr,
   fd_ = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return false;
   // Keepalive and TCP_USER_TIMEOUT bound how long a dead peer can hold a
-  // request (S3/S4); failing to set them is not fatal for the request.
+  // request, idle or with data in flight; failing to set them is not fatal.
   (void)liveness::applyKeepaliveProfile(fd_, keepalive);
   connectStartUs_ = statsMicros();
   if (::connect(fd_, addr.raw(), addr.length) < 0 && errno != EINPROGRESS) {
