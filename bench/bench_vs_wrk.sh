@@ -9,7 +9,7 @@
 #   --tether P   tether binary (default build/release/apps/tether/tether)
 #   --out DIR    raw results and summary (default /tmp/tether-bench-vs-wrk-<time>)
 #
-# Method (same pinning as bench/keepalive_vs_nginx.sh and shared/anchors/perf):
+# Method (same pinning as bench/keepalive_vs_nginx.sh):
 #  * Servers: nginx 1 worker (generated config, `return 200 "Hello, World!"`, access_log off,
 #    keepalive_timeout 650s, keepalive_requests 1e9) and `tether serve --workers 1
 #    --keepalive-timeout 650s --keepalive-requests 0`, both under `taskset -c 0`. A third server,

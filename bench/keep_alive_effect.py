@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The seeds' claims about HTTP keep-alive, measured: with and without keep-alive,
+"""What HTTP keep-alive is said to save, measured: with and without keep-alive,
 against `tether serve` and nginx, the same load from `tether bench`.
 
 For every (server, mode) pair and every repetition this starts a fresh server on

@@ -19,7 +19,7 @@ import harness
 
 # The gap pattern shared by both servers' tests: each of LANES lanes owns one
 # connection and idles T +/- JITTER_MS between requests, so that requests keep
-# landing right as the server's idle timer fires (failures.md S1).
+# landing right as the server's idle timer fires: the keep-alive reuse race.
 LANES = 640
 JITTER_MS = 100
 GET_REQUESTS = 20000

@@ -4,7 +4,7 @@ with one connection each), then POSTs without Idempotency-Key under the same
 load, counted in nginx's access log.
 
 The pool ignores nginx's timing here (nginx sends no Keep-Alive header; the
-pool's own idle timeout is set to 10 s), so it meets the race of failures.md S1
+pool's own idle timeout is set to 10 s), so it meets the keep-alive reuse race
 head-on and must get through on its pre-reuse check, idle watch and retry rule.
 """
 

@@ -1,13 +1,13 @@
 """The client pool against `tether serve --keepalive-timeout 1s`.
 
-- The race (failures.md S1): with --keepalive-grace 0 the server closes an idle
+- The keep-alive reuse race: with --keepalive-grace 0 the server closes an idle
   connection 1 s after its last response. 640 lanes, one connection each, idle
   1 s +/- 100 ms between requests; the pool ignores the server's hint and keeps
   connections up to 10 s, so it meets every close head-on. 20,000 GETs: 0
   failures. POSTs without Idempotency-Key under the same load: every one the
   server processed (access log) was a success or a failure reported as "maybe
   processed", none twice.
-- Hint honouring (S1c): with the pool's defaults (Keep-Alive: timeout=2 minus
+- Hint honouring: with the pool's defaults (Keep-Alive: timeout=2 minus
   a 1 s margin), gaps around the pool's own 1 s expiry never meet a server close.
 """
 

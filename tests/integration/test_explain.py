@@ -1,7 +1,7 @@
 """`tether explain`: keepalive detection bounds, timeline, probe cost, warnings.
 
 Runs the real binary; the expected numbers are computed here independently
-(the seeds' example 30:1:3 -> 33 s; tcp_retries2 from /proc with RTO 200 ms
+(30:1:3 -> 33 s; tcp_retries2 from /proc with RTO 200 ms
 doubling to 120 s).  Every process is bounded by a timeout.
 """
 
@@ -52,7 +52,7 @@ def codes(report):
 
 class ExplainTest(unittest.TestCase):
 
-    def test_seeds_example_text(self):
+    def test_30_1_3_text(self):
         r = explain("--so-keepalive", "30:1:3")
         self.assertEqual(r.returncode, 0, r.stderr)
         out = r.stdout
@@ -67,7 +67,7 @@ class ExplainTest(unittest.TestCase):
         self.assertIn("short_probe_window", out)
         self.assertIn("tcp_retries2=%d" % sysctl("tcp_retries2"), out)
 
-    def test_seeds_example_json(self):
+    def test_30_1_3_json(self):
         rep = explain_json("--so-keepalive", "30:1:3")
         self.assertEqual(rep["keepalive"], {"enabled": True, "idle_s": 30, "interval_s": 1,
                                              "count": 3})

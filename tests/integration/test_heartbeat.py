@@ -266,7 +266,7 @@ class HeartbeatTest(TimeoutTestCase):
         self.assertGreater(summary["data_bytes_sent"], 0.7 * 2 * 256 * 1024)
         self.assertLess(summary["data_bytes_sent"], 1.3 * 2 * 256 * 1024)
 
-    # -- hung peers (failures.md S6) ---------------------------------------------
+    # -- hung peers (SIGSTOP: their kernel still ACKs) ---------------------------
 
     def test_sigstopped_server_is_detected_by_the_client(self):
         srv = self.server()
@@ -293,7 +293,7 @@ class HeartbeatTest(TimeoutTestCase):
         c = self.client(srv.port, "--interval", "500ms", "--timeout", "1s", "--duration", "3s")
         c.wait_event("pong", timeout=3)
         os.kill(srv.proc.pid, signal.SIGSTOP)
-        time.sleep(0.8)  # < interval + timeout (GC-pause model, failures.md S6c)
+        time.sleep(0.8)  # < interval + timeout (a pause like a long GC)
         os.kill(srv.proc.pid, signal.SIGCONT)
         self.assertEqual(c.wait(), 0, c.text())
 
@@ -346,7 +346,7 @@ class HeartbeatTest(TimeoutTestCase):
     def test_data_in_flight_to_a_hung_server_ends_in_user_timeout(self):
         # The server stops reading; the client streams until both socket
         # buffers are full, then only zero-window probes go out. Without the
-        # heartbeat, TCP_USER_TIMEOUT is what ends it (failures.md S6 (ii)).
+        # heartbeat, TCP_USER_TIMEOUT is what ends it.
         srv = self.server()
         c = self.client(srv.port, "--interval", "off", "--send-rate", "64m",
                         "--tcp-user-timeout", "1s")
@@ -359,7 +359,7 @@ class HeartbeatTest(TimeoutTestCase):
         self.assertEqual(code, 4, c.text())
         self.assertEqual(c.closed()["reason"], "user_timeout")
 
-    # -- ping flood (failures.md S10) ---------------------------------------------
+    # -- ping flood (too_many_pings, as in gRPC) ----------------------------------
 
     def test_ping_flood_is_closed_with_too_many_pings(self):
         srv = self.server("--interval", "off", "--min-ping-interval", "500ms",

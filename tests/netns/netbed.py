@@ -232,7 +232,7 @@ class Bed:
         is acknowledged, so that a fault injected now hits an idle connection.
         (A client prints "connected" before it sends its hello: a cut right
         after that line can catch the hello in flight, and then keepalive is
-        suppressed, rule R2.)"""
+        suppressed: the kernel sends no probe while data is unacknowledged.)"""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.settled("cli") and self.settled("srv"):

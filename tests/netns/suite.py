@@ -62,7 +62,7 @@ def timer_slack(seconds, hz=None):
 
 def keepalive_bound(idle, intvl, cnt):
     """(bound, kernel slack): an idle connection dies IDLE + CNT*INTVL after
-    the last segment received (failures.md S3), each timer possibly late by
+    the last segment received (tcp_keepalive_timer), each timer possibly late by
     its timer-wheel granularity."""
     return idle + cnt * intvl, timer_slack(idle) + cnt * timer_slack(intvl)
 

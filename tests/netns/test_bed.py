@@ -53,7 +53,7 @@ def cut_and_heal(bed):
 
 
 def keepalive_blackhole(bed):
-    """Kernel rule S3a on this bed: keepalive 2:1:3, idle, cut -> ETIMEDOUT ~ 5 s."""
+    """Keepalive on this bed: 2:1:3, idle, cut -> ETIMEDOUT at 2 + 3*1 = 5 s."""
     cli, acc = connected_pair(bed)
     cli.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     cli.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 2)

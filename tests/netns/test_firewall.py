@@ -4,7 +4,8 @@ The router tracks connections with nf_conntrack_tcp_timeout_established =
 FW_TIMEOUT (per network namespace; test_bed checks that), loose=0 so that a
 packet of an expired flow is invalid instead of starting a new entry, invalid
 packets dropped (or answered with a TCP reset), and only established flows and
-new SYNs forwarded (failures.md S5, test-bed facts 2 and 4).
+new SYNs forwarded.  (With the default loose=1 the router would quietly start a
+new entry for the expired flow, and the connection would survive.)
 
 What really happens, asserted below:
   - no keepalive, idle 2 x FW_TIMEOUT, then the client pings: the ping is

@@ -1,11 +1,12 @@
 """Scenario 6: a hung peer (SIGSTOP): its kernel still ACKs everything.
 
 TCP keepalive probes are answered by the stopped peer's kernel, so keepalive
-1:1:2 never fires (failures.md S6).  The heartbeat (interval h = 1 s, timeout
-t = 2 s) is answered by the application: a ping goes out when nothing was read
-for h, and the peer is declared dead t later, so detection comes h + t after
-the last byte read.  The last byte read (a pong) is at most h before the stop,
-so measured from the SIGSTOP the detection lies in [t, h + t].
+1:1:2 never fires (SIGSTOP does not stop the kernel's TCP stack).  The
+heartbeat (interval h = 1 s, timeout t = 2 s) is answered by the application: a
+ping goes out when nothing was read for h, and the peer is declared dead t
+later, so detection comes h + t after the last byte read.  The last byte read
+(a pong) is at most h before the stop, so measured from the SIGSTOP the
+detection lies in [t, h + t].
 """
 
 import random

@@ -1,6 +1,6 @@
 """Scenario 4: data in flight while the path is cut.
 
-Kernel rules (failures.md S4):
+Kernel rules (net/ipv4/tcp_timer.c), numbered for the comments below:
   R2  with unacknowledged data, keepalive probes are never sent
       (tcp_keepalive_timer: "It is alive without keepalive"), so only the
       retransmission backoff ends the connection: tcp_retries2=15 gives
@@ -23,7 +23,7 @@ from peers import EXIT_TCP_TIMEOUT
 
 UTO = 4.0
 BOUND_UTO = UTO + 0.2
-CONTROL_WAIT = 20.0     # the brief's cap; R2 says ~15 min
+CONTROL_WAIT = 20.0     # how long the control is watched; by R2 it would live ~15 min
 SEND_RATE = "20000"     # bytes/s: a segment leaves every few ms, so data is always in flight
 WARMUP = 1.0            # stream before the cut so the transfer is in steady state
 

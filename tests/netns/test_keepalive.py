@@ -1,6 +1,6 @@
-"""Scenarios 1-3: cable pulled, the seeds' 30:1:3, power loss and crash.
+"""Scenarios 1-3: cable pulled, keepalive 30:1:3, power loss and crash.
 
-Kernel rule (failures.md S3, tcp_keepalive_timer): an idle connection with
+Kernel rule (tcp_keepalive_timer in net/ipv4/tcp_timer.c): an idle connection with
 keepalive IDLE:INTVL:CNT is killed with ETIMEDOUT at IDLE + CNT*INTVL after the
 last segment received, each kernel timer possibly late by the granularity of
 its timer-wheel level (suite.timer_slack: up to 2.05 s for the 30 s timer at
@@ -18,7 +18,7 @@ import suite
 from peers import EXIT_CLOSED, EXIT_RESET, EXIT_TCP_TIMEOUT
 
 BOUND_2_1_3, SLACK_2_1_3 = suite.keepalive_bound(2, 1, 3)      # 5 s
-BOUND_30_1_3, SLACK_30_1_3 = suite.keepalive_bound(30, 1, 3)   # the seeds' 33 s
+BOUND_30_1_3, SLACK_30_1_3 = suite.keepalive_bound(30, 1, 3)   # 33 s
 CONTROL_MARGIN = 3.0        # negative controls wait bound + TOL + this
 CRASH_BOUND = 1.0           # a crash is learned "at once": FIN from the peer's kernel
 
@@ -77,7 +77,7 @@ class KeepaliveTest(suite.GroupCase):
             self.assertGreaterEqual(r["seconds"], BOUND_2_1_3 + suite.TOL + CONTROL_MARGIN)
             self.assertEqual(r["code"], 0, "SIGTERM must end a healthy-looking client with 0")
 
-    def test_2_seed_example_30_1_3(self):
+    def test_2_keepalive_30_1_3(self):
         self.detected("seed_30_1_3", BOUND_30_1_3, (EXIT_TCP_TIMEOUT,),
                       "heartbeat connect --so-keepalive 30:1:3, cable pulled: exit 4",
                       tol=suite.TOL + SLACK_30_1_3)

@@ -1,4 +1,4 @@
-"""Client pool, the keep-alive reuse race made deterministic (failures.md S1b).
+"""Client pool, the keep-alive reuse race made deterministic (the FIN crosses the request).
 
 `tether serve --keepalive-timeout 1s --keepalive-grace 0` in srv closes an idle
 connection 1 s after its last response.  The router drops every segment from
@@ -219,7 +219,7 @@ class ReuseRaceTest(suite.GroupCase):
     def test_control_without_both_defences_the_race_needs_the_retry(self):
         """Proves the controls above can fail: with the idle watch and the
         pre-reuse check off, the FIN sits unread in the client's queue
-        (failures.md S1 case a), the request is written into a closed
+        (case a of the race), the request is written into a closed
         connection and only the retry saves it."""
         for r in self.runs("control_no_defence"):
             second = r["requests"][2]

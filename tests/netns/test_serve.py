@@ -4,10 +4,11 @@ Scenario 1: `tether serve --so-keepalive 2:1:3` drops a dead
 HTTP client.  A Python client in cli sends one keep-alive request, reads the
 response and idles; the router then drops everything (cable pulled).  The
 accepted socket inherits keepalive 2:1:3 from the listener, so the kernel ends
-it with ETIMEDOUT 2 + 1*3 = 5 s after the last segment received (failures.md
-S3); tether logs `closed PEER: keepalive_timeout ...` on stderr and counts it
-in /.tether/status (fetched with curl from inside the server namespace).  The
-control without --so-keepalive still holds the dead connection as idle.
+it with ETIMEDOUT 2 + 1*3 = 5 s after the last segment received
+(tcp_keepalive_timer); tether logs `closed PEER: keepalive_timeout ...` on
+stderr and counts it in /.tether/status (fetched with curl from inside the
+server namespace).  The control without --so-keepalive still holds the dead
+connection as idle.
 
 Scenario 4: a client downloads a large /bytes response slowly, so response
 data is always in flight, and the cable is pulled.  Keepalive never probes a

@@ -4,7 +4,7 @@
 // connection (so a connection's idle age is exactly the lane's gap) unless
 // --shared-pool; after each response the lane waits gap ± jitter ms, then sends
 // the next request. With gaps around the server's idle timeout, many requests
-// go out just as the server closes: the keep-alive race (failures.md S1).
+// go out just as the server closes: the keep-alive race.
 //
 // Output, one JSON object per line on stdout: a line per failed request (and
 // per request with --per-request), then one "summary" line. Exit 0 when the run

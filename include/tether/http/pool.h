@@ -6,7 +6,9 @@
 // invalid request). A callback may call request(), cancelAll() or closeIdle();
 // it must not destroy the pool.
 //
-// Reuse without the keep-alive race (shared/anchors/failures.md S1):
+// Reuse without the keep-alive race (the server closes an idle connection just
+// as the client reuses it: its FIN is already queued at the client, or it
+// crosses the request in flight):
 //  - LIFO reuse: the most recently used idle connection first (fewest stale ones);
 //  - idle deadline = min(idleTimeout, server's `Keep-Alive: timeout=` - margin),
 //    never past the connection's lifetime (maxLifetime ± jitter);

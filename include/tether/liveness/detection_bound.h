@@ -90,8 +90,8 @@ struct ProbeTraffic {
 };
 ProbeTraffic probeTraffic(const KeepaliveProfile& profile);
 
-/// A middlebox idle timeout from the anchors (features.md §5, failures.md S5)
-/// or an RFC.
+/// A middlebox idle timeout as its vendor documents it (AWS, Azure, GCP), as
+/// gRPC's keepalive proposal A8 quotes it, or from an RFC; `source` says which.
 struct MiddleboxTimeout {
   const char* name;
   Millis timeout;

@@ -30,7 +30,7 @@ namespace tether::liveness {
 using core::Millis;
 
 struct DiscoverySettings {
-  Millis max = 1'200'000;    // longest idle probed (GCP Cloud NAT's 1200 s, failures.md S5)
+  Millis max = 1'200'000;    // longest idle probed (GCP Cloud NAT's default: 1200 s)
   int probes = 8;            // parallel probe connections per round
   Millis resolution = 2000;  // final bracket width: ±1 s
   int maxRounds = 6;

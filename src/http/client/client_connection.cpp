@@ -23,7 +23,7 @@ bool ClientConnection::connect(const net::SocketAddress& addr,
                                const liveness::KeepaliveProfile& keepalive, Millis now) {
   net::SocketSetup setup;
   // Keepalive and TCP_USER_TIMEOUT bound how long a dead peer can hold a
-  // request; failing to set them is not fatal for the request.
+  // request, idle or with data in flight; failing to set them is not fatal.
   setup.prepare = [&keepalive](int fd) {
     (void)liveness::applyKeepaliveProfile(fd, keepalive);
     return true;

@@ -21,7 +21,7 @@ constexpr const char* kMissingPath = "/tether-inspect-missing-9f3c";
 
 // Body of the unread second request of the lingering probe: more than a server
 // reads in one go, so a server that closes without draining leaves it unread in
-// its socket, and its kernel answers with RST (failures.md S2).
+// its socket, and its kernel answers with RST (RFC 1122 §4.2.2.13; Linux does).
 constexpr std::size_t kUnreadBodyBytes = 64 * 1024;
 
 std::string serialize(const InspectConfig& c, const std::string& method, const std::string& path,
@@ -63,7 +63,7 @@ Scripts makeScripts(const InspectConfig& c) {
       single(c, serialize(c, "GET", c.path, "keep-alive", true), kPersistenceWindowMs);
   const std::string close = serialize(c, "GET", c.path, "close", false);
   s.connectionClose = single(c, close, kPersistenceWindowMs);
-  // S2: the server must not read the second request; closing with it unread must
+  // The server must not read the second request; closing with it unread must
   // not destroy the first response (lingering close).
   s.lingering = single(c, close + serialize(c, "POST", c.path, nullptr, false, kUnreadBodyBytes),
                        c.requestTimeout);

@@ -159,7 +159,7 @@ TEST_F(PoolReuseTest, IdleWatchClosesAConnectionAsSoonAsThePeerDoes) {
 TEST_F(PoolReuseTest, IdempotentRequestIsRetriedOnceOnAFreshConnection) {
   PoolOptions o;
   o.watchIdle = false;
-  o.checkBeforeReuse = false;  // the request meets the closed socket: case (b) of S1
+  o.checkBeforeReuse = false;  // the request meets the closed socket, as if it crossed the FIN
   Pool pool(loop_, server_.address(), "test", o);
   raceOnce(pool, get(), true);
   run();

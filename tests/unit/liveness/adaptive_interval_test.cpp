@@ -40,7 +40,7 @@ void climbTo(AdaptiveInterval& a, Millis& now, Millis target) {
   ASSERT_EQ(a.current(), target);
 }
 
-TEST(AdaptiveIntervalTest, MarsDefaultsAreTheAnchorConstants) {
+TEST(AdaptiveIntervalTest, DefaultsAreMarsConstants) {
   AdaptiveSettings s;
   EXPECT_EQ(s.min, 210'000);
   EXPECT_EQ(s.max, 600'000);

@@ -27,7 +27,7 @@ const Warning* find(const std::vector<Warning>& ws, const std::string& code) {
   return nullptr;
 }
 
-TEST(IdleDetection, SeedsExampleIs33Seconds) {
+TEST(IdleDetection, Keepalive30s1s3Is33Seconds) {
   IdleDetection d = idleDetection(ka(30, 1, 3));
   EXPECT_TRUE(d.detected);
   EXPECT_EQ(d.deadAt, 33'000);
@@ -49,7 +49,7 @@ TEST(IdleDetection, SeedsExampleIs33Seconds) {
 
 TEST(IdleDetection, KernelDefaultsGive7875Seconds) {
   EXPECT_EQ(idleDetection(ka(7200, 75, 9)).deadAt, 7'875'000);
-  EXPECT_EQ(idleDetection(ka(2, 1, 3)).deadAt, 5'000);  // failures.md S3a bound
+  EXPECT_EQ(idleDetection(ka(2, 1, 3)).deadAt, 5'000);  // what tests/netns/test_bed.py measures
 }
 
 TEST(IdleDetection, OffIsNeverDetected) {
@@ -61,7 +61,7 @@ TEST(IdleDetection, OffIsNeverDetected) {
 }
 
 // With TCP_USER_TIMEOUT, TCP_KEEPCNT is ignored: the kill is the first timer run
-// idle + k*interval (k >= 1) at or past the user timeout (failures.md S4 R4).
+// idle + k*interval (k >= 1) at or past the user timeout (tcp_keepalive_timer).
 TEST(IdleDetection, UserTimeoutReplacesTheProbeCount) {
   IdleDetection r4 = idleDetection(ka(2, 5, 10, 4000));  // measured 7.17 s, formula 7
   EXPECT_EQ(r4.deadAt, 7'000);
