@@ -61,6 +61,7 @@ std::string_view closeReasonName(CloseReason reason) noexcept {
 
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
+      maxConnections_(options_.maxConnections),  // bind() derives it when 0
       shared_(std::make_unique<SharedCounters>()),
       fallback_(&notFound) {
   if (options_.listen.empty())

@@ -32,10 +32,11 @@ void WorkerStats::addTo(ServerStatsSnapshot& s) const noexcept {
   for (std::size_t i = 0; i < closes.size(); ++i) s.closes[i] += get(closes[i]);
 }
 
-Worker::Worker(Server& server, std::vector<int> listenFds, SharedCounters& shared, int logFd)
+Worker::Worker(Server& server, std::vector<int> listenFds, SharedCounters& shared, int logFd,
+               const core::Clock& clock)
     : server_(server),
       shared_(shared),
-      loop_(std::make_unique<net::EventLoop>()),
+      loop_(std::make_unique<net::EventLoop>(clock)),
       bufferSize_(static_cast<std::uint32_t>(
           std::max<std::uint64_t>(16 * 1024, server.options().maxHeaderSize + 4096))),
       scratch_(std::make_unique<char[]>(kScratchSize)),

@@ -58,7 +58,9 @@ struct SharedCounters {
 class Worker final : public net::Acceptor::Owner {
  public:
   /// Takes ownership of `listenFds`; `logFd` (-1: none) stays owned by the server.
-  Worker(Server& server, std::vector<int> listenFds, SharedCounters& shared, int logFd);
+  /// `clock` drives the worker's loop (a ManualClock in unit tests).
+  Worker(Server& server, std::vector<int> listenFds, SharedCounters& shared, int logFd,
+         const core::Clock& clock = core::monotonicClock());
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
