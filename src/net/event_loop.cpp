@@ -36,15 +36,14 @@ void EventLoop::release(DelayedCall& call) noexcept {
   freeDelayed_.push_back(call.slot);
 }
 
-EventLoop::EventLoop(const core::Clock& clock)
+EventLoop::EventLoop(const core::Clock& clock, std::unique_ptr<EventBackend> backend)
     : clock_(clock),
-      epfd_(epoll_create1(EPOLL_CLOEXEC)),
+      backend_(std::move(backend)),
       wakeFd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       now_(clock.millis()),
       wheel_(now_),
       events_(kMaxEvents),
       threadId_(pthread_self()) {
-  if (epfd_ < 0) fatal("epoll_create1");
   if (wakeFd_ < 0) fatal("eventfd");
   addFd(wakeFd_, EPOLLIN, nullptr);
   updateTime();
@@ -53,7 +52,6 @@ EventLoop::EventLoop(const core::Clock& clock)
 EventLoop::~EventLoop() {
   for (DelayedCall& call : delayed_) wheel_.unlink(call.timer);
   ::close(wakeFd_);
-  ::close(epfd_);
 }
 
 void EventLoop::run() {
@@ -62,9 +60,7 @@ void EventLoop::run() {
 }
 
 void EventLoop::runOnce(Millis maxWait) {
-  int ready =
-      epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), pollTimeoutMs(maxWait));
-  if (ready < 0 && errno != EINTR) fatal("epoll_wait");
+  int ready = backend_->wait(pollTimeoutMs(maxWait), events_);
   updateTime();
   if (ready > 0) dispatch(ready);
   wheel_.advance(now_);
@@ -87,14 +83,11 @@ void EventLoop::queueInLoop(std::function<void()> fn) {
 }
 
 void EventLoop::addFd(int fd, std::uint32_t events, IoHandler* handler) {
-  epoll_event ev{};
-  ev.events = events | EPOLLET;
-  ev.data.ptr = handler;
-  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) fatal("epoll_ctl add");
+  backend_->add(fd, events, handler);
 }
 
 void EventLoop::removeFd(int fd, IoHandler* handler) {
-  epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+  backend_->remove(fd);
   forget(handler);
 }
 
@@ -102,7 +95,7 @@ void EventLoop::removeFd(int fd, IoHandler* handler) {
 // handler belongs to the socket being closed (a new one registers later).
 void EventLoop::forget(IoHandler* handler) noexcept {
   for (int i = dispatchNext_; i < dispatchEnd_; ++i) {
-    if (events_[static_cast<std::size_t>(i)].data.ptr == handler) {
+    if (events_[static_cast<std::size_t>(i)].handler == handler) {
       events_[static_cast<std::size_t>(i)].events = 0;
     }
   }
@@ -183,9 +176,9 @@ int EventLoop::pollTimeoutMs(Millis maxWait) const {
 void EventLoop::dispatch(int ready) {
   dispatchEnd_ = ready;
   for (dispatchNext_ = 0; dispatchNext_ < ready;) {
-    const epoll_event& ev = events_[static_cast<std::size_t>(dispatchNext_++)];
+    const ReadyEvent& ev = events_[static_cast<std::size_t>(dispatchNext_++)];
     if (ev.events == 0) continue;  // forgotten: its socket was closed in this batch
-    auto* handler = static_cast<IoHandler*>(ev.data.ptr);
+    IoHandler* handler = ev.handler;
     if (handler == nullptr) {
       std::uint64_t drained;
       [[maybe_unused]] ssize_t n = ::read(wakeFd_, &drained, sizeof drained);

@@ -1,4 +1,5 @@
-// One epoll loop per thread (muduo's "one loop per thread", nginx's worker).
+// One event loop per thread (muduo's "one loop per thread", nginx's worker),
+// on an EventBackend (epoll by default).
 //
 // Threading contract: an EventLoop is created, run and destroyed on one thread.
 // Every method is loop-thread-only unless marked "Any thread". Objects that
@@ -16,12 +17,14 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string_view>
 #include <vector>
 
 #include "tether/core/time.h"
 #include "tether/core/timer_wheel.h"
+#include "tether/net/event_backend.h"
 
 namespace tether::net {
 
@@ -44,7 +47,8 @@ struct DelayedCallId {
 
 class EventLoop {
  public:
-  explicit EventLoop(const core::Clock& clock = core::monotonicClock());
+  explicit EventLoop(const core::Clock& clock = core::monotonicClock(),
+                     std::unique_ptr<EventBackend> backend = makeEpollBackend());
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -90,6 +94,9 @@ class EventLoop {
   /// The cached `Date:` header value (IMF-fixdate), refreshed at most once a second.
   std::string_view httpDate() const noexcept { return {date_, kDateLen}; }
 
+  /// The backend's name ("epoll").
+  const char* backendName() const noexcept { return backend_->name(); }
+
   bool isInLoopThread() const noexcept;
   void assertInLoopThread() const;
 
@@ -117,13 +124,13 @@ class EventLoop {
   void wakeup();
 
   const core::Clock& clock_;
-  int epfd_;
+  std::unique_ptr<EventBackend> backend_;
   int wakeFd_;
   std::atomic<bool> quit_{false};
   std::atomic<bool> hasQueued_{false};
   Millis now_;
   core::TimerWheel wheel_;
-  std::vector<epoll_event> events_;
+  std::vector<ReadyEvent> events_;
   int dispatchNext_ = 0;  // events_[dispatchNext_, dispatchEnd_) are still to dispatch
   int dispatchEnd_ = 0;
   std::mutex queueMutex_;

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <memory>
 #include <vector>
 
 namespace tether::net {
@@ -119,6 +121,55 @@ TEST_F(EventLoopTest, ReadinessIsDispatchedWithoutBlocking) {
   loop.removeFd(sv[0], &r);
   ::close(sv[0]);
   ::close(sv[1]);
+}
+
+// A backend that delivers scripted events: the loop needs nothing else.
+struct ScriptedBackend final : EventBackend {
+  std::vector<ReadyEvent> next;
+  std::vector<int> added, removed;
+  std::vector<int> waits;  // timeouts asked for
+  const char* name() const noexcept override { return "scripted"; }
+  void add(int fd, std::uint32_t, IoHandler*) override { added.push_back(fd); }
+  void remove(int fd) override { removed.push_back(fd); }
+  int wait(int timeoutMs, std::span<ReadyEvent> out) override {
+    waits.push_back(timeoutMs);
+    std::size_t n = std::min(next.size(), out.size());
+    std::copy_n(next.begin(), n, out.begin());
+    next.clear();
+    return static_cast<int>(n);
+  }
+};
+
+struct Closer final : IoHandler {
+  EventLoop* loop = nullptr;
+  IoHandler* victim = nullptr;
+  int calls = 0;
+  void onIoEvents(std::uint32_t) override {
+    ++calls;
+    if (victim != nullptr) loop->removeFd(99, victim);  // as Stream::close() would
+  }
+};
+
+TEST(EventLoopBackend, DispatchesTheBackendsEventsAndDropsThoseOfAClosedHandler) {
+  auto owned = std::make_unique<ScriptedBackend>();
+  ScriptedBackend& backend = *owned;
+  core::ManualClock clock;
+  EventLoop loop(clock, std::move(owned));
+  EXPECT_STREQ(loop.backendName(), "scripted");
+  ASSERT_EQ(backend.added.size(), 1u) << "the loop's own wake-up descriptor";
+  Closer first, second;
+  first.loop = second.loop = &loop;
+  first.victim = &second;
+  backend.next = {{&first, EPOLLIN}, {&second, EPOLLIN}, {&second, EPOLLOUT}};
+  loop.runOnce(0);
+  EXPECT_EQ(first.calls, 1);
+  EXPECT_EQ(second.calls, 0) << "closed by the first handler in the same batch";
+  EXPECT_EQ(backend.removed, std::vector<int>{99});
+  EXPECT_EQ(backend.waits.back(), 0) << "runOnce(0) never blocks";
+  loop.runAfter(250, [] {});
+  loop.runOnce(core::TimerWheel::kNever);
+  EXPECT_GT(backend.waits.back(), 0) << "waits until the next timer";
+  EXPECT_LE(backend.waits.back(), 250);
 }
 
 }  // namespace
