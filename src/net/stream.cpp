@@ -105,12 +105,31 @@ IoResult Stream::drain(char* scratch, std::size_t len) {
 
 IoResult Stream::writeAll(std::string_view data, std::size_t* sent) {
   while (*sent < data.size()) {
-    iovec iov{const_cast<char*>(data.data() + *sent), data.size() - *sent};
-    IoResult r = writev(&iov, 1);
-    if (!r.done()) return r;
+    IoResult r;
+    if (transport_ == nullptr) {
+      r = plainSend(data.data() + *sent, data.size() - *sent);  // the per-response path
+    } else {
+      iovec iov{const_cast<char*>(data.data() + *sent), data.size() - *sent};
+      r = transport_->writev(*this, &iov, 1);
+    }
+    if (!r.done()) {
+      if (r.kind == Kind::kBlocked) flags_ &= ~kWriteReady;
+      return r;
+    }
     *sent += r.bytes;
   }
   return {Kind::kDone, data.size()};
+}
+
+IoResult Stream::plainSend(const char* data, std::size_t len) {
+  for (;;) {
+    // MSG_NOSIGNAL: a closed peer is EPIPE, not a signal.
+    ssize_t n = ::send(fd_, data, len, MSG_NOSIGNAL);
+    if (n >= 0) return {Kind::kDone, static_cast<std::size_t>(n)};
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return {Kind::kBlocked};
+    return failed(errno);
+  }
 }
 
 IoResult Stream::writev(const iovec* iov, int count) {
@@ -120,14 +139,12 @@ IoResult Stream::writev(const iovec* iov, int count) {
 }
 
 IoResult Stream::plainWritev(const iovec* iov, int count) {
+  if (count == 1) return plainSend(static_cast<const char*>(iov[0].iov_base), iov[0].iov_len);
+  msghdr msg{};
+  msg.msg_iov = const_cast<iovec*>(iov);
+  msg.msg_iovlen = static_cast<std::size_t>(std::min(count, IOV_MAX));
   for (;;) {
-    // One piece: send() (MSG_NOSIGNAL: a closed peer is EPIPE, not a signal).
-    ssize_t n = count == 1 ? ::send(fd_, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL) : [&] {
-      msghdr msg{};
-      msg.msg_iov = const_cast<iovec*>(iov);
-      msg.msg_iovlen = static_cast<std::size_t>(std::min(count, IOV_MAX));
-      return ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
-    }();
+    ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
     if (n >= 0) return {Kind::kDone, static_cast<std::size_t>(n)};
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return {Kind::kBlocked};

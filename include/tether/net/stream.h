@@ -46,7 +46,7 @@ struct IoResult {
     kEof,      // read only: the peer's FIN
     kFailed,   // `error` says why; the stream must be closed
   };
-  Kind kind;
+  Kind kind = Kind::kDone;
   std::size_t bytes = 0;
   int err = 0;  // errno when kFailed
   bool done() const noexcept { return kind == Kind::kDone; }
@@ -136,6 +136,7 @@ class Stream {
 
   IoResult plainRead(char* buf, std::size_t len);
   IoResult plainWritev(const iovec* iov, int count);
+  IoResult plainSend(const char* data, std::size_t len);
   IoResult failed(int err) noexcept;
 
   Transport* transport_ = nullptr;
