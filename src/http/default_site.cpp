@@ -8,7 +8,7 @@
 #include <cstring>
 #include <memory>
 
-#include "core/json_line.h"
+#include "json_line.h"
 #include "tether/core/duration.h"
 #include "tether/core/round.h"
 #include "tether/net/event_loop.h"
@@ -139,14 +139,14 @@ void installDefaultSite(Server& server) {
 }
 
 std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o) {
-  core::Json closes = core::Json::object();
+  json::Value closes = json::Value::object();
   std::uint64_t closed = 0;
   for (std::size_t i = 0; i < s.closes.size(); ++i) {
     closes[std::string(closeReasonName(static_cast<CloseReason>(i)))] = s.closes[i];
     closed += s.closes[i];
   }
   double perConnection = s.accepted ? static_cast<double>(s.requests) / s.accepted : 0.0;
-  core::Json doc;
+  json::Value doc;
   doc["connections"] = {{"idle", s.idle},
                         {"reading", s.reading},
                         {"writing", s.writing},
@@ -169,7 +169,7 @@ std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o) {
                      {"tcp_keepalive_interval_s", o.tcpKeepalive.intervalS},
                      {"tcp_keepalive_count", o.tcpKeepalive.count},
                      {"tcp_user_timeout_ms", o.tcpKeepalive.userTimeout}};
-  return core::jsonLine(doc);
+  return json::line(doc);
 }
 
 void installStatusEndpoint(Server& server) {

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "core/json_line.h"
+#include "json_line.h"
 #include "tether/core/round.h"
 #include "tether/http/client/bench.h"
 
@@ -96,7 +96,7 @@ std::string formatJson(const BenchConfig& c, const BenchResult& r) {
   const ErrorCounts& e = r.errors;
   const TimeWaitCounts& t = r.timeWait;
   const auto& s = r.statusClasses;
-  core::Json doc;
+  json::Value doc;
   doc["url"] = c.url;
   doc["connections"] = c.connections;
   doc["threads"] = c.threads;
@@ -138,7 +138,7 @@ std::string formatJson(const BenchConfig& c, const BenchResult& r) {
                         {"after", t.clientAfter},
                         {"delta", delta(t.clientAfter, t.clientBefore)}}},
                       {"note", kTimeWaitNote}};
-  return core::jsonLine(doc);
+  return json::line(doc);
 }
 
 }  // namespace tether::http::bench

@@ -1,14 +1,14 @@
 // JSON report of `tether inspect` (one object; keys documented in docs/inspect.md).
 #include <string>
 
-#include "core/json_line.h"
+#include "json_line.h"
 #include "tether/core/round.h"
 #include "tether/http/client/inspect.h"
 
 namespace tether::http::inspect {
 namespace {
 
-using core::Json;
+using Json = json::Value;
 
 Json tri(Tri t) { return triName(t); }
 // Negative means unknown: null. Milliseconds to a tenth.
@@ -70,7 +70,7 @@ std::string formatJson(const InspectReport& r) {
   doc["pipelining"] = pipelineJson(r);
   doc["recommendations"] = adviceJson(r);
   doc["problems"] = r.problems;
-  return core::jsonLine(doc);
+  return json::line(doc);
 }
 
 }  // namespace tether::http::inspect
