@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake g++ pkg-config clang-format
-  node-llhttp libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+  node-llhttp libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl wrk apache2-utils python3 python3-requests nginx iproute2 procps
   nftables conntrack
   apache2 lighttpd nodejs

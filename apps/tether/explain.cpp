@@ -7,15 +7,14 @@
 #include <stdexcept>
 
 #include "commands.h"
+#include "explain_report.h"
 #include "tether/core/duration.h"
-#include "tether/core/json.h"
 #include "tether/liveness/detection_bound.h"
 #include "tether/liveness/keepalive_profile.h"
 
 namespace tether::app {
 namespace {
 
-using core::jsonString;
 using liveness::formatSeconds;
 using liveness::Millis;
 
@@ -26,19 +25,6 @@ struct ExplainArgs {
   std::string userTimeout = "0";
   std::string initialRto = "200ms";
   bool json = false;
-};
-
-// Everything `explain` prints, computed once for both output formats.
-struct Explanation {
-  std::string spec;
-  liveness::KeepaliveProfile profile;  // resolved against the system defaults
-  liveness::SystemKeepaliveDefaults system;
-  liveness::IdleDetection idle;
-  std::vector<liveness::ProbeEvent> timeline;
-  std::size_t elided = 0;
-  liveness::InFlightDetection inFlight;
-  liveness::ProbeTraffic traffic;
-  std::vector<liveness::Warning> warnings;
 };
 
 Explanation explain(const ExplainArgs& a) {
@@ -73,8 +59,6 @@ Explanation explain(const ExplainArgs& a) {
   for (auto& w : liveness::keepaliveWarnings(e.profile)) e.warnings.push_back(std::move(w));
   return e;
 }
-
-double sec(Millis ms) { return static_cast<double>(ms) / 1000.0; }
 
 std::string inFlightText(const Explanation& e) {
   const auto& f = e.inFlight;
@@ -157,47 +141,10 @@ void printText(const Explanation& e) {
   for (const auto& w : e.warnings) fmt::print("  - {}: {}\n", w.code, w.message);
 }
 
-void printJson(const Explanation& e) {
-  const auto& p = e.profile;
-  const auto& s = e.system;
-  std::string timeline;
-  for (const auto& ev : e.timeline) {
-    timeline += fmt::format("{}{{\"t_s\": {}, \"event\": \"{}\"{}}}", timeline.empty() ? "" : ", ",
-                            sec(ev.at), ev.probe == 0 ? "dead" : "probe",
-                            ev.probe == 0 ? "" : fmt::format(", \"probe\": {}", ev.probe));
-  }
-  std::string warnings;
-  for (const auto& w : e.warnings) {
-    warnings += fmt::format("{}{{\"code\": {}, \"message\": {}}}", warnings.empty() ? "" : ", ",
-                            jsonString(w.code), jsonString(w.message));
-  }
-  const auto& f = e.inFlight;
-  const auto& t = e.traffic;
-  fmt::print(
-      "{{\"so_keepalive\": {}, \"keepalive\": {{\"enabled\": {}, \"idle_s\": {}, \"interval_s\": "
-      "{}, \"count\": {}}}, \"user_timeout_ms\": {}, \"system\": {{\"from_proc\": {}, "
-      "\"tcp_keepalive_time\": {}, \"tcp_keepalive_intvl\": {}, \"tcp_keepalive_probes\": {}, "
-      "\"tcp_retries2\": {}}}, \"idle\": {{\"detected\": {}, \"dead_after_s\": {}, \"probes\": {}, "
-      "\"by_user_timeout\": {}, \"probe_window_s\": {}, \"timeline\": [{}], \"timeline_elided\": "
-      "{}}}, \"in_flight\": {{\"mechanism\": \"{}\", \"dead_after_s\": {}, \"model_timeout_s\": "
-      "{}, \"retries2\": {}, \"initial_rto_ms\": {}, \"rto_max_ms\": {}, \"retransmissions\": "
-      "{}}}, \"probe_traffic_per_hour\": {{\"probes\": {}, \"packets\": {}, \"bytes_ipv4\": {}, "
-      "\"bytes_ipv6\": {}, \"bytes_ethernet_ipv4\": {}, \"packet_bytes_ipv4\": {}, "
-      "\"packet_bytes_ipv6\": {}}}, \"warnings\": [{}]}}\n",
-      jsonString(e.spec), p.enabled, p.enabled ? p.idleS : 0, p.enabled ? p.intervalS : 0,
-      p.enabled ? p.count : 0, p.userTimeout, s.fromSystem, s.idleS, s.intervalS, s.count,
-      s.retries2, e.idle.detected, e.idle.detected ? fmt::format("{}", sec(e.idle.deadAt)) : "null",
-      e.idle.probes, e.idle.byUserTimeout, sec(e.idle.probeWindow()), timeline, e.elided,
-      f.byUserTimeout ? "user_timeout" : "tcp_retries2", sec(f.deadAt), sec(f.modelTimeout),
-      f.retries2, f.initialRto, liveness::kRtoMax, f.retransmissions, t.probesPerHour,
-      t.packetsPerHour, t.ipv4BytesPerHour, t.ipv6BytesPerHour, t.ipv4FrameBytesPerHour,
-      liveness::ProbeTraffic::kIpv4Bytes, liveness::ProbeTraffic::kIpv6Bytes, warnings);
-}
-
 int run(const ExplainArgs& args) {
   Explanation e = explain(args);
   if (args.json) {
-    printJson(e);
+    fmt::print("{}", explanationJson(e));
   } else {
     printText(e);
   }

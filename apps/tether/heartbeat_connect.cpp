@@ -64,27 +64,26 @@ class HeartbeatClient final : public SessionObserver {
   }
 
   void onPingSent(Session&, std::uint64_t opaque) override {
-    if (log_.json()) log_.emit("ping", fmt::format(",\"id\":{}", opaque), "");
+    if (log_.json()) log_.emit("ping", {{"id", opaque}}, "");
   }
 
   void onPong(Session&, double rttMs) override {
     rtt_.add(rttMs);
-    log_.emit("pong", fmt::format(",\"rtt_ms\":{:.3f}", rttMs),
-              fmt::format("pong rtt {:.3f} ms", rttMs));
+    log_.emit("pong", {{"rtt_ms", eventMs(rttMs)}}, fmt::format("pong rtt {:.3f} ms", rttMs));
   }
 
   void onClosed(Session& s, const CloseInfo& info) override {
     std::string_view reason = closeReasonName(info.reason);
     if (info.reason == CloseReason::kHeartbeatTimeout) {
-      log_.emit("heartbeat_timeout", fmt::format(",\"since_last_read_ms\":{}", info.sinceLastRead),
+      log_.emit("heartbeat_timeout", {{"since_last_read_ms", info.sinceLastRead}},
                 fmt::format("heartbeat timeout: nothing read for {:.3f} s",
                             static_cast<double>(info.sinceLastRead) / 1000.0));
     }
-    log_.emit("closed",
-              fmt::format(",\"reason\":\"{}\",\"since_last_read_ms\":{},\"detail\":{}", reason,
-                          info.sinceLastRead, jsonString(info.detail)),
-              fmt::format("closed: {} ({:.3f} s since last read; {})", reason,
-                          static_cast<double>(info.sinceLastRead) / 1000.0, info.detail));
+    log_.emit(
+        "closed",
+        {{"reason", reason}, {"since_last_read_ms", info.sinceLastRead}, {"detail", info.detail}},
+        fmt::format("closed: {} ({:.3f} s since last read; {})", reason,
+                    static_cast<double>(info.sinceLastRead) / 1000.0, info.detail));
     pingsSent_ = s.engine().pingsSent();
     dataSent_ = s.dataBytesSent();
     finish(exitCodeFor(info.reason));
@@ -94,14 +93,18 @@ class HeartbeatClient final : public SessionObserver {
     if (!session_) return;  // never connected: the error line says it all
     if (log_.json()) {
       // No pong, no RTT: null rather than zeros a reader could take as measured.
-      std::string rtt =
-          rtt_.count() == 0
-              ? std::string("null")
-              : fmt::format("{{\"min\":{:.3f},\"avg\":{:.3f},\"max\":{:.3f},\"p50\":{:.3f}}}",
-                            rtt_.min(), rtt_.mean(), rtt_.max(), rtt_.percentile(50));
+      json::Value rtt = nullptr;
+      if (rtt_.count() > 0) {
+        rtt = {{"min", eventMs(rtt_.min())},
+               {"avg", eventMs(rtt_.mean())},
+               {"max", eventMs(rtt_.max())},
+               {"p50", eventMs(rtt_.percentile(50))}};
+      }
       log_.emit("summary",
-                fmt::format(",\"pings\":{},\"pongs\":{},\"data_bytes_sent\":{},\"rtt_ms\":{}",
-                            pingsSent_, rtt_.count(), dataSent_, rtt),
+                {{"pings", pingsSent_},
+                 {"pongs", rtt_.count()},
+                 {"data_bytes_sent", dataSent_},
+                 {"rtt_ms", std::move(rtt)}},
                 "");
       return;
     }
@@ -125,7 +128,7 @@ class HeartbeatClient final : public SessionObserver {
     if (fd < 0) return fail(connectError(err));
     session_ = std::make_unique<Session>(loop_, fd, settings_.session, *this,
                                          static_cast<std::uint64_t>(loop_.now()) ^ ::getpid());
-    log_.emit("connected", fmt::format(",\"peer\":{}", jsonString(session_->peer())),
+    log_.emit("connected", {{"peer", session_->peer()}},
               fmt::format("connected to {}", session_->peer()));
     session_->start();
     if (settings_.duration > 0) loop_.runAfter(settings_.duration, [this] { stop(); });

@@ -54,14 +54,13 @@ class HeartbeatServer final : public net::Acceptor::Owner, public SessionObserve
 
   void onPingSent(Session& s, std::uint64_t opaque) override {
     if (log_.json()) {
-      log_.emit("ping", fmt::format(",\"peer\":{},\"id\":{}", jsonString(s.peer()), opaque), "");
+      log_.emit("ping", {{"peer", s.peer()}, {"id", opaque}}, "");
     }
   }
 
   void onPong(Session& s, double rttMs) override {
     if (log_.json()) {
-      log_.emit("pong", fmt::format(",\"peer\":{},\"rtt_ms\":{:.3f}", jsonString(s.peer()), rttMs),
-                "");
+      log_.emit("pong", {{"peer", s.peer()}, {"rtt_ms", eventMs(rttMs)}}, "");
     }
   }
 
@@ -72,12 +71,13 @@ class HeartbeatServer final : public net::Acceptor::Owner, public SessionObserve
       fmt::print(stderr, "tether: closed {}: {} after {:.1f} s without data ({})\n", s.peer(),
                  reason, silent, info.detail);
     }
-    log_.emit(
-        "closed",
-        fmt::format(",\"peer\":{},\"reason\":\"{}\",\"since_last_read_ms\":{},\"detail\":{}",
-                    jsonString(s.peer()), reason, info.sinceLastRead, jsonString(info.detail)),
-        fmt::format("closed {}: {} ({:.1f} s since last read; {})", s.peer(), reason, silent,
-                    info.detail));
+    log_.emit("closed",
+              {{"peer", s.peer()},
+               {"reason", reason},
+               {"since_last_read_ms", info.sinceLastRead},
+               {"detail", info.detail}},
+              fmt::format("closed {}: {} ({:.1f} s since last read; {})", s.peer(), reason, silent,
+                          info.detail));
     auto it = sessions_.find(&s);
     if (it != sessions_.end()) {
       graveyard_.push_back(std::move(it->second));
@@ -92,8 +92,7 @@ class HeartbeatServer final : public net::Acceptor::Owner, public SessionObserve
     auto session = std::make_unique<Session>(loop_, fd, settings_.session, *this, seed);
     Session* raw = session.get();
     sessions_.emplace(raw, std::move(session));
-    log_.emit("connected", fmt::format(",\"peer\":{}", jsonString(raw->peer())),
-              fmt::format("connected {}", raw->peer()));
+    log_.emit("connected", {{"peer", raw->peer()}}, fmt::format("connected {}", raw->peer()));
     raw->start();
   }
 

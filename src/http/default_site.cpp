@@ -8,7 +8,9 @@
 #include <cstring>
 #include <memory>
 
+#include "json_line.h"
 #include "tether/core/duration.h"
+#include "tether/core/round.h"
 #include "tether/net/event_loop.h"
 
 namespace tether::http {
@@ -137,28 +139,37 @@ void installDefaultSite(Server& server) {
 }
 
 std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o) {
-  std::string closes;
-  for (std::size_t i = 0; i < s.closes.size(); ++i) {
-    closes += fmt::format("{}\"{}\": {}", i ? ", " : "",
-                          closeReasonName(static_cast<CloseReason>(i)), s.closes[i]);
-  }
+  json::Value closes = json::Value::object();
   std::uint64_t closed = 0;
-  for (auto c : s.closes) closed += c;
+  for (std::size_t i = 0; i < s.closes.size(); ++i) {
+    closes[std::string(closeReasonName(static_cast<CloseReason>(i)))] = s.closes[i];
+    closed += s.closes[i];
+  }
   double perConnection = s.accepted ? static_cast<double>(s.requests) / s.accepted : 0.0;
-  return fmt::format(
-      "{{\"connections\": {{\"idle\": {}, \"reading\": {}, \"writing\": {}, \"lingering\": {}, "
-      "\"total\": {}}},\n \"totals\": {{\"accepted\": {}, \"closed\": {}, \"requests\": {}, "
-      "\"reused_requests\": {}, \"requests_per_connection\": {:.3f}}},\n \"closes\": {{{}}},\n"
-      " \"settings\": {{\"keepalive_timeout_ms\": {}, \"keepalive_grace_ms\": {}, "
-      "\"keepalive_requests\": {}, \"keepalive_time_ms\": {}, \"client_header_timeout_ms\": {}, "
-      "\"workers\": {}, \"so_keepalive\": \"{}\", \"tcp_keepalive_idle_s\": {}, "
-      "\"tcp_keepalive_interval_s\": {}, \"tcp_keepalive_count\": {}, "
-      "\"tcp_user_timeout_ms\": {}}}}}\n",
-      s.idle, s.reading, s.writing, s.lingering, s.open(), s.accepted, closed, s.requests,
-      s.reusedRequests, perConnection, closes, o.keepaliveTimeout, o.keepaliveGrace,
-      o.keepaliveRequests, o.keepaliveTime, o.clientHeaderTimeout, o.workers,
-      liveness::formatKeepaliveSpec(o.tcpKeepalive), o.tcpKeepalive.idleS, o.tcpKeepalive.intervalS,
-      o.tcpKeepalive.count, o.tcpKeepalive.userTimeout);
+  json::Value doc;
+  doc["connections"] = {{"idle", s.idle},
+                        {"reading", s.reading},
+                        {"writing", s.writing},
+                        {"lingering", s.lingering},
+                        {"total", s.open()}};
+  doc["totals"] = {{"accepted", s.accepted},
+                   {"closed", closed},
+                   {"requests", s.requests},
+                   {"reused_requests", s.reusedRequests},
+                   {"requests_per_connection", core::roundDecimals(perConnection, 3)}};
+  doc["closes"] = std::move(closes);
+  doc["settings"] = {{"keepalive_timeout_ms", o.keepaliveTimeout},
+                     {"keepalive_grace_ms", o.keepaliveGrace},
+                     {"keepalive_requests", o.keepaliveRequests},
+                     {"keepalive_time_ms", o.keepaliveTime},
+                     {"client_header_timeout_ms", o.clientHeaderTimeout},
+                     {"workers", o.workers},
+                     {"so_keepalive", liveness::formatKeepaliveSpec(o.tcpKeepalive)},
+                     {"tcp_keepalive_idle_s", o.tcpKeepalive.idleS},
+                     {"tcp_keepalive_interval_s", o.tcpKeepalive.intervalS},
+                     {"tcp_keepalive_count", o.tcpKeepalive.count},
+                     {"tcp_user_timeout_ms", o.tcpKeepalive.userTimeout}};
+  return json::line(doc);
 }
 
 void installStatusEndpoint(Server& server) {

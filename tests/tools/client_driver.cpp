@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "json_line.h"
 #include "tether/http/pool.h"
 #include "tether/net/event_loop.h"
 
@@ -123,18 +124,24 @@ struct Totals {
 
 void printResult(long id, const ClientResult& r) {
   const auto& st = r.stats;
-  std::printf(
-      "{\"event\":\"request\",\"id\":%ld,\"ok\":%s,\"status\":%d,\"kind\":\"%s\","
-      "\"maybe_processed\":%s,\"request_sent\":%s,\"errno\":%d,\"detail\":\"%s\","
-      "\"reused\":%s,\"first_attempt_reused\":%s,\"idle_ms\":%lld,"
-      "\"first_attempt_idle_ms\":%lld,\"attempts\":%d,"
-      "\"retry_reason\":\"%s\",\"no_retry_reason\":\"%s\",\"connection\":%llu}\n",
-      id, r.ok() ? "true" : "false", r.response.status, errorKindName(r.error.kind),
-      r.error.maybeProcessed ? "true" : "false", r.error.requestSent ? "true" : "false",
-      r.error.sysErrno, r.error.detail, st.reused ? "true" : "false",
-      st.firstAttemptReused ? "true" : "false", static_cast<long long>(st.idleBeforeReuseMs),
-      static_cast<long long>(st.firstAttemptIdleMs), st.attempts, st.retryReason, st.noRetryReason,
-      static_cast<unsigned long long>(st.connectionId));
+  json::Value doc = {{"event", "request"},
+                     {"id", id},
+                     {"ok", r.ok()},
+                     {"status", r.response.status},
+                     {"kind", errorKindName(r.error.kind)},
+                     {"maybe_processed", r.error.maybeProcessed},
+                     {"request_sent", r.error.requestSent},
+                     {"errno", r.error.sysErrno},
+                     {"detail", r.error.detail},
+                     {"reused", st.reused},
+                     {"first_attempt_reused", st.firstAttemptReused},
+                     {"idle_ms", st.idleBeforeReuseMs},
+                     {"first_attempt_idle_ms", st.firstAttemptIdleMs},
+                     {"attempts", st.attempts},
+                     {"retry_reason", st.retryReason},
+                     {"no_retry_reason", st.noRetryReason},
+                     {"connection", st.connectionId}};
+  std::fputs(json::line(doc).c_str(), stdout);
 }
 
 class Driver {
@@ -220,20 +227,25 @@ class Driver {
       s.idleExpired += x.idleExpired;
       s.notKept += x.notKept;
     }
-    std::printf(
-        "{\"event\":\"summary\",\"requests\":%ld,\"completed\":%ld,\"ok\":%ld,\"failed\":%ld,"
-        "\"non2xx\":%ld,\"maybe_processed_failures\":%ld,\"unsent_failures\":%ld,"
-        "\"retried\":%ld,\"reused\":%ld,\"near_timeout\":%ld,\"near_timeout_failed\":%ld,"
-        "\"connections_opened\":%llu,\"stale_before_reuse\":%llu,"
-        "\"peer_closed_while_idle\":%llu,\"idle_expired\":%llu,\"not_kept\":%llu,"
-        "\"timed_out\":%s}\n",
-        issued_, completed_, t_.ok, t_.failed, t_.non2xx, t_.maybeProcessed, t_.notSent, t_.retried,
-        t_.reused, t_.nearTimeout, t_.nearTimeoutFailed,
-        static_cast<unsigned long long>(s.connectionsOpened),
-        static_cast<unsigned long long>(s.staleBeforeReuse),
-        static_cast<unsigned long long>(s.peerClosedWhileIdle),
-        static_cast<unsigned long long>(s.idleExpired), static_cast<unsigned long long>(s.notKept),
-        timedOut_ ? "true" : "false");
+    json::Value doc = {{"event", "summary"},
+                       {"requests", issued_},
+                       {"completed", completed_},
+                       {"ok", t_.ok},
+                       {"failed", t_.failed},
+                       {"non2xx", t_.non2xx},
+                       {"maybe_processed_failures", t_.maybeProcessed},
+                       {"unsent_failures", t_.notSent},
+                       {"retried", t_.retried},
+                       {"reused", t_.reused},
+                       {"near_timeout", t_.nearTimeout},
+                       {"near_timeout_failed", t_.nearTimeoutFailed},
+                       {"connections_opened", s.connectionsOpened},
+                       {"stale_before_reuse", s.staleBeforeReuse},
+                       {"peer_closed_while_idle", s.peerClosedWhileIdle},
+                       {"idle_expired", s.idleExpired},
+                       {"not_kept", s.notKept},
+                       {"timed_out", timedOut_}};
+    std::fputs(json::line(doc).c_str(), stdout);
     std::fflush(stdout);
   }
 

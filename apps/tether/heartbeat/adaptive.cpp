@@ -52,23 +52,23 @@ class AdaptiveClient final : public SessionObserver {
 
   void onPingSent(Session&, std::uint64_t opaque) override {
     pingInterval_ = configured_;
-    if (log_.json()) log_.emit("ping", fmt::format(",\"id\":{}", opaque), "");
+    if (log_.json()) log_.emit("ping", {{"id", opaque}}, "");
   }
 
   void onPong(Session&, double rttMs) override {
-    log_.emit("pong", fmt::format(",\"rtt_ms\":{:.3f},\"interval_ms\":{}", rttMs, pingInterval_),
+    log_.emit("pong", {{"rtt_ms", eventMs(rttMs)}, {"interval_ms", pingInterval_}},
               fmt::format("pong rtt {:.3f} ms after {:.3f} s idle", rttMs, seconds(pingInterval_)));
     ++pongsOnConnection_;
     apply(adaptive_.onSuccess(pingInterval_, loop_.now()));
   }
 
   void onClosed(Session&, const CloseInfo& info) override {
-    log_.emit(
-        "closed",
-        fmt::format(",\"reason\":\"{}\",\"since_last_read_ms\":{},\"detail\":{}",
-                    closeReasonName(info.reason), info.sinceLastRead, jsonString(info.detail)),
-        fmt::format("closed: {} ({:.3f} s since last read; {})", closeReasonName(info.reason),
-                    seconds(info.sinceLastRead), info.detail));
+    log_.emit("closed",
+              {{"reason", closeReasonName(info.reason)},
+               {"since_last_read_ms", info.sinceLastRead},
+               {"detail", info.detail}},
+              fmt::format("closed: {} ({:.3f} s since last read; {})", closeReasonName(info.reason),
+                          seconds(info.sinceLastRead), info.detail));
     retired_ = std::move(session_);  // destroyed at the next close or at exit, not in here
     if (!isPathFailure(info.reason)) return finish(exitCodeFor(info.reason));
     // The path lost the connection while a ping of `pingInterval_` was out (or
@@ -100,11 +100,9 @@ class AdaptiveClient final : public SessionObserver {
     configured_ = options.heartbeat.interval = adaptive_.next();
     session_ = std::make_unique<Session>(loop_, fd, options, *this,
                                          static_cast<std::uint64_t>(loop_.now()) ^ ::getpid());
-    log_.emit(
-        "connected",
-        fmt::format(",\"peer\":{},\"interval_ms\":{}", jsonString(session_->peer()), configured_),
-        fmt::format("connected to {}, interval {:.3f} s{}", session_->peer(), seconds(configured_),
-                    adaptive_.warm() ? "" : " (warm-up)"));
+    log_.emit("connected", {{"peer", session_->peer()}, {"interval_ms", configured_}},
+              fmt::format("connected to {}, interval {:.3f} s{}", session_->peer(),
+                          seconds(configured_), adaptive_.warm() ? "" : " (warm-up)"));
     session_->start();
   }
 
@@ -117,9 +115,11 @@ class AdaptiveClient final : public SessionObserver {
     std::string_view why = liveness::adaptiveChangeName(change);
     std::string_view state = liveness::adaptiveStateName(adaptive_.state());
     log_.emit("interval",
-              fmt::format(",\"interval_ms\":{},\"previous_ms\":{},\"adaptive_ms\":{},"
-                          "\"change\":\"{}\",\"state\":\"{}\"",
-                          configured_, previous, adaptive_.current(), why, state),
+              {{"interval_ms", configured_},
+               {"previous_ms", previous},
+               {"adaptive_ms", adaptive_.current()},
+               {"change", why},
+               {"state", state}},
               fmt::format("interval {:.3f} s -> {:.3f} s ({}, {}; adaptive value {:.3f} s)",
                           seconds(previous), seconds(configured_), why, state,
                           seconds(adaptive_.current())));

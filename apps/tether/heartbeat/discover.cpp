@@ -156,7 +156,7 @@ void Discoverer::startRound() {
   if (idles.empty()) return report();
   std::string list;
   for (Millis t : idles) list += fmt::format("{}{}", list.empty() ? "" : ",", t);
-  log_.emit("round", fmt::format(",\"round\":{},\"idle_ms\":[{}]", search_.rounds(), list),
+  log_.emit("round", {{"round", search_.rounds()}, {"idle_ms", idles}},
             fmt::format("round {}: {} probes idling {} ms", search_.rounds(), idles.size(), list));
   for (Millis t : idles) probes_.push_back(std::make_unique<Probe>(*this, loop_, t));
   for (std::size_t i = 0; i < probes_.size() && !finished_; ++i) probes_[i]->start(settings_);
@@ -166,8 +166,10 @@ void Discoverer::onProbeResult(Probe& p, std::string_view reason) {
   bool survived = p.result() == ProbeResult::kSurvived;
   search_.onResult(p.idle(), survived);
   log_.emit("probe",
-            fmt::format(",\"round\":{},\"idle_ms\":{},\"result\":\"{}\",\"reason\":\"{}\"",
-                        search_.rounds(), p.idle(), resultName(p.result()), reason),
+            {{"round", search_.rounds()},
+             {"idle_ms", p.idle()},
+             {"result", resultName(p.result())},
+             {"reason", reason}},
             fmt::format("probe idle {:.3f} s: {} ({})", seconds(p.idle()), resultName(p.result()),
                         reason));
   if (!survived) {
@@ -198,9 +200,10 @@ void Discoverer::report() {
   const Millis max = settings_.discover->max;
   if (outcome == Outcome::kNoTimeout) {
     log_.emit("discovered",
-              fmt::format(",\"outcome\":\"{}\",\"idle_timeout_ms\":null,\"survived_ms\":{},"
-                          "\"rounds\":{}",
-                          name, search_.survivedMax(), search_.rounds()),
+              {{"outcome", name},
+               {"idle_timeout_ms", nullptr},
+               {"survived_ms", search_.survivedMax()},
+               {"rounds", search_.rounds()}},
               fmt::format("no timeout found up to --discover-max {}: an idle of {:.3f} s "
                           "survived",
                           core::formatDuration(max), seconds(search_.survivedMax())));
@@ -211,15 +214,18 @@ void Discoverer::report() {
                "tether: inconsistent probes: {:.3f} s idle survived but {:.3f} s died; the path "
                "loses packets, it is not an idle timeout\n",
                seconds(search_.survivedMax()), seconds(*search_.diedMin()));
-    log_.emit("discovered", fmt::format(",\"outcome\":\"{}\"", name), "");
+    log_.emit("discovered", {{"outcome", name}}, "");
     return finish(1);
   }
   Millis low = search_.survivedMax(), high = *search_.diedMin();
   Millis estimate = *search_.estimate(), recommended = *search_.recommendedInterval();
   log_.emit("discovered",
-            fmt::format(",\"outcome\":\"{}\",\"idle_timeout_ms\":{},\"low_ms\":{},\"high_ms\":{},"
-                        "\"recommended_interval_ms\":{},\"rounds\":{}",
-                        name, estimate, low, high, recommended, search_.rounds()),
+            {{"outcome", name},
+             {"idle_timeout_ms", estimate},
+             {"low_ms", low},
+             {"high_ms", high},
+             {"recommended_interval_ms", recommended},
+             {"rounds", search_.rounds()}},
             fmt::format("idle timeout {:.3f} s +- {:.3f} s (an idle of {:.3f} s survived, "
                         "{:.3f} s died); recommended heartbeat interval {:.3f} s",
                         seconds(estimate), seconds(high - low) / 2, seconds(low), seconds(high),

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "tether/core/round.h"
+
 namespace tether::app::heartbeat {
 namespace {
 
@@ -18,21 +20,26 @@ std::int64_t monotonicMicros() noexcept {
 
 }  // namespace
 
-EventLog::EventLog(bool json) : startUs_(monotonicMicros()), json_(json) {}
+EventLog::EventLog(bool json, std::FILE* out)
+    : startUs_(monotonicMicros()), json_(json), out_(out) {}
 
 double EventLog::elapsedSeconds() const noexcept {
   return static_cast<double>(monotonicMicros() - startUs_) / 1e6;
 }
 
-void EventLog::emit(std::string_view event, std::string_view jsonFields, std::string_view human) {
+void EventLog::emit(std::string_view event, const json::Value& fields, std::string_view human) {
   double t = elapsedSeconds();
   if (json_) {
-    fmt::print("{{\"t\":{:.3f},\"event\":\"{}\"{}}}\n", t, event, jsonFields);
+    json::Value doc = {{"t", core::roundDecimals(t, 3)}, {"event", std::string(event)}};
+    if (fields.is_object()) doc.update(fields);
+    fmt::print(out_, "{}", json::line(doc));
   } else {
-    fmt::print("[{:9.3f}] {}\n", t, human);
+    fmt::print(out_, "[{:9.3f}] {}\n", t, human);
   }
-  std::fflush(stdout);
+  std::fflush(out_);
 }
+
+double eventMs(double ms) { return core::roundDecimals(ms, 3); }
 
 void RttStats::add(double ms) {
   min_ = samples_.empty() ? ms : std::min(min_, ms);

@@ -5,31 +5,35 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "tether/core/json.h"
+#include "json_line.h"
 
 namespace tether::app::heartbeat {
 
 class EventLog {
  public:
   /// Timestamps ("t") count seconds on CLOCK_MONOTONIC from construction.
-  explicit EventLog(bool json);
+  explicit EventLog(bool json, std::FILE* out = stdout);
 
-  /// Prints `event`. `jsonFields` is either empty or starts with a comma
-  /// (`,"rtt_ms":0.081`); `human` is the text of the human-readable line.
-  void emit(std::string_view event, std::string_view jsonFields, std::string_view human);
+  /// Prints `event`: with --json `{"t":1.234,"event":"pong"}` followed by the
+  /// keys of `fields` (an object, e.g. `{{"rtt_ms", 0.081}}`), otherwise
+  /// `human`, the text of the human-readable line.
+  void emit(std::string_view event, const json::Value& fields, std::string_view human);
   bool json() const noexcept { return json_; }
   double elapsedSeconds() const noexcept;
 
  private:
   std::int64_t startUs_;
   bool json_;
+  std::FILE* out_;
 };
 
-using core::jsonString;
+/// Milliseconds as the events report them: to the microsecond (`"rtt_ms":0.081`).
+double eventMs(double ms);
 
 /// Round-trip times of one connection, in milliseconds.
 class RttStats {

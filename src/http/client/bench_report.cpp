@@ -3,7 +3,8 @@
 
 #include <string>
 
-#include "tether/core/json.h"
+#include "json_line.h"
+#include "tether/core/round.h"
 #include "tether/http/client/bench.h"
 
 namespace tether::http::bench {
@@ -89,49 +90,55 @@ std::string formatReport(const BenchConfig& c, const BenchResult& r) {
 }
 
 std::string formatJson(const BenchConfig& c, const BenchResult& r) {
+  using core::roundDecimals;
+  auto ms6 = [](double v) { return roundDecimals(v, 6); };  // latencies to the nanosecond
   const LatencySummary& l = r.latency;
   const ErrorCounts& e = r.errors;
   const TimeWaitCounts& t = r.timeWait;
-  std::string out = fmt::format(
-      "{{\"url\": {}, \"connections\": {}, \"threads\": {}, \"pipeline\": {}, "
-      "\"keepalive\": {}, \"rate\": {}, \"duration_s\": {}, \"requests_limit\": {}, "
-      "\"warmup_s\": {}, \"interrupted\": {},\n",
-      core::jsonString(c.url), c.connections, c.threads, c.pipeline, c.keepAlive, c.rate,
-      double(c.duration) / 1000, c.requests, double(c.warmup) / 1000, r.interrupted);
-  out += fmt::format(
-      " \"elapsed_s\": {:.6f}, \"requests\": {}, \"requests_per_s\": {:.1f}, \"bytes_read\": {}, "
-      "\"bytes_read_per_s\": {:.1f}, \"bytes_written\": {},\n",
-      r.elapsedS, r.requests, perSecond(double(r.requests), r.elapsedS), r.bytesRead,
-      perSecond(double(r.bytesRead), r.elapsedS), r.bytesWritten);
-  out += fmt::format(
-      " \"latency_ms\": {{\"count\": {}, \"min\": {:.6f}, \"p50\": {:.6f}, \"p90\": {:.6f}, "
-      "\"p99\": {:.6f}, \"p99_9\": {:.6f}, \"max\": {:.6f}, \"mean\": {:.6f}, "
-      "\"from_intended_send\": {}}},\n",
-      l.count, ms(l.min), ms(l.p50), ms(l.p90), ms(l.p99), ms(l.p999), ms(l.max), l.mean / 1e6,
-      c.rate > 0);
   const auto& s = r.statusClasses;
-  out += fmt::format(
-      " \"status\": {{\"1xx\": {}, \"2xx\": {}, \"3xx\": {}, \"4xx\": {}, \"5xx\": {}, "
-      "\"other\": {}}},\n",
-      s[1], s[2], s[3], s[4], s[5], s[0]);
-  out += fmt::format(
-      " \"errors\": {{\"total\": {}, \"connect\": {}, \"reset\": {}, \"timeout\": {}, \"read\": "
-      "{}, "
-      "\"parse\": {}, \"status_4xx\": {}, \"status_5xx\": {}}},\n",
-      e.total(), e.connect, e.reset, e.timeout, e.read, e.parse, e.status4xx, e.status5xx);
-  out += fmt::format(
-      " \"connections_opened\": {}, \"connections_used\": {}, \"requests_per_connection\": {:.3f}, "
-      "\"reused_requests\": {}, \"reused_share\": {:.6f},\n",
-      r.connectionsOpened, r.connectionsUsed, requestsPerConnection(r), r.reusedRequests,
-      reuseShare(r));
-  out += fmt::format(
-      " \"time_wait\": {{\"available\": {}, \"port\": {}, "
-      "\"server_side\": {{\"before\": {}, \"after\": {}, \"delta\": {}}}, "
-      "\"client_side\": {{\"before\": {}, \"after\": {}, \"delta\": {}}}, \"note\": \"{}\"}}}}\n",
-      t.available, c.target.port(), t.serverBefore, t.serverAfter,
-      delta(t.serverAfter, t.serverBefore), t.clientBefore, t.clientAfter,
-      delta(t.clientAfter, t.clientBefore), kTimeWaitNote);
-  return out;
+  json::Value doc;
+  doc["url"] = c.url;
+  doc["connections"] = c.connections;
+  doc["threads"] = c.threads;
+  doc["pipeline"] = c.pipeline;
+  doc["keepalive"] = c.keepAlive;
+  doc["rate"] = c.rate;
+  doc["duration_s"] = double(c.duration) / 1000;
+  doc["requests_limit"] = c.requests;
+  doc["warmup_s"] = double(c.warmup) / 1000;
+  doc["interrupted"] = r.interrupted;
+  doc["elapsed_s"] = roundDecimals(r.elapsedS, 6);
+  doc["requests"] = r.requests;
+  doc["requests_per_s"] = roundDecimals(perSecond(double(r.requests), r.elapsedS), 1);
+  doc["bytes_read"] = r.bytesRead;
+  doc["bytes_read_per_s"] = roundDecimals(perSecond(double(r.bytesRead), r.elapsedS), 1);
+  doc["bytes_written"] = r.bytesWritten;
+  doc["latency_ms"] = {
+      {"count", l.count},      {"min", ms6(ms(l.min))},     {"p50", ms6(ms(l.p50))},
+      {"p90", ms6(ms(l.p90))}, {"p99", ms6(ms(l.p99))},     {"p99_9", ms6(ms(l.p999))},
+      {"max", ms6(ms(l.max))}, {"mean", ms6(l.mean / 1e6)}, {"from_intended_send", c.rate > 0}};
+  doc["status"] = {{"1xx", s[1]}, {"2xx", s[2]}, {"3xx", s[3]},
+                   {"4xx", s[4]}, {"5xx", s[5]}, {"other", s[0]}};
+  doc["errors"] = {{"total", e.total()},        {"connect", e.connect},     {"reset", e.reset},
+                   {"timeout", e.timeout},      {"read", e.read},           {"parse", e.parse},
+                   {"status_4xx", e.status4xx}, {"status_5xx", e.status5xx}};
+  doc["connections_opened"] = r.connectionsOpened;
+  doc["connections_used"] = r.connectionsUsed;
+  doc["requests_per_connection"] = roundDecimals(requestsPerConnection(r), 3);
+  doc["reused_requests"] = r.reusedRequests;
+  doc["reused_share"] = roundDecimals(reuseShare(r), 6);
+  doc["time_wait"] = {{"available", t.available},
+                      {"port", c.target.port()},
+                      {"server_side",
+                       {{"before", t.serverBefore},
+                        {"after", t.serverAfter},
+                        {"delta", delta(t.serverAfter, t.serverBefore)}}},
+                      {"client_side",
+                       {{"before", t.clientBefore},
+                        {"after", t.clientAfter},
+                        {"delta", delta(t.clientAfter, t.clientBefore)}}},
+                      {"note", kTimeWaitNote}};
+  return json::line(doc);
 }
 
 }  // namespace tether::http::bench

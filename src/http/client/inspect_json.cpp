@@ -1,68 +1,76 @@
 // JSON report of `tether inspect` (one object; keys documented in docs/inspect.md).
-#include <fmt/format.h>
-
 #include <string>
 
-#include "tether/core/json.h"
+#include "json_line.h"
+#include "tether/core/round.h"
 #include "tether/http/client/inspect.h"
 
 namespace tether::http::inspect {
 namespace {
 
-std::string str(std::string_view s) { return core::jsonString(s); }
+using Json = json::Value;
 
-std::string tri(Tri t) { return str(triName(t)); }
-std::string num(double v) { return v < 0 ? "null" : fmt::format("{:.1f}", v); }
-std::string num(std::int64_t v) { return v < 0 ? "null" : std::to_string(v); }
+Json tri(Tri t) { return triName(t); }
+// Negative means unknown: null. Milliseconds to a tenth.
+Json num(double v) { return v < 0 ? Json(nullptr) : Json(core::roundDecimals(v, 1)); }
+Json num(std::int64_t v) { return v < 0 ? Json(nullptr) : Json(v); }
 
-std::string idleJson(const InspectReport& r) {
+Json idleJson(const InspectReport& r) {
   const IdleEstimate& e = r.idle;
-  std::string samples;
-  for (double s : e.samplesMs) samples += (samples.empty() ? "" : ",") + num(s);
-  return fmt::format(
-      "{{\"reached\":{},\"median_ms\":{},\"samples_ms\":[{}],\"at_least_ms\":{},"
-      "\"consistent\":{},\"precision_ms\":{},\"close_style\":{}}}",
-      e.reached, num(e.medianMs), samples, num(e.atLeastMs), e.consistent, kIdlePrecisionMs,
-      str(closeStyleName(r.idleCloseStyle)));
+  Json samples = Json::array();
+  for (double s : e.samplesMs) samples.push_back(num(s));
+  return {{"reached", e.reached},
+          {"median_ms", num(e.medianMs)},
+          {"samples_ms", std::move(samples)},
+          {"at_least_ms", num(e.atLeastMs)},
+          {"consistent", e.consistent},
+          {"precision_ms", static_cast<std::int64_t>(kIdlePrecisionMs)},
+          {"close_style", closeStyleName(r.idleCloseStyle)}};
 }
 
-std::string pipelineJson(const InspectReport& r) {
-  std::string statuses;
-  for (int s : r.pipelineStatuses) statuses += (statuses.empty() ? "" : ",") + std::to_string(s);
-  return fmt::format("{{\"complete\":{},\"in_order\":{},\"statuses\":[{}],\"note\":{}}}",
-                     tri(r.pipelineComplete), tri(r.pipelineInOrder), statuses,
-                     str(r.pipelineNote));
+Json pipelineJson(const InspectReport& r) {
+  return {{"complete", tri(r.pipelineComplete)},
+          {"in_order", tri(r.pipelineInOrder)},
+          {"statuses", r.pipelineStatuses},
+          {"note", r.pipelineNote}};
 }
 
-std::string adviceJson(const InspectReport& r) {
-  return fmt::format(
-      "{{\"poolable\":{},\"idle_timeout_ms\":{},\"idle_advice\":{},\"retry_idempotent\":{},"
-      "\"retry_advice\":{},\"max_requests\":{},\"max_requests_advice\":{}}}",
-      r.poolable, num(r.recommendedIdleMs), str(r.idleAdvice), r.poolable, str(r.retryAdvice),
-      r.recommendedMaxRequests == 0 ? "null" : std::to_string(r.recommendedMaxRequests),
-      str(r.maxRequestsAdvice));
+Json adviceJson(const InspectReport& r) {
+  Json maxRequests = r.recommendedMaxRequests == 0 ? Json(nullptr) : Json(r.recommendedMaxRequests);
+  return {{"poolable", r.poolable},
+          {"idle_timeout_ms", num(r.recommendedIdleMs)},
+          {"idle_advice", r.idleAdvice},
+          {"retry_idempotent", r.poolable},
+          {"retry_advice", r.retryAdvice},
+          {"max_requests", std::move(maxRequests)},
+          {"max_requests_advice", r.maxRequestsAdvice}};
 }
 
 }  // namespace
 
 std::string formatJson(const InspectReport& r) {
   const Persistence& p = r.persistence;
-  std::string problems;
-  for (const std::string& s : r.problems) problems += (problems.empty() ? "" : ",") + str(s);
-  return fmt::format(
-      "{{\"origin\":{},\"elapsed_ms\":{},"
-      "\"persistence\":{{\"http11_default\":{},\"http10\":{},\"http10_keep_alive\":{},"
-      "\"connection_close_honoured\":{}}},"
-      "\"keep_alive_header\":{{\"timeout_s\":{},\"max\":{},\"only_on_request\":{}}},\"idle_"
-      "timeout\":{},"
-      "\"max_requests\":{{\"count\":{},\"reached\":{},\"last_said_close\":{},\"close_style\":{}}},"
-      "\"lingering\":{{\"final_response_survives\":{},\"close_style\":{}}},"
-      "\"pipelining\":{},\"recommendations\":{},\"problems\":[{}]}}\n",
-      str(r.origin), r.elapsedMs, tri(p.http11Default), tri(p.http10), tri(p.http10KeepAlive),
-      tri(p.closeHonoured), num(r.advertisedTimeoutS), num(r.advertisedMax),
-      r.advertisedOnlyOnRequest, idleJson(r), r.maxRequests, r.maxRequestsReached, r.lastSaidClose,
-      str(closeStyleName(r.maxRequestsCloseStyle)), tri(r.finalResponseSurvives),
-      str(closeStyleName(r.lingeringCloseStyle)), pipelineJson(r), adviceJson(r), problems);
+  Json doc;
+  doc["origin"] = r.origin;
+  doc["elapsed_ms"] = r.elapsedMs;
+  doc["persistence"] = {{"http11_default", tri(p.http11Default)},
+                        {"http10", tri(p.http10)},
+                        {"http10_keep_alive", tri(p.http10KeepAlive)},
+                        {"connection_close_honoured", tri(p.closeHonoured)}};
+  doc["keep_alive_header"] = {{"timeout_s", num(r.advertisedTimeoutS)},
+                              {"max", num(r.advertisedMax)},
+                              {"only_on_request", r.advertisedOnlyOnRequest}};
+  doc["idle_timeout"] = idleJson(r);
+  doc["max_requests"] = {{"count", r.maxRequests},
+                         {"reached", r.maxRequestsReached},
+                         {"last_said_close", r.lastSaidClose},
+                         {"close_style", closeStyleName(r.maxRequestsCloseStyle)}};
+  doc["lingering"] = {{"final_response_survives", tri(r.finalResponseSurvives)},
+                      {"close_style", closeStyleName(r.lingeringCloseStyle)}};
+  doc["pipelining"] = pipelineJson(r);
+  doc["recommendations"] = adviceJson(r);
+  doc["problems"] = r.problems;
+  return json::line(doc);
 }
 
 }  // namespace tether::http::inspect

@@ -2,7 +2,11 @@
 // and pool recommendations from hand-made probe outcomes, and the JSON shape.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "http/client/response_parser.h"
+#include "json_doc.h"
 #include "tether/http/client/inspect.h"
 
 namespace tether::http::inspect {
@@ -220,21 +224,48 @@ TEST(InspectReport, ProblemsNameTheProbe) {
 }
 
 TEST(InspectJson, CarriesTheFindings) {
+  using jsondoc::keysOf;
+  using Keys = std::vector<std::string>;
   InspectConfig c;
   c.origin = "http://127.0.0.1:8080/";
-  std::string j = formatJson(buildReport(c, persistentServer(2003, 2)));
-  EXPECT_NE(j.find("\"origin\":\"http://127.0.0.1:8080/\""), std::string::npos) << j;
-  EXPECT_NE(j.find("\"http11_default\":\"yes\""), std::string::npos) << j;
-  EXPECT_NE(
-      j.find("\"keep_alive_header\":{\"timeout_s\":2,\"max\":null,\"only_on_request\":false}"),
-      std::string::npos)
-      << j;
-  EXPECT_NE(j.find("\"samples_ms\":[2003.0,2013.0,2023.0]"), std::string::npos) << j;
-  EXPECT_NE(j.find("\"count\":7,\"reached\":true,\"last_said_close\":true"), std::string::npos)
-      << j;
-  EXPECT_NE(j.find("\"statuses\":[200,404,200]"), std::string::npos) << j;
-  EXPECT_NE(j.find("\"idle_timeout_ms\":1000.0"), std::string::npos) << j;
-  EXPECT_EQ(j.back(), '\n');
+  InspectResult result = persistentServer(2003, 2);
+  result.idle[1].closeAfterMs = 2013.04;  // to a tenth of a millisecond
+  result.pipeline.error = "request timed out";
+  auto j = jsondoc::parseJsonLine(formatJson(buildReport(c, result)));
+  EXPECT_EQ(keysOf(j),
+            (Keys{"origin", "elapsed_ms", "persistence", "keep_alive_header", "idle_timeout",
+                  "max_requests", "lingering", "pipelining", "recommendations", "problems"}));
+  EXPECT_EQ(j["origin"], "http://127.0.0.1:8080/");
+  EXPECT_TRUE(j["elapsed_ms"].is_number_integer());
+  EXPECT_EQ(keysOf(j["persistence"]),
+            (Keys{"http11_default", "http10", "http10_keep_alive", "connection_close_honoured"}));
+  EXPECT_EQ(j["persistence"]["http11_default"], "yes");
+  EXPECT_EQ(j["keep_alive_header"],
+            jsondoc::Doc::parse(R"({"timeout_s":2,"max":null,"only_on_request":false})"));
+  const auto& idle = j["idle_timeout"];
+  EXPECT_EQ(keysOf(idle), (Keys{"reached", "median_ms", "samples_ms", "at_least_ms", "consistent",
+                                "precision_ms", "close_style"}));
+  EXPECT_EQ(idle["samples_ms"], jsondoc::Doc::parse("[2003.0,2013.0,2023.0]"));
+  EXPECT_TRUE(idle["median_ms"].is_number_float());
+  EXPECT_TRUE(idle["at_least_ms"].is_null());
+  EXPECT_TRUE(idle["precision_ms"].is_number_integer());
+  EXPECT_EQ(idle["close_style"], "fin");
+  EXPECT_EQ(keysOf(j["max_requests"]),
+            (Keys{"count", "reached", "last_said_close", "close_style"}));
+  EXPECT_EQ(j["max_requests"]["count"], 7);
+  EXPECT_EQ(j["max_requests"]["reached"], true);
+  EXPECT_EQ(j["max_requests"]["last_said_close"], true);
+  EXPECT_EQ(keysOf(j["lingering"]), (Keys{"final_response_survives", "close_style"}));
+  EXPECT_EQ(keysOf(j["pipelining"]), (Keys{"complete", "in_order", "statuses", "note"}));
+  EXPECT_EQ(j["pipelining"]["statuses"], jsondoc::Doc::parse("[200,404,200]"));
+  const auto& advice = j["recommendations"];
+  EXPECT_EQ(keysOf(advice), (Keys{"poolable", "idle_timeout_ms", "idle_advice", "retry_idempotent",
+                                  "retry_advice", "max_requests", "max_requests_advice"}));
+  EXPECT_EQ(advice["idle_timeout_ms"], 1000.0);
+  EXPECT_TRUE(advice["idle_timeout_ms"].is_number_float());
+  EXPECT_EQ(advice["max_requests"], 7);
+  EXPECT_TRUE(advice["idle_advice"].is_string());
+  EXPECT_EQ(j["problems"], jsondoc::Doc::parse(R"(["pipelining: request timed out"])"));
 }
 
 // The hint inspect reports comes from the shared parser's Keep-Alive parsing.

@@ -1,0 +1,67 @@
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "json_doc.h"
+#include "tether/http/default_site.h"
+
+namespace tether::http {
+namespace {
+
+using jsondoc::keysOf;
+using jsondoc::parseJsonLine;
+
+TEST(StatusJson, DocumentedKeysOrderAndTypes) {
+  ServerStatsSnapshot s;
+  s.idle = 1;
+  s.writing = 2;
+  s.accepted = 3;
+  s.requests = 5;
+  s.reusedRequests = 2;
+  s.closes[static_cast<std::size_t>(CloseReason::kClientClosed)] = 2;
+  ServerOptions o;
+  o.workers = 4;
+  o.tcpKeepalive = {true, 30, 1, 3, 20'000};
+  auto doc = parseJsonLine(statusJson(s, o));
+
+  EXPECT_EQ(keysOf(doc), (std::vector<std::string>{"connections", "totals", "closes", "settings"}));
+  EXPECT_EQ(keysOf(doc["connections"]),
+            (std::vector<std::string>{"idle", "reading", "writing", "lingering", "total"}));
+  EXPECT_EQ(doc["connections"]["total"], 3);
+  EXPECT_EQ(keysOf(doc["totals"]),
+            (std::vector<std::string>{"accepted", "closed", "requests", "reused_requests",
+                                      "requests_per_connection"}));
+  EXPECT_TRUE(doc["totals"]["closed"].is_number_integer());
+  EXPECT_EQ(doc["totals"]["closed"], 2);
+  EXPECT_TRUE(doc["totals"]["requests_per_connection"].is_number_float());
+  EXPECT_EQ(doc["totals"]["requests_per_connection"], 1.667);  // 5/3, three decimals
+
+  ASSERT_EQ(doc["closes"].size(), static_cast<std::size_t>(CloseReason::kCount));
+  std::size_t i = 0;
+  for (const auto& [name, count] : doc["closes"].items()) {
+    EXPECT_EQ(name, closeReasonName(static_cast<CloseReason>(i++)));
+    EXPECT_TRUE(count.is_number_unsigned()) << name;
+  }
+  EXPECT_EQ(doc["closes"]["client_closed"], 2);
+
+  EXPECT_EQ(
+      keysOf(doc["settings"]),
+      (std::vector<std::string>{"keepalive_timeout_ms", "keepalive_grace_ms", "keepalive_requests",
+                                "keepalive_time_ms", "client_header_timeout_ms", "workers",
+                                "so_keepalive", "tcp_keepalive_idle_s", "tcp_keepalive_interval_s",
+                                "tcp_keepalive_count", "tcp_user_timeout_ms"}));
+  EXPECT_EQ(doc["settings"]["keepalive_timeout_ms"], o.keepaliveTimeout);
+  EXPECT_EQ(doc["settings"]["workers"], 4);
+  EXPECT_EQ(doc["settings"]["so_keepalive"], liveness::formatKeepaliveSpec(o.tcpKeepalive));
+  EXPECT_EQ(doc["settings"]["tcp_user_timeout_ms"], 20'000);
+}
+
+TEST(StatusJson, NoConnectionsYet) {
+  auto doc = parseJsonLine(statusJson(ServerStatsSnapshot{}, ServerOptions{}));
+  EXPECT_EQ(doc["totals"]["requests_per_connection"], 0.0);
+  EXPECT_EQ(doc["connections"]["total"], 0);
+}
+
+}  // namespace
+}  // namespace tether::http
