@@ -7,14 +7,25 @@
 #include <string>
 #include <vector>
 
-#include "heartbeat/session.h"
 #include "tether/liveness/adaptive_interval.h"
+#include "tether/liveness/heartbeat_session.h"
 #include "tether/liveness/idle_discovery.h"
 #include "tether/liveness/keepalive_profile.h"
 #include "tether/net/connector.h"
 #include "tether/net/socket.h"
 
 namespace tether::app::heartbeat {
+
+using core::Millis;
+
+// The heartbeat tools speak of the library's session by short names.
+using Session = liveness::HeartbeatSession;
+using SessionObserver = liveness::HeartbeatSessionObserver;
+using SessionOptions = liveness::HeartbeatSessionOptions;
+using CloseReason = liveness::SessionCloseReason;
+using CloseInfo = liveness::SessionClose;
+using liveness::sessionCloseReasonName;
+inline std::string_view closeReasonName(CloseReason r) { return sessionCloseReasonName(r); }
 
 /// Raw option values as typed; validated by toSettings().
 struct HeartbeatArgs {

@@ -1,4 +1,4 @@
-#include "heartbeat/session.h"
+#include "tether/liveness/heartbeat_session.h"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,10 +9,8 @@
 
 #include "tether/net/socket.h"
 
-namespace tether::app::heartbeat {
+namespace tether::liveness {
 namespace {
-
-namespace wire = liveness::wire;
 
 constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kMaxQueued = 256 * 1024;  // stop streaming DATA above this backlog
@@ -20,22 +18,23 @@ constexpr Millis kStreamTick = 20;
 
 }  // namespace
 
-std::string_view closeReasonName(CloseReason reason) noexcept {
+std::string_view sessionCloseReasonName(SessionCloseReason reason) noexcept {
   switch (reason) {
-    case CloseReason::kHeartbeatTimeout: return "heartbeat_timeout";
-    case CloseReason::kKeepaliveTimeout: return "keepalive_timeout";
-    case CloseReason::kUserTimeout: return "user_timeout";
-    case CloseReason::kPeerClosed: return "peer_closed";
-    case CloseReason::kPeerReset: return "peer_reset";
-    case CloseReason::kTooManyPings: return "too_many_pings";
-    case CloseReason::kError: return "error";
-    case CloseReason::kLocal: return "local";
+    case SessionCloseReason::kHeartbeatTimeout: return "heartbeat_timeout";
+    case SessionCloseReason::kKeepaliveTimeout: return "keepalive_timeout";
+    case SessionCloseReason::kUserTimeout: return "user_timeout";
+    case SessionCloseReason::kPeerClosed: return "peer_closed";
+    case SessionCloseReason::kPeerReset: return "peer_reset";
+    case SessionCloseReason::kTooManyPings: return "too_many_pings";
+    case SessionCloseReason::kError: return "error";
+    case SessionCloseReason::kLocal: return "local";
   }
   return "error";
 }
 
-Session::Session(net::EventLoop& loop, int fd, const SessionOptions& options,
-                 SessionObserver& observer, std::uint64_t seed)
+HeartbeatSession::HeartbeatSession(net::EventLoop& loop, int fd,
+                                   const HeartbeatSessionOptions& options,
+                                   HeartbeatSessionObserver& observer, std::uint64_t seed)
     : loop_(loop),
       options_(options),
       observer_(observer),
@@ -44,13 +43,13 @@ Session::Session(net::EventLoop& loop, int fd, const SessionOptions& options,
   stream_.adopt(fd);
 }
 
-Session::~Session() {
+HeartbeatSession::~HeartbeatSession() {
   engine_.stop();
   loop_.timers().unlink(sendTimer_);
   stream_.close(loop_, this);
 }
 
-void Session::start() {
+void HeartbeatSession::start() {
   wire::appendHello(out_);
   loop_.addFd(stream_.fd(), EPOLLIN | EPOLLOUT | EPOLLRDHUP, this);
   engine_.start(loop_.now());
@@ -63,7 +62,7 @@ void Session::start() {
 
 // ---- input --------------------------------------------------------------------
 
-void Session::onIoEvents(std::uint32_t events) {
+void HeartbeatSession::onIoEvents(std::uint32_t events) {
   stream_.onEvents(events);
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readAll();
   if (!closed() && (events & EPOLLOUT)) flush();
@@ -71,7 +70,7 @@ void Session::onIoEvents(std::uint32_t events) {
 
 // Edge-triggered: read until the socket is empty. Bytes are decoded before an
 // EOF or error is acted on, so a GOODBYE right before the FIN is seen.
-void Session::readAll() {
+void HeartbeatSession::readAll() {
   char buf[kReadChunk];
   while (!closed()) {
     net::IoResult r = stream_.read(buf, sizeof buf);
@@ -81,20 +80,22 @@ void Session::readAll() {
         in_.append(buf, r.bytes);
         processInput();
         continue;
-      case net::IoResult::Kind::kEof: return close(CloseReason::kPeerClosed, "end of stream");
+      case net::IoResult::Kind::kEof:
+        return close(SessionCloseReason::kPeerClosed, "end of stream");
       case net::IoResult::Kind::kFailed: return failWithErrno(r.err);
       case net::IoResult::Kind::kBlocked: return;
     }
   }
 }
 
-void Session::processInput() {
+void HeartbeatSession::processInput() {
   std::size_t used = 0;
   std::string_view rest = in_;
   if (!helloReceived_) {
     wire::DecodeResult r = wire::decodeHello(rest);
     if (r.status == wire::DecodeStatus::kError) {
-      return closeWithGoodbye(wire::GoodbyeReason::kProtocolError, CloseReason::kError, r.error);
+      return closeWithGoodbye(wire::GoodbyeReason::kProtocolError, SessionCloseReason::kError,
+                              r.error);
     }
     if (r.status == wire::DecodeStatus::kNeedMore) return;
     helloReceived_ = true;
@@ -104,7 +105,8 @@ void Session::processInput() {
     wire::Frame frame;
     wire::DecodeResult r = wire::decodeFrame(rest.substr(used), &frame);
     if (r.status == wire::DecodeStatus::kError) {
-      return closeWithGoodbye(wire::GoodbyeReason::kProtocolError, CloseReason::kError, r.error);
+      return closeWithGoodbye(wire::GoodbyeReason::kProtocolError, SessionCloseReason::kError,
+                              r.error);
     }
     if (r.status == wire::DecodeStatus::kNeedMore) break;
     used += r.consumed;
@@ -115,12 +117,11 @@ void Session::processInput() {
 }
 
 // Returns false when the frame closed the session.
-bool Session::handleFrame(const wire::Frame& frame) {
+bool HeartbeatSession::handleFrame(const wire::Frame& frame) {
   switch (frame.type) {
     case wire::FrameType::kPing:
-      if (engine_.onPingReceived(loop_.now()) ==
-          liveness::HeartbeatEngine::PingVerdict::kTooManyPings) {
-        closeWithGoodbye(wire::GoodbyeReason::kTooManyPings, CloseReason::kTooManyPings,
+      if (engine_.onPingReceived(loop_.now()) == HeartbeatEngine::PingVerdict::kTooManyPings) {
+        closeWithGoodbye(wire::GoodbyeReason::kTooManyPings, SessionCloseReason::kTooManyPings,
                          "peer pinged faster than the minimum ping interval");
         return false;
       }
@@ -137,19 +138,19 @@ bool Session::handleFrame(const wire::Frame& frame) {
   return true;
 }
 
-void Session::onPeerGoodbye(const wire::Frame& frame) {
+void HeartbeatSession::onPeerGoodbye(const wire::Frame& frame) {
   auto code = static_cast<std::uint8_t>(frame.reason);
   std::string detail = "peer said goodbye: " + std::string(wire::goodbyeReasonName(code));
   if (!frame.text.empty()) detail += " (" + std::string(frame.text) + ")";
-  close(frame.reason == wire::GoodbyeReason::kTooManyPings ? CloseReason::kTooManyPings
-                                                           : CloseReason::kPeerClosed,
+  close(frame.reason == wire::GoodbyeReason::kTooManyPings ? SessionCloseReason::kTooManyPings
+                                                           : SessionCloseReason::kPeerClosed,
         std::move(detail));
 }
 
 // ---- output -------------------------------------------------------------------
 
 // Returns false when the session closed on a write error.
-bool Session::flush() {
+bool HeartbeatSession::flush() {
   if (closed()) return false;
   net::IoResult r = stream_.writeAll(out_, &written_);  // blocked: EPOLLOUT resumes
   if (r.kind == net::IoResult::Kind::kFailed) {
@@ -163,21 +164,21 @@ bool Session::flush() {
   return !closed();
 }
 
-void Session::heartbeatSendPing(std::uint64_t opaque) {
+void HeartbeatSession::heartbeatSendPing(std::uint64_t opaque) {
   pingSentNs_ = loop_.clock().nanos();
   wire::appendPing(out_, opaque);
   observer_.onPingSent(*this, opaque);
   if (!closed()) flush();
 }
 
-void Session::heartbeatPeerDead() {
-  closeWithGoodbye(wire::GoodbyeReason::kHeartbeatTimeout, CloseReason::kHeartbeatTimeout,
+void HeartbeatSession::heartbeatPeerDead() {
+  closeWithGoodbye(wire::GoodbyeReason::kHeartbeatTimeout, SessionCloseReason::kHeartbeatTimeout,
                    "no byte from the peer within the heartbeat timeout");
 }
 
 // Token bucket: queue DATA at --send-rate while the backlog is small, so a
 // stalled peer leaves data in flight (unacknowledged) without unbounded memory.
-void Session::streamData(Millis now) {
+void HeartbeatSession::streamData(Millis now) {
   double rate = static_cast<double>(options_.sendRate);
   sendBudget_ = std::min(sendBudget_ + rate * static_cast<double>(now - lastStreamed_) / 1000.0,
                          rate * 0.1 + static_cast<double>(wire::kMaxPayload));
@@ -200,18 +201,20 @@ void Session::streamData(Millis now) {
 
 // ---- closing ------------------------------------------------------------------
 
-void Session::failWithErrno(int err) {
+void HeartbeatSession::failWithErrno(int err) {
   std::string detail = std::strerror(err);
   switch (stream_.classify(err, written_ < out_.size())) {
-    case net::StreamError::kUserTimeout: return close(CloseReason::kUserTimeout, detail);
-    case net::StreamError::kKeepaliveTimeout: return close(CloseReason::kKeepaliveTimeout, detail);
-    case net::StreamError::kPeerReset: return close(CloseReason::kPeerReset, detail);
+    case net::StreamError::kUserTimeout: return close(SessionCloseReason::kUserTimeout, detail);
+    case net::StreamError::kKeepaliveTimeout:
+      return close(SessionCloseReason::kKeepaliveTimeout, detail);
+    case net::StreamError::kPeerReset: return close(SessionCloseReason::kPeerReset, detail);
     case net::StreamError::kNone:
-    case net::StreamError::kOther: return close(CloseReason::kError, detail);
+    case net::StreamError::kOther: return close(SessionCloseReason::kError, detail);
   }
 }
 
-void Session::closeWithGoodbye(wire::GoodbyeReason why, CloseReason reason, std::string detail) {
+void HeartbeatSession::closeWithGoodbye(wire::GoodbyeReason why, SessionCloseReason reason,
+                                        std::string detail) {
   if (closed()) return;
   wire::appendGoodbye(out_, why, detail);
   // One non-blocking attempt: a peer that stopped reading must not delay the close.
@@ -219,13 +222,13 @@ void Session::closeWithGoodbye(wire::GoodbyeReason why, CloseReason reason, std:
   close(reason, std::move(detail));
 }
 
-void Session::close(CloseReason reason, std::string detail) {
+void HeartbeatSession::close(SessionCloseReason reason, std::string detail) {
   if (closed()) return;
-  CloseInfo info{reason, loop_.now() - engine_.lastRead(), std::move(detail)};
+  SessionClose info{reason, loop_.now() - engine_.lastRead(), std::move(detail)};
   engine_.stop();
   loop_.timers().unlink(sendTimer_);
   stream_.close(loop_, this);
   observer_.onClosed(*this, info);
 }
 
-}  // namespace tether::app::heartbeat
+}  // namespace tether::liveness

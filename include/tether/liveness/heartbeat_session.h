@@ -1,6 +1,7 @@
-// One heartbeat-protocol connection over a non-blocking TCP socket: hello,
-// frames, the heartbeat engine, optional DATA streaming, and the close reason.
-// Used by both `tether heartbeat serve` (accepted sockets) and `connect`.
+// One heartbeat-protocol connection over a net::Stream: hello, frames, the
+// heartbeat engine, optional DATA streaming, and the close reason. Used by both
+// `tether heartbeat serve` (accepted sockets) and `connect` (and by the
+// adaptive and discovery drivers).
 //
 // Threading: loop-thread only. Ownership: the session owns its fd from start()
 // and closes it exactly once; the observer owns the session and must destroy
@@ -18,12 +19,12 @@
 #include "tether/net/event_loop.h"
 #include "tether/net/stream.h"
 
-namespace tether::app::heartbeat {
+namespace tether::liveness {
 
 using core::Millis;
 
 /// Why a session ended; names are the `reason` values of the JSON "closed" event.
-enum class CloseReason : std::uint8_t {
+enum class SessionCloseReason : std::uint8_t {
   kHeartbeatTimeout,  // our heartbeat found the peer silent
   kKeepaliveTimeout,  // ETIMEDOUT with nothing in flight: TCP keepalive probes failed
   kUserTimeout,       // ETIMEDOUT with data in flight: TCP_USER_TIMEOUT / retransmissions
@@ -33,45 +34,45 @@ enum class CloseReason : std::uint8_t {
   kError,             // protocol error or another socket error
   kLocal,             // we closed it: --duration reached, or shutdown
 };
-std::string_view closeReasonName(CloseReason reason) noexcept;
+std::string_view sessionCloseReasonName(SessionCloseReason reason) noexcept;
 
-struct SessionOptions {
-  liveness::HeartbeatConfig heartbeat;
+struct HeartbeatSessionOptions {
+  HeartbeatConfig heartbeat;
   std::uint64_t sendRate = 0;  // DATA bytes per second to stream; 0 = none
 };
 
-class Session;
+class HeartbeatSession;
 
-struct CloseInfo {
-  CloseReason reason = CloseReason::kLocal;
+struct SessionClose {
+  SessionCloseReason reason = SessionCloseReason::kLocal;
   Millis sinceLastRead = 0;  // ms between the last byte read and the close
   std::string detail;        // peer's goodbye reason/text or the socket error
 };
 
 /// Notified on the loop thread; every callback may close the session.
-class SessionObserver {
+class HeartbeatSessionObserver {
  public:
-  virtual void onPingSent(Session&, std::uint64_t /*opaque*/) {}
-  virtual void onPong(Session&, double /*rttMs*/) {}
-  virtual void onClosed(Session&, const CloseInfo&) = 0;
+  virtual void onPingSent(HeartbeatSession&, std::uint64_t /*opaque*/) {}
+  virtual void onPong(HeartbeatSession&, double /*rttMs*/) {}
+  virtual void onClosed(HeartbeatSession&, const SessionClose&) = 0;
 
  protected:
-  ~SessionObserver() = default;
+  ~HeartbeatSessionObserver() = default;
 };
 
-class Session final : public net::IoHandler, private liveness::HeartbeatHost {
+class HeartbeatSession final : public net::IoHandler, private HeartbeatHost {
  public:
   /// Takes ownership of the connected non-blocking socket `fd`.
-  Session(net::EventLoop& loop, int fd, const SessionOptions& options, SessionObserver& observer,
-          std::uint64_t seed);
-  ~Session();  // closes the fd if still open (reason kLocal, observer not called)
-  Session(const Session&) = delete;
-  Session& operator=(const Session&) = delete;
+  HeartbeatSession(net::EventLoop& loop, int fd, const HeartbeatSessionOptions& options,
+                   HeartbeatSessionObserver& observer, std::uint64_t seed);
+  ~HeartbeatSession();  // closes the fd if still open (reason kLocal, observer not called)
+  HeartbeatSession(const HeartbeatSession&) = delete;
+  HeartbeatSession& operator=(const HeartbeatSession&) = delete;
 
   /// Sends the hello, registers with the loop and starts the heartbeat.
   void start();
   /// Sends GOODBYE(`why`) as far as the socket takes it, then closes with `reason`.
-  void closeWithGoodbye(liveness::wire::GoodbyeReason why, CloseReason reason,
+  void closeWithGoodbye(wire::GoodbyeReason why, SessionCloseReason reason,
                         std::string detail = {});
 
   void onIoEvents(std::uint32_t events) override;
@@ -80,8 +81,8 @@ class Session final : public net::IoHandler, private liveness::HeartbeatHost {
   const std::string& peer() const noexcept { return peer_; }
   std::uint64_t dataBytesSent() const noexcept { return dataSent_; }
   std::uint64_t dataBytesReceived() const noexcept { return dataReceived_; }
-  const liveness::HeartbeatEngine& engine() const noexcept { return engine_; }
-  liveness::HeartbeatEngine& engine() noexcept { return engine_; }  // e.g. setInterval()
+  const HeartbeatEngine& engine() const noexcept { return engine_; }
+  HeartbeatEngine& engine() noexcept { return engine_; }  // e.g. setInterval()
 
  private:
   void heartbeatSendPing(std::uint64_t opaque) override;
@@ -89,19 +90,19 @@ class Session final : public net::IoHandler, private liveness::HeartbeatHost {
 
   void readAll();
   void processInput();
-  bool handleFrame(const liveness::wire::Frame& frame);
-  void onPeerGoodbye(const liveness::wire::Frame& frame);
+  bool handleFrame(const wire::Frame& frame);
+  void onPeerGoodbye(const wire::Frame& frame);
   bool flush();
   void failWithErrno(int err);
-  void close(CloseReason reason, std::string detail);
+  void close(SessionCloseReason reason, std::string detail);
   void onSendTimer() { streamData(loop_.timers().now()); }
   void streamData(Millis now);
 
   net::EventLoop& loop_;
-  SessionOptions options_;
-  SessionObserver& observer_;
-  liveness::HeartbeatEngine engine_;
-  core::Timer<Session, &Session::onSendTimer> sendTimer_{this};
+  HeartbeatSessionOptions options_;
+  HeartbeatSessionObserver& observer_;
+  HeartbeatEngine engine_;
+  core::Timer<HeartbeatSession, &HeartbeatSession::onSendTimer> sendTimer_{this};
   std::string peer_;
   std::string in_;   // received bytes not yet decoded
   std::string out_;  // queued bytes; out_[written_..] not yet written
@@ -115,4 +116,4 @@ class Session final : public net::IoHandler, private liveness::HeartbeatHost {
   bool helloReceived_ = false;
 };
 
-}  // namespace tether::app::heartbeat
+}  // namespace tether::liveness
