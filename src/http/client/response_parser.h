@@ -15,10 +15,9 @@
 // Thread: none; one parser per connection, used by one thread at a time.
 #pragma once
 
-#include <llhttp.h>
-
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,6 +55,7 @@ class ResponseParser {
 
   ResponseParser();
   explicit ResponseParser(const Limits& limits);
+  ~ResponseParser();
   ResponseParser(const ResponseParser&) = delete;
   ResponseParser& operator=(const ResponseParser&) = delete;
 
@@ -130,21 +130,16 @@ class ResponseParser {
     Span value;
   };
 
-  static int onMessageBegin(llhttp_t* p);
-  static int onStatus(llhttp_t* p, const char* at, std::size_t len);
-  static int onHeaderField(llhttp_t* p, const char* at, std::size_t len);
-  static int onHeaderValue(llhttp_t* p, const char* at, std::size_t len);
-  static int onHeadersComplete(llhttp_t* p);
-  static int onBody(llhttp_t* p, const char* at, std::size_t len);
-  static int onMessageComplete(llhttp_t* p);
+  // llhttp's parser state, its settings and the callbacks, defined in
+  // response_parser.cpp so that this header does not need <llhttp.h>.
+  struct Llhttp;
 
   int append(Span& span, const char* at, std::size_t len);
   int fail(const char* reason) noexcept;
   int scanHeaders() noexcept;
   std::string_view view(Span s) const noexcept { return {head_.data() + s.offset, s.length}; }
 
-  llhttp_t parser_;
-  llhttp_settings_t settings_;
+  std::unique_ptr<Llhttp> llhttp_;  // allocated once, with the parser
   Limits limits_;
   BodySink sink_ = nullptr;
   void* sinkContext_ = nullptr;
