@@ -14,8 +14,8 @@
 
 #include <cstdint>
 
-#include "http/client/response_framer.h"
 #include "tether/core/timer_wheel.h"
+#include "tether/http/client/response_framer.h"
 #include "tether/net/event_loop.h"
 
 namespace tether::http::bench {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "http/client/response_parser.h"
 #include "tether/http/client/inspect.h"
+#include "tether/http/client/response_parser.h"
 #include "tether/net/event_loop.h"
 
 namespace tether::http::inspect {

@@ -5,7 +5,7 @@
 #include <stdexcept>
 
 #include "http/client/inspect_probe.h"
-#include "http/client/request_writer.h"
+#include "tether/http/client/request_writer.h"
 
 namespace tether::http::inspect {
 namespace {

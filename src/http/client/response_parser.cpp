@@ -1,4 +1,4 @@
-#include "response_parser.h"
+#include "tether/http/client/response_parser.h"
 
 #include <llhttp.h>
 

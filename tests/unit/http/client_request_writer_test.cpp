@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "http/client/request_writer.h"
+#include "tether/http/client/request_writer.h"
 
 namespace tether::http::client {
 namespace {

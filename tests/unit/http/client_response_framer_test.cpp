@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "http/client/response_framer.h"
-#include "http/client/response_parser.h"
+#include "tether/http/client/response_framer.h"
+#include "tether/http/client/response_parser.h"
 
 namespace tether::http::client {
 namespace {

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "http/client/response_parser.h"
+#include "tether/http/client/response_parser.h"
 
 namespace tether::http::client {
 namespace {

@@ -2,8 +2,8 @@
 // and pool recommendations from hand-made probe outcomes, and the JSON shape.
 #include <gtest/gtest.h>
 
-#include "http/client/response_parser.h"
 #include "tether/http/client/inspect.h"
+#include "tether/http/client/response_parser.h"
 
 namespace tether::http::inspect {
 namespace {

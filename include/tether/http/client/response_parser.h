@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "http/keepalive_policy.h"
+#include "tether/http/connection_tokens.h"
 
 namespace tether::http::client {
 

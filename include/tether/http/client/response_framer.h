@@ -19,8 +19,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "http/client/response_parser.h"
-#include "http/keepalive_policy.h"
+#include "tether/http/client/response_parser.h"
+#include "tether/http/connection_tokens.h"
 
 namespace tether::http::client {
 
