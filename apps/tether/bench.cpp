@@ -1,5 +1,5 @@
-// `tether bench URL`: the HTTP/1.1 load generator (see http/client/bench.h).
-#include "tether/http/client/bench.h"
+// `tether bench URL`: the HTTP/1.1 load generator (see tether/tools/bench.h).
+#include "tether/tools/bench.h"
 
 #include <fmt/format.h>
 #include <signal.h>
@@ -14,17 +14,17 @@
 namespace tether::app {
 namespace {
 
-void onStopSignal(int) { http::bench::stopBench(); }
+void onStopSignal(int) { tools::bench::stopBench(); }
 
 // A single live line, only for a terminal: redirected output stays the report alone.
-void printProgress(const http::bench::Progress& p) {
+void printProgress(const tools::bench::Progress& p) {
   fmt::print("\r\033[K  {:.0f}s  {} requests  {:.0f} req/s  {} errors", p.elapsedS, p.requests,
              p.recentRps, p.errors);
   std::fflush(stdout);
 }
 
 int bench(const BenchArgs& args) {
-  http::bench::BenchConfig config = toBenchConfig(args);
+  tools::bench::BenchConfig config = toBenchConfig(args);
   bool live = !args.json && isatty(STDOUT_FILENO) == 1;
   if (live) config.onProgress = printProgress;
   // SIGINT/SIGTERM end the run early; the report still shows what was measured.
@@ -35,10 +35,10 @@ int bench(const BenchArgs& args) {
   sigaction(SIGTERM, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  http::bench::BenchResult result = http::bench::runBench(config);
+  tools::bench::BenchResult result = tools::bench::runBench(config);
   if (live) fmt::print("\r\033[K");
-  std::string report = args.json ? http::bench::formatJson(config, result)
-                                 : http::bench::formatReport(config, result);
+  std::string report = args.json ? tools::bench::formatJson(config, result)
+                                 : tools::bench::formatReport(config, result);
   std::fputs(report.c_str(), stdout);
   std::fflush(stdout);
   // Exit 1 when nothing succeeded (e.g. every connect failed), for scripts.

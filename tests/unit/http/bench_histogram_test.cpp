@@ -1,4 +1,4 @@
-#include "http/client/bench_histogram.h"
+#include "tools/bench/bench_histogram.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
 namespace {
 
 TEST(BenchHistogram, SmallValuesAreExact) {
@@ -81,4 +81,4 @@ TEST(BenchHistogram, EmptyAndHugeValues) {
 }
 
 }  // namespace
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

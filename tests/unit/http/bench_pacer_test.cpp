@@ -1,8 +1,8 @@
-#include "http/client/bench_pacer.h"
+#include "tools/bench/bench_pacer.h"
 
 #include <gtest/gtest.h>
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
 namespace {
 
 TEST(BenchPacer, IntendedTimesFollowTheRateNotTheResponses) {
@@ -30,4 +30,4 @@ TEST(BenchPacer, FractionalIntervalsDoNotDrift) {
 }
 
 }  // namespace
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "tether/http/client/bench.h"
+#include "tether/tools/bench.h"
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
 namespace {
 
 TEST(BenchRequest, DefaultGet) {
@@ -33,4 +33,4 @@ TEST(BenchRequest, EmptyPostStillHasALength) {
 }
 
 }  // namespace
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

@@ -1,8 +1,8 @@
-#include "http/client/bench_timewait.h"
+#include "tools/bench/bench_timewait.h"
 
 #include <gtest/gtest.h>
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
 namespace {
 
 // Lines in the kernel's format (net/ipv4/tcp_ipv4.c get_tcp4_sock / tw sock).
@@ -69,4 +69,4 @@ TEST(BenchTimeWait, ReadsTheRealTables) {
 }
 
 }  // namespace
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

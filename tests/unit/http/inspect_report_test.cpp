@@ -2,10 +2,10 @@
 // and pool recommendations from hand-made probe outcomes, and the JSON shape.
 #include <gtest/gtest.h>
 
-#include "tether/http/client/inspect.h"
 #include "tether/http/client/response_parser.h"
+#include "tether/tools/inspect.h"
 
-namespace tether::http::inspect {
+namespace tether::tools::inspect {
 namespace {
 
 ResponseSeen ok(bool reusable = true, std::int64_t kaTimeout = -1) {
@@ -239,15 +239,15 @@ TEST(InspectJson, CarriesTheFindings) {
 
 // The hint inspect reports comes from the shared parser's Keep-Alive parsing.
 TEST(InspectKeepAliveHeader, TimeoutAndMax) {
-  client::KeepAliveHint h;
-  client::parseKeepAliveHeader("timeout=2, max=7", h);
+  http::client::KeepAliveHint h;
+  http::client::parseKeepAliveHeader("timeout=2, max=7", h);
   EXPECT_EQ(h.timeoutSeconds, 2);
   EXPECT_EQ(h.max, 7);
-  client::KeepAliveHint q;
-  client::parseKeepAliveHeader("Timeout=\"5\"", q);
+  http::client::KeepAliveHint q;
+  http::client::parseKeepAliveHeader("Timeout=\"5\"", q);
   EXPECT_EQ(q.timeoutSeconds, 5);
   EXPECT_EQ(q.max, -1);
 }
 
 }  // namespace
-}  // namespace tether::http::inspect
+}  // namespace tether::tools::inspect

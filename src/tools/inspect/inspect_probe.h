@@ -11,11 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "tether/http/client/inspect.h"
 #include "tether/http/client/response_parser.h"
 #include "tether/net/event_loop.h"
+#include "tether/tools/inspect.h"
 
-namespace tether::http::inspect {
+namespace tether::tools::inspect {
+
+namespace client = http::client;
 
 struct ProbeScript {
   std::string first;            // written once connected
@@ -74,4 +76,4 @@ class Probe final : public net::IoHandler {
 /// Monotonic clock in milliseconds with sub-ms precision.
 double monotonicMs() noexcept;
 
-}  // namespace tether::http::inspect
+}  // namespace tether::tools::inspect

@@ -1,4 +1,4 @@
-#include "http/client/inspect_probe.h"
+#include "tools/inspect/inspect_probe.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace tether::http::inspect {
+namespace tether::tools::inspect {
 namespace {
 
 constexpr std::size_t kReadBuffer = 16 * 1024;
@@ -242,4 +242,4 @@ void Probe::finish(std::string error) {
   onDone_();
 }
 
-}  // namespace tether::http::inspect
+}  // namespace tether::tools::inspect

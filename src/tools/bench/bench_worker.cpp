@@ -1,12 +1,12 @@
-#include "http/client/bench_worker.h"
+#include "tools/bench/bench_worker.h"
 
 #include <unistd.h>
 
 #include <ctime>
 
-#include "http/client/bench_connection.h"
+#include "tools/bench/bench_connection.h"
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
 namespace {
 
 constexpr core::Millis kProgressEveryMs = 200;
@@ -156,4 +156,4 @@ void BenchWorker::finish() {
   loop_->quit();
 }
 
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

@@ -1,6 +1,6 @@
-#include "http/client/bench_stats.h"
+#include "tools/bench/bench_stats.h"
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
 
 void ThreadStats::mergeInto(BenchResult& r) const noexcept {
   r.requests += requests;
@@ -32,4 +32,4 @@ LatencySummary summarize(const LatencyHistogram& h) noexcept {
   return s;
 }
 
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

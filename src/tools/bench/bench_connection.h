@@ -18,7 +18,9 @@
 #include "tether/http/client/response_framer.h"
 #include "tether/net/event_loop.h"
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
+
+namespace client = http::client;
 
 class BenchWorker;
 
@@ -95,4 +97,4 @@ class BenchConnection final : public net::IoHandler {
   client::ResponseFramer framer_;
 };
 
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

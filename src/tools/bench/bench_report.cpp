@@ -4,9 +4,9 @@
 #include <string>
 
 #include "tether/core/json.h"
-#include "tether/http/client/bench.h"
+#include "tether/tools/bench.h"
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
 namespace {
 
 constexpr const char* kTimeWaitNote =
@@ -134,4 +134,4 @@ std::string formatJson(const BenchConfig& c, const BenchResult& r) {
   return out;
 }
 
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

@@ -4,9 +4,9 @@
 #include <string>
 
 #include "fmt/format.h"
-#include "tether/http/client/inspect.h"
+#include "tether/tools/inspect.h"
 
-namespace tether::http::inspect {
+namespace tether::tools::inspect {
 namespace {
 
 bool answered(const ProbeOutcome& o) { return o.error.empty() && o.responseCount > 0; }
@@ -226,4 +226,4 @@ InspectReport buildReport(const InspectConfig& config, const InspectResult& r) {
   return rep;
 }
 
-}  // namespace tether::http::inspect
+}  // namespace tether::tools::inspect

@@ -16,7 +16,7 @@
 #include <optional>
 #include <string_view>
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
 
 /// Local ports of the run's own connections.
 using PortSet = std::bitset<65536>;
@@ -43,4 +43,4 @@ bool readTcpTables(std::string& out);
 /// Reads both tables; nullopt when neither can be read.
 std::optional<PortSocketCounts> readPortSocketCounts(int port, const PortSet* own = nullptr);
 
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

@@ -4,9 +4,9 @@
 #include <string>
 
 #include "tether/core/json.h"
-#include "tether/http/client/inspect.h"
+#include "tether/tools/inspect.h"
 
-namespace tether::http::inspect {
+namespace tether::tools::inspect {
 namespace {
 
 std::string str(std::string_view s) { return core::jsonString(s); }
@@ -65,4 +65,4 @@ std::string formatJson(const InspectReport& r) {
       str(closeStyleName(r.lingeringCloseStyle)), pipelineJson(r), adviceJson(r), problems);
 }
 
-}  // namespace tether::http::inspect
+}  // namespace tether::tools::inspect

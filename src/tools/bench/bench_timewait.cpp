@@ -1,4 +1,4 @@
-#include "http/client/bench_timewait.h"
+#include "tools/bench/bench_timewait.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <charconv>
 #include <string>
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
 namespace {
 
 // Kernel TCP states (include/net/tcp_states.h), as /proc prints them in hex.
@@ -96,4 +96,4 @@ std::optional<PortSocketCounts> readPortSocketCounts(int port, const PortSet* ow
   return counts;
 }
 
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

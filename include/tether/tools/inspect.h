@@ -20,7 +20,7 @@
 #include "tether/liveness/keepalive_profile.h"
 #include "tether/net/socket.h"
 
-namespace tether::http::inspect {
+namespace tether::tools::inspect {
 
 using core::Millis;
 
@@ -150,4 +150,4 @@ InspectReport buildReport(const InspectConfig& config, const InspectResult& resu
 std::string formatText(const InspectReport& report);
 std::string formatJson(const InspectReport& report);
 
-}  // namespace tether::http::inspect
+}  // namespace tether::tools::inspect

@@ -4,10 +4,10 @@
 #include <memory>
 #include <stdexcept>
 
-#include "http/client/inspect_probe.h"
 #include "tether/http/client/request_writer.h"
+#include "tools/inspect/inspect_probe.h"
 
-namespace tether::http::inspect {
+namespace tether::tools::inspect {
 namespace {
 
 // How long the persistence probes wait for a close. A server that does not
@@ -116,4 +116,4 @@ InspectResult runInspection(const InspectConfig& config) {
   return r;
 }
 
-}  // namespace tether::http::inspect
+}  // namespace tether::tools::inspect

@@ -10,11 +10,11 @@
 #include <thread>
 #include <vector>
 
-#include "http/client/bench_stats.h"
-#include "http/client/bench_timewait.h"
-#include "http/client/bench_worker.h"
+#include "tools/bench/bench_stats.h"
+#include "tools/bench/bench_timewait.h"
+#include "tools/bench/bench_worker.h"
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
 namespace {
 
 std::atomic<bool> g_stopRequested{false};
@@ -146,4 +146,4 @@ BenchResult runBench(const BenchConfig& cfg) {
   return result;
 }
 
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

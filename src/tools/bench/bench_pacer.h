@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
 
 class RatePacer {
  public:
@@ -35,4 +35,4 @@ class RatePacer {
   std::uint64_t issued_ = 0;
 };
 
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

@@ -1,8 +1,8 @@
-#include "http/client/bench_histogram.h"
+#include "tools/bench/bench_histogram.h"
 
 #include <cmath>
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
 
 void LatencyHistogram::merge(const LatencyHistogram& other) noexcept {
   for (std::size_t i = 0; i < kBuckets; ++i) counts_[i] += other.counts_[i];
@@ -45,4 +45,4 @@ std::uint64_t LatencyHistogram::percentile(double percent) const noexcept {
   return max_;
 }
 
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

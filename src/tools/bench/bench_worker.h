@@ -15,12 +15,12 @@
 #include <memory>
 #include <vector>
 
-#include "http/client/bench_pacer.h"
-#include "http/client/bench_stats.h"
-#include "tether/http/client/bench.h"
 #include "tether/net/event_loop.h"
+#include "tether/tools/bench.h"
+#include "tools/bench/bench_pacer.h"
+#include "tools/bench/bench_stats.h"
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
 
 class BenchConnection;
 
@@ -99,4 +99,4 @@ class BenchWorker final : private net::IoHandler {
 /// CLOCK_MONOTONIC in ns.
 std::uint64_t monotonicNanos() noexcept;
 
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

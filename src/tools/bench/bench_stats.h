@@ -6,11 +6,11 @@
 #include <atomic>
 #include <cstdint>
 
-#include "http/client/bench_histogram.h"
-#include "http/client/bench_timewait.h"
-#include "tether/http/client/bench.h"
+#include "tether/tools/bench.h"
+#include "tools/bench/bench_histogram.h"
+#include "tools/bench/bench_timewait.h"
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
 
 struct ThreadStats {
   std::uint64_t requests = 0;
@@ -37,4 +37,4 @@ struct ProgressCounters {
   std::atomic<std::uint64_t> errors{0};
 };
 
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

@@ -18,7 +18,7 @@
 #include "tether/liveness/keepalive_profile.h"
 #include "tether/net/socket.h"
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
 
 using core::Millis;
 
@@ -122,4 +122,4 @@ void stopBench() noexcept;
 std::string formatReport(const BenchConfig& config, const BenchResult& result);
 std::string formatJson(const BenchConfig& config, const BenchResult& result);
 
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

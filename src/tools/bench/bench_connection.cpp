@@ -1,4 +1,4 @@
-#include "http/client/bench_connection.h"
+#include "tools/bench/bench_connection.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -7,10 +7,10 @@
 
 #include <cerrno>
 
-#include "http/client/bench_worker.h"
 #include "tether/net/socket.h"
+#include "tools/bench/bench_worker.h"
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
 namespace {
 
 // After a failed connect the connection waits this long before trying again, so a
@@ -292,4 +292,4 @@ void BenchConnection::onTimer(core::TimerEntry& entry) {
   }
 }
 
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

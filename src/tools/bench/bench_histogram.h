@@ -11,7 +11,7 @@
 #include <array>
 #include <cstdint>
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
 
 class LatencyHistogram {
  public:
@@ -58,4 +58,4 @@ class LatencyHistogram {
   std::uint64_t min_ = UINT64_MAX;
 };
 
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

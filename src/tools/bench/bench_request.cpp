@@ -1,8 +1,11 @@
 // buildRequest(): the bytes of the request `tether bench` sends.
-#include "tether/http/client/bench.h"
 #include "tether/http/request.h"
+#include "tether/tools/bench.h"
 
-namespace tether::http::bench {
+namespace tether::tools::bench {
+
+using http::equalsIgnoreCase;
+
 namespace {
 
 bool hasHeader(const std::vector<std::string>& headers, std::string_view name) {
@@ -37,4 +40,4 @@ std::string buildRequest(const RequestSpec& spec) {
   return out;
 }
 
-}  // namespace tether::http::bench
+}  // namespace tether::tools::bench

@@ -3,9 +3,9 @@
 
 #include <string>
 
-#include "tether/http/client/inspect.h"
+#include "tether/tools/inspect.h"
 
-namespace tether::http::inspect {
+namespace tether::tools::inspect {
 namespace {
 
 constexpr std::size_t kWidth = 96;
@@ -132,4 +132,4 @@ std::string formatText(const InspectReport& r) {
   return o;
 }
 
-}  // namespace tether::http::inspect
+}  // namespace tether::tools::inspect
