@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <memory>
-#include <thread>
 
 #include "commands.h"
 #include "serve_options.h"
@@ -35,20 +34,9 @@ int serve(const ServeArgs& args) {
   std::fflush(stdout);
 
   // run() returns only after stop(), i.e. after the waiter took a signal; if
-  // run() throws instead, a signal sent to the waiter itself releases it.
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    server.stop();
-  });
-  try {
-    server.run();
-  } catch (...) {
-    pthread_kill(waiter.native_handle(), SIGTERM);
-    waiter.join();
-    throw;
-  }
-  waiter.join();
+  // run() throws instead, the waiter's destructor releases it.
+  ShutdownWaiter waiter(signals, [&] { server.stop(); });
+  server.run();
   return 0;
 }
 
