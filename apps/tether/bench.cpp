@@ -2,19 +2,18 @@
 #include "tether/tools/bench.h"
 
 #include <fmt/format.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <memory>
+#include <stop_token>
 
 #include "bench_options.h"
 #include "commands.h"
+#include "shutdown_signals.h"
 
 namespace tether::app {
 namespace {
-
-void onStopSignal(int) { tools::bench::stopBench(); }
 
 // A single live line, only for a terminal: redirected output stays the report alone.
 void printProgress(const tools::bench::Progress& p) {
@@ -28,14 +27,16 @@ int bench(const BenchArgs& args) {
   bool live = !args.json && isatty(STDOUT_FILENO) == 1;
   if (live) config.onProgress = printProgress;
   // SIGINT/SIGTERM end the run early; the report still shows what was measured.
-  struct sigaction sa {};
-  sa.sa_handler = onStopSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
-  tools::bench::BenchResult result = tools::bench::runBench(config);
+  // Blocked before the run's threads start (they inherit the mask), taken by the
+  // waiter's thread, which asks the run to stop.
+  sigset_t signals = blockShutdownSignals();
+  std::stop_source stop;
+  config.stop = stop.get_token();
+  tools::bench::BenchResult result;
+  {
+    ShutdownWaiter waiter(signals, [&stop] { stop.request_stop(); });
+    result = tools::bench::runBench(config);
+  }
   if (live) fmt::print("\r\033[K");
   std::string report = args.json ? tools::bench::formatJson(config, result)
                                  : tools::bench::formatReport(config, result);

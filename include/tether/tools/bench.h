@@ -3,14 +3,18 @@
 //
 // Threading: runBench() starts `threads` worker threads, each with its own
 // net::EventLoop, connections, histogram and counters (shared-nothing), and merges
-// them at the end. It blocks the calling thread until the run ends; call it from
-// one thread at a time. Units: durations in ms, latencies in ns, sizes in bytes.
+// them at the end. It blocks the calling thread until the run ends. Runs share no
+// state: several may run at once, on different threads. It neither installs signal
+// handlers nor changes signal masks; to stop a run early (e.g. on Ctrl-C), the
+// caller requests a stop on BenchConfig::stop. Units: durations in ms, latencies
+// in ns, sizes in bytes.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -64,6 +68,9 @@ struct BenchConfig {
   /// Called about once a second from the calling thread while the run is in
   /// progress (for a live progress line); may be empty.
   std::function<void(const Progress&)> onProgress;
+  /// request_stop() on its std::stop_source, from any thread, ends the run early
+  /// with the results so far (BenchResult::interrupted). Default: never stopped.
+  std::stop_token stop;
 };
 
 /// Errors by kind. A request that fails is counted once, under its first cause.
@@ -108,15 +115,12 @@ struct BenchResult {
   std::uint64_t reusedRequests = 0;     // responses that were not the first on their connection
   LatencySummary latency;
   TimeWaitCounts timeWait;
-  bool interrupted = false;  // stopped early by stop()
+  bool interrupted = false;  // stopped early through BenchConfig::stop
 };
 
 /// Runs the benchmark. Throws std::runtime_error when it cannot start (e.g. no
 /// thread). Never throws for network errors: they are counted.
 BenchResult runBench(const BenchConfig& config);
-
-/// Any thread: makes a runBench() in progress finish early (results so far).
-void stopBench() noexcept;
 
 /// Reports. Human: a few aligned lines in the spirit of wrk. JSON: one object.
 std::string formatReport(const BenchConfig& config, const BenchResult& result);

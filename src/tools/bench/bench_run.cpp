@@ -1,8 +1,5 @@
 // runBench(): splits the work over the threads, runs them, merges the results
 // and takes the TIME_WAIT counts around the run.
-#include <pthread.h>
-#include <signal.h>
-
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -16,8 +13,6 @@
 
 namespace tether::tools::bench {
 namespace {
-
-std::atomic<bool> g_stopRequested{false};
 
 constexpr auto kPollInterval = std::chrono::milliseconds(20);
 constexpr std::uint64_t kProgressEveryNs = 1'000'000'000;
@@ -37,14 +32,6 @@ std::vector<WorkerPlan> planWorkers(const BenchConfig& cfg, std::uint64_t startN
     p.rate = cfg.rate / double(cfg.threads);
   }
   return plans;
-}
-
-void blockStopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 std::optional<PortSocketCounts> settledCounts(int port, const PortSet& own) {
@@ -75,13 +62,10 @@ void reportProgress(const BenchConfig& cfg, const std::vector<std::unique_ptr<Be
 
 }  // namespace
 
-void stopBench() noexcept { g_stopRequested.store(true, std::memory_order_relaxed); }
-
 BenchResult runBench(const BenchConfig& cfg) {
   if (cfg.threads < 1 || cfg.connections < cfg.threads || cfg.pipeline < 1) {
     throw std::invalid_argument("runBench: need 1 <= threads <= connections and pipeline >= 1");
   }
-  g_stopRequested.store(false, std::memory_order_relaxed);
   BenchResult result;
   int port = cfg.target.port();
   // Counted at the end, once the run's own client ports are known.
@@ -97,7 +81,6 @@ BenchResult runBench(const BenchConfig& cfg) {
   std::vector<std::thread> threads;
   for (auto& w : workers) {
     threads.emplace_back([&running, worker = w.get()] {
-      blockStopSignals();
       worker->run();
       running.fetch_sub(1, std::memory_order_release);
     });
@@ -108,7 +91,7 @@ BenchResult runBench(const BenchConfig& cfg) {
   bool stopSent = false;
   while (running.load(std::memory_order_acquire) > 0) {
     std::this_thread::sleep_for(kPollInterval);
-    if (!stopSent && g_stopRequested.load(std::memory_order_relaxed)) {
+    if (!stopSent && cfg.stop.stop_requested()) {
       for (auto& w : workers) w->requestStop();
       stopSent = result.interrupted = true;
     }
