@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "tether/http/client/request_writer.h"
+
+#include <gtest/gtest.h>
 
 namespace tether::http::client {
 namespace {

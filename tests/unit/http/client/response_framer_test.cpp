@@ -1,13 +1,14 @@
 // ResponseFramer must frame exactly as ResponseParser (llhttp) does: same
 // responses, same statuses, same reuse decision, same errors, whatever the read
 // boundaries. Each case is fed whole, split at every offset, and byte by byte.
+#include "tether/http/client/response_framer.h"
+
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "tether/http/client/response_framer.h"
 #include "tether/http/client/response_parser.h"
 
 namespace tether::http::client {

@@ -1,9 +1,9 @@
+#include "tether/http/client/response_parser.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
-
-#include "tether/http/client/response_parser.h"
 
 namespace tether::http::client {
 namespace {

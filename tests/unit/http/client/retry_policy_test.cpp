@@ -1,6 +1,7 @@
+#include "http/client/retry_policy.h"
+
 #include <gtest/gtest.h>
 
-#include "http/client/retry_policy.h"
 #include "tether/http/client.h"
 
 namespace tether::http::client {

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "http/client/reuse_policy.h"
+
+#include <gtest/gtest.h>
 
 namespace tether::http::client {
 namespace {
