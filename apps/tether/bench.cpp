@@ -1,44 +1,45 @@
-// `tether bench URL`: the HTTP/1.1 load generator (see http/client/bench.h).
-#include "tether/http/client/bench.h"
+// `tether bench URL`: the HTTP/1.1 load generator (see tether/tools/bench.h).
+#include "tether/tools/bench.h"
 
 #include <fmt/format.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <memory>
+#include <stop_token>
 
 #include "bench_options.h"
 #include "commands.h"
+#include "shutdown_signals.h"
 
 namespace tether::app {
 namespace {
 
-void onStopSignal(int) { http::bench::stopBench(); }
-
 // A single live line, only for a terminal: redirected output stays the report alone.
-void printProgress(const http::bench::Progress& p) {
+void printProgress(const tools::bench::Progress& p) {
   fmt::print("\r\033[K  {:.0f}s  {} requests  {:.0f} req/s  {} errors", p.elapsedS, p.requests,
              p.recentRps, p.errors);
   std::fflush(stdout);
 }
 
 int bench(const BenchArgs& args) {
-  http::bench::BenchConfig config = toBenchConfig(args);
+  tools::bench::BenchConfig config = toBenchConfig(args);
   bool live = !args.json && isatty(STDOUT_FILENO) == 1;
   if (live) config.onProgress = printProgress;
   // SIGINT/SIGTERM end the run early; the report still shows what was measured.
-  struct sigaction sa {};
-  sa.sa_handler = onStopSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
-  http::bench::BenchResult result = http::bench::runBench(config);
+  // Blocked before the run's threads start (they inherit the mask), taken by the
+  // waiter's thread, which asks the run to stop.
+  sigset_t signals = blockShutdownSignals();
+  std::stop_source stop;
+  config.stop = stop.get_token();
+  tools::bench::BenchResult result;
+  {
+    ShutdownWaiter waiter(signals, [&stop] { stop.request_stop(); });
+    result = tools::bench::runBench(config);
+  }
   if (live) fmt::print("\r\033[K");
-  std::string report = args.json ? http::bench::formatJson(config, result)
-                                 : http::bench::formatReport(config, result);
+  std::string report = args.json ? tools::bench::formatJson(config, result)
+                                 : tools::bench::formatReport(config, result);
   std::fputs(report.c_str(), stdout);
   std::fflush(stdout);
   // Exit 1 when nothing succeeded (e.g. every connect failed), for scripts.

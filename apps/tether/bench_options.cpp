@@ -140,9 +140,9 @@ void addBenchOptions(CLI::App& cmd, BenchArgs& a) {
   cmd.add_flag("--json", a.json, "Print the report as one JSON object");
 }
 
-http::bench::BenchConfig toBenchConfig(const BenchArgs& a) {
+tools::bench::BenchConfig toBenchConfig(const BenchArgs& a) {
   HttpUrl url = parseHttpUrl(a.url);
-  http::bench::BenchConfig c;
+  tools::bench::BenchConfig c;
   if (a.connections < 1) throw UsageError("--connections must be at least 1");
   if (a.threads < 1) throw UsageError("--threads must be at least 1");
   if (a.threads > a.connections) throw UsageError("--threads must not exceed --connections");
@@ -174,14 +174,14 @@ http::bench::BenchConfig toBenchConfig(const BenchArgs& a) {
   c.rate = a.rate;
   c.url = a.url;
 
-  http::bench::RequestSpec spec;
+  tools::bench::RequestSpec spec;
   spec.method = a.method;
   spec.target = url.target;
   spec.host = url.authority;
   spec.headers = a.headers;
   spec.body = a.bodyFile.empty() ? a.body : readBodyFile(a.bodyFile);
   spec.keepAlive = c.keepAlive;
-  c.request = http::bench::buildRequest(spec);
+  c.request = tools::bench::buildRequest(spec);
   c.target = resolveHttpUrl(url);
   std::vector<std::string> warnings;
   c.keepalive = toKeepaliveProfile(a.keepalive, warnings);

@@ -1,5 +1,5 @@
 // Options of `tether bench`: CLI11 registration, URL parsing and conversion to
-// http::bench::BenchConfig, separate from the command so they are unit-tested.
+// tools::bench::BenchConfig, separate from the command so they are unit-tested.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "keepalive_options.h"
-#include "tether/http/client/bench.h"
+#include "tether/tools/bench.h"
 
 namespace tether::app {
 
@@ -53,6 +53,6 @@ void addBenchOptions(CLI::App& cmd, BenchArgs& args);
 
 /// Validates, reads --body-file, resolves the host once and builds the request.
 /// Throws UsageError (one line) on a bad value.
-http::bench::BenchConfig toBenchConfig(const BenchArgs& args);
+tools::bench::BenchConfig toBenchConfig(const BenchArgs& args);
 
 }  // namespace tether::app

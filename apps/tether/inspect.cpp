@@ -1,8 +1,8 @@
 // `tether inspect URL`: what an HTTP/1.1 server really does with keep-alive
 // (persistence, idle timeout, max requests, close style, pipelining) and what a
 // client pool should do about it. The probes live in the library
-// (tether/http/client/inspect.h); this file parses options and prints.
-#include "tether/http/client/inspect.h"
+// (tether/tools/inspect.h); this file parses options and prints.
+#include "tether/tools/inspect.h"
 
 #include <fmt/format.h>
 #include <sys/socket.h>
@@ -49,8 +49,8 @@ std::pair<std::string, std::string> splitHeader(const std::string& h) {
   return {h.substr(0, colon), v == std::string::npos ? "" : h.substr(v)};
 }
 
-http::inspect::InspectConfig toConfig(const InspectArgs& a, HttpUrl& url) {
-  http::inspect::InspectConfig c;
+tools::inspect::InspectConfig toConfig(const InspectArgs& a, HttpUrl& url) {
+  tools::inspect::InspectConfig c;
   url = parseHttpUrl(a.url);
   c.host = url.authority;
   c.path = url.target;
@@ -70,11 +70,12 @@ http::inspect::InspectConfig toConfig(const InspectArgs& a, HttpUrl& url) {
 
 int runInspect(const InspectArgs& a) {
   HttpUrl url;
-  http::inspect::InspectConfig config = toConfig(a, url);
+  tools::inspect::InspectConfig config = toConfig(a, url);
   config.target = resolveHttpUrl(url);  // unknown host: runtime_error, exit 1 (not usage)
-  http::inspect::InspectResult result = http::inspect::runInspection(config);
-  http::inspect::InspectReport report = http::inspect::buildReport(config, result);
-  std::string out = a.json ? http::inspect::formatJson(report) : http::inspect::formatText(report);
+  tools::inspect::InspectResult result = tools::inspect::runInspection(config);
+  tools::inspect::InspectReport report = tools::inspect::buildReport(config, result);
+  std::string out =
+      a.json ? tools::inspect::formatJson(report) : tools::inspect::formatText(report);
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
   return 0;

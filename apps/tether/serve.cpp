@@ -1,10 +1,10 @@
 // `tether serve`: the HTTP/1.1 keep-alive server on the default site or a root.
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <memory>
-#include <thread>
 
 #include "commands.h"
 #include "serve_options.h"
@@ -16,10 +16,21 @@
 namespace tether::app {
 namespace {
 
+// Raises the soft descriptor limit to the hard one, so that the server's default
+// --max-connections (derived from the soft limit) is as high as the process allows.
+void raiseFdLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
 // Signals are blocked in every thread and taken synchronously here, so the
 // shutdown runs as ordinary code, not in a signal handler.
 int serve(const ServeArgs& args) {
   sigset_t signals = blockShutdownSignals();
+  raiseFdLimit();
 
   http::Server server(toServerOptions(args));
   if (args.root.empty()) {
@@ -35,20 +46,9 @@ int serve(const ServeArgs& args) {
   std::fflush(stdout);
 
   // run() returns only after stop(), i.e. after the waiter took a signal; if
-  // run() throws instead, a signal sent to the waiter itself releases it.
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    server.stop();
-  });
-  try {
-    server.run();
-  } catch (...) {
-    pthread_kill(waiter.native_handle(), SIGTERM);
-    waiter.join();
-    throw;
-  }
-  waiter.join();
+  // run() throws instead, the waiter's destructor releases it.
+  ShutdownWaiter waiter(signals, [&] { server.stop(); });
+  server.run();
   return 0;
 }
 

@@ -3,6 +3,10 @@
 
 #include <signal.h>
 
+#include <atomic>
+#include <functional>
+#include <thread>
+
 namespace tether::app {
 
 /// Blocks SIGINT and SIGTERM in the calling thread (threads created later inherit
@@ -10,5 +14,21 @@ namespace tether::app {
 /// signalfd) as ordinary code. Call before starting any other thread. Returns the
 /// blocked set.
 sigset_t blockShutdownSignals() noexcept;
+
+/// A thread that waits (sigwait) for one of `signals`, blocked beforehand by
+/// blockShutdownSignals(), and then calls `onSignal` on that thread, once. The
+/// destructor releases the thread when no signal came (without calling
+/// `onSignal`) and joins it, so it also cleans up when the command throws.
+class ShutdownWaiter {
+ public:
+  ShutdownWaiter(sigset_t signals, std::function<void()> onSignal);
+  ~ShutdownWaiter();
+  ShutdownWaiter(const ShutdownWaiter&) = delete;
+  ShutdownWaiter& operator=(const ShutdownWaiter&) = delete;
+
+ private:
+  std::atomic<bool> released_{false};
+  std::thread thread_;
+};
 
 }  // namespace tether::app

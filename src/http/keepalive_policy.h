@@ -4,25 +4,11 @@
 
 #include <cstdint>
 #include <optional>
-#include <string_view>
 
+#include "tether/http/connection_tokens.h"
 #include "tether/http/server_stats.h"
 
 namespace tether::http {
-
-/// The connection options a request carried (Connection header tokens).
-struct ConnectionTokens {
-  bool close = false;
-  bool keepAlive = false;
-  bool upgrade = false;
-};
-
-/// Adds the comma-separated tokens of one `Connection` header value to `tokens`.
-void addConnectionTokens(std::string_view value, ConnectionTokens& tokens) noexcept;
-
-/// RFC 9112 §9.3: `close` wins; HTTP/1.1+ persists by default; HTTP/1.0 only
-/// with `keep-alive`; anything older closes.
-bool requestWantsPersistence(int major, int minor, const ConnectionTokens& tokens) noexcept;
 
 /// Everything the server knows when a response is about to be sent.
 struct PersistenceInput {

@@ -16,15 +16,11 @@ namespace {
 // Descriptors kept back for listeners, log files and files being served.
 constexpr std::uint64_t kReservedFds = 64;
 
-// Raises the soft descriptor limit to the hard one; returns the new soft limit.
-std::uint64_t raiseFdLimit() {
+// The soft descriptor limit, as the process has it (the library does not change
+// it: raising it is the program's choice, as `tether serve` does).
+std::uint64_t softFdLimit() {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 1024;
-  if (lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-    getrlimit(RLIMIT_NOFILE, &lim);
-  }
   return lim.rlim_cur;
 }
 
@@ -96,7 +92,7 @@ void Server::dispatch(const Request& req, Response& res) const {
 }
 
 void Server::bind() {
-  std::uint64_t fdLimit = raiseFdLimit();
+  std::uint64_t fdLimit = softFdLimit();
   maxConnections_ = options_.maxConnections != 0
                         ? options_.maxConnections
                         : (fdLimit > 2 * kReservedFds ? fdLimit - kReservedFds : fdLimit / 2);

@@ -352,6 +352,43 @@ class BenchTest(unittest.TestCase):
         self.assertGreater(e["connect"], 10, e)
         self.assertEqual(e["parse"], 0, e)
 
+    def interrupt(self, sig, *args):
+        """Starts a 60 s run, waits until the server has answered some of its requests,
+        sends `sig` to bench (by PID); returns (returncode, stdout, stderr, seconds from
+        the signal to the exit)."""
+        srv = self.server()
+        cmd = [harness.tether_bin(), "bench", srv.url("/plaintext"), "-c", "2", "-d", "60s",
+               "--rate", "200", *args]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, text=True)
+        try:
+            srv.wait_status(lambda st: st["totals"]["requests"] > 20, timeout=20,
+                            what="bench's requests reach the server")
+            sent = time.monotonic()
+            proc.send_signal(sig)
+            out, err = proc.communicate(timeout=RUN_TIMEOUT)
+            return proc.returncode, out, err, time.monotonic() - sent
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+
+    def test_ctrl_c_stops_the_run_and_reports_the_results_so_far(self):
+        rc, out, err, took = self.interrupt(signal.SIGINT, "--json")
+        self.assertEqual(rc, 0, err)
+        r = json.loads(out)
+        self.assertTrue(r["interrupted"], r)
+        self.assertGreater(r["requests"], 0)
+        self.assertLess(r["elapsed_s"], 30)
+        self.assertLess(took, 10)  # the poll interval and the TIME_WAIT settling, not 60 s
+
+    def test_sigterm_stops_the_run_with_the_human_report(self):
+        rc, out, err, took = self.interrupt(signal.SIGTERM)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("(interrupted: results so far)", out)
+        self.assertIn("latency ms", out)
+        self.assertLess(took, 10)
+
     def test_timeout(self):
         srv = self.server()
         r = self.run_json(srv.url("/delay?ms=3000"), "-n", 2, "-c", 2, "--timeout", "300ms",

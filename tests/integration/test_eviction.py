@@ -9,6 +9,7 @@ extra status connection (which would itself trigger an eviction) is needed.
 
 import json
 import os
+import resource
 import sys
 import time
 import unittest
@@ -90,6 +91,25 @@ class EvictionTest(unittest.TestCase):
         for i, c in enumerate(idle[1:], start=3):
             self.assert_still_works(c, f"connection {i}")
         self.assert_still_works(busy, "busy connection after its delay")
+
+
+class FdLimitTest(unittest.TestCase):
+    """`tether serve` raises its soft RLIMIT_NOFILE to the hard limit (the default
+    --max-connections derives from it); the library itself leaves it alone."""
+
+    def test_serve_raises_the_soft_fd_limit_to_the_hard_one(self):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard <= 256:
+            self.skipTest(f"hard RLIMIT_NOFILE {hard} leaves nothing to raise")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))  # inherited by the server
+        try:
+            with Server() as srv:
+                limits = open(f"/proc/{srv.proc.pid}/limits").read()
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        line = next(l for l in limits.splitlines() if l.startswith("Max open files"))
+        want = "unlimited" if hard == resource.RLIM_INFINITY else str(hard)
+        self.assertEqual(line.split()[3], want, line)  # soft, raised from 256
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ struct ServerOptions {
   Millis lingeringTimeout = 5'000;
   bool resetTimedoutConnection = false;
 
-  std::uint64_t maxConnections = 0;  // 0: derived from RLIMIT_NOFILE
+  std::uint64_t maxConnections = 0;  // 0: from the soft RLIMIT_NOFILE at bind(), minus 64 kept back
   std::uint64_t maxHeaderSize = 16 * 1024;
   std::uint64_t maxBodySize = 1024 * 1024;
 

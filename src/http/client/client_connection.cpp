@@ -7,7 +7,7 @@
 #include <cerrno>
 
 #include "pool_impl.h"
-#include "request_writer.h"
+#include "tether/http/client/request_writer.h"
 #include "tether/net/connector.h"
 
 namespace tether::http::client {

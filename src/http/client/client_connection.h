@@ -13,8 +13,8 @@
 #include <string>
 
 #include "exchange.h"
-#include "response_parser.h"
 #include "tether/core/timer_wheel.h"
+#include "tether/http/client/response_parser.h"
 #include "tether/liveness/keepalive_profile.h"
 #include "tether/net/event_loop.h"
 #include "tether/net/socket.h"

@@ -2,9 +2,9 @@
 
 #include <cerrno>
 
-#include "request_writer.h"
 #include "retry_policy.h"
 #include "reuse_policy.h"
+#include "tether/http/client/request_writer.h"
 
 namespace tether::http::client {
 namespace {

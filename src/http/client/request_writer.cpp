@@ -1,4 +1,4 @@
-#include "request_writer.h"
+#include "tether/http/client/request_writer.h"
 
 #include "tether/http/request.h"
 

@@ -1,10 +1,10 @@
-#include "http/client/response_framer.h"
+#include "tether/http/client/response_framer.h"
 
 #include <array>
 #include <cstring>
 #include <string_view>
 
-#include "http/keepalive_policy.h"
+#include "tether/http/connection_tokens.h"
 #include "tether/http/request.h"
 
 namespace tether::http::client {

@@ -1,4 +1,6 @@
-#include "response_parser.h"
+#include "tether/http/client/response_parser.h"
+
+#include <llhttp.h>
 
 #include <charconv>
 
@@ -22,6 +24,19 @@ constexpr int kSkipBody = 1;  // on_headers_complete: "assume no body" (HEAD)
 
 }  // namespace
 
+struct ResponseParser::Llhttp {
+  llhttp_t parser;
+  llhttp_settings_t settings;
+
+  static int onMessageBegin(llhttp_t* p);
+  static int onStatus(llhttp_t* p, const char* at, std::size_t len);
+  static int onHeaderField(llhttp_t* p, const char* at, std::size_t len);
+  static int onHeaderValue(llhttp_t* p, const char* at, std::size_t len);
+  static int onHeadersComplete(llhttp_t* p);
+  static int onBody(llhttp_t* p, const char* at, std::size_t len);
+  static int onMessageComplete(llhttp_t* p);
+};
+
 void parseKeepAliveHeader(std::string_view value, KeepAliveHint& hint) noexcept {
   while (!value.empty()) {
     std::size_t comma = value.find(',');
@@ -40,21 +55,24 @@ void parseKeepAliveHeader(std::string_view value, KeepAliveHint& hint) noexcept 
 
 ResponseParser::ResponseParser() : ResponseParser(Limits{}) {}
 
-ResponseParser::ResponseParser(const Limits& limits) : limits_(limits) {
-  llhttp_settings_init(&settings_);
-  settings_.on_message_begin = &ResponseParser::onMessageBegin;
+ResponseParser::ResponseParser(const Limits& limits)
+    : llhttp_(std::make_unique<Llhttp>()), limits_(limits) {
+  llhttp_settings_init(&llhttp_->settings);
+  llhttp_->settings.on_message_begin = &Llhttp::onMessageBegin;
   setFramingOnly(false);  // the header callbacks
-  settings_.on_headers_complete = &ResponseParser::onHeadersComplete;
-  settings_.on_body = &ResponseParser::onBody;
-  settings_.on_message_complete = &ResponseParser::onMessageComplete;
+  llhttp_->settings.on_headers_complete = &Llhttp::onHeadersComplete;
+  llhttp_->settings.on_body = &Llhttp::onBody;
+  llhttp_->settings.on_message_complete = &Llhttp::onMessageComplete;
   head_.reserve(1024);
   headers_.reserve(16);
   reset();
 }
 
+ResponseParser::~ResponseParser() = default;
+
 void ResponseParser::reset() {
-  llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
-  parser_.data = this;
+  llhttp_init(&llhttp_->parser, HTTP_RESPONSE, &llhttp_->settings);
+  llhttp_->parser.data = this;
   inMessage_ = false;
   headComplete_ = false;
   messageComplete_ = false;
@@ -68,14 +86,14 @@ void ResponseParser::setFramingOnly(bool on) noexcept {
   // llhttp reads the settings through a pointer at every callback, so this
   // takes effect at once, even mid-connection.
   framingOnly_ = on;
-  settings_.on_status = on ? nullptr : &ResponseParser::onStatus;
-  settings_.on_header_field = on ? nullptr : &ResponseParser::onHeaderField;
+  llhttp_->settings.on_status = on ? nullptr : &Llhttp::onStatus;
+  llhttp_->settings.on_header_field = on ? nullptr : &Llhttp::onHeaderField;
   llhttp_cb fieldDone = [](llhttp_t* p) {
     self(p).inName_ = false;
     return 0;
   };
-  settings_.on_header_field_complete = on ? nullptr : fieldDone;
-  settings_.on_header_value = on ? nullptr : &ResponseParser::onHeaderValue;
+  llhttp_->settings.on_header_field_complete = on ? nullptr : fieldDone;
+  llhttp_->settings.on_header_value = on ? nullptr : &Llhttp::onHeaderValue;
 }
 
 void ResponseParser::setBodySink(BodySink sink, void* context) noexcept {
@@ -86,26 +104,26 @@ void ResponseParser::setBodySink(BodySink sink, void* context) noexcept {
 ResponseParser::Event ResponseParser::execute(const char* data, std::size_t len,
                                               std::size_t& consumed) {
   consumed = 0;
-  if (llhttp_get_errno(&parser_) == HPE_PAUSED) llhttp_resume(&parser_);
+  if (llhttp_get_errno(&llhttp_->parser) == HPE_PAUSED) llhttp_resume(&llhttp_->parser);
   if (len == 0) return Event::kNeedMore;
   // The non-strict llhttp build discards bytes after a closing response silently.
   if (closed_) return fail("bytes after a response that closes the connection"), Event::kError;
-  llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+  llhttp_errno_t err = llhttp_execute(&llhttp_->parser, data, len);
   if (err == HPE_OK) {
     consumed = len;
     return Event::kNeedMore;
   }
-  consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
+  consumed = static_cast<std::size_t>(llhttp_get_error_pos(&llhttp_->parser) - data);
   if (err == HPE_PAUSED && messageComplete_) return Event::kMessageComplete;
   if (err == HPE_PAUSED_UPGRADE) return fail("bytes after a protocol upgrade"), Event::kError;
-  if (*errorReason_ == '\0') errorReason_ = llhttp_get_error_reason(&parser_);
+  if (*errorReason_ == '\0') errorReason_ = llhttp_get_error_reason(&llhttp_->parser);
   return Event::kError;
 }
 
 ResponseParser::Event ResponseParser::finish() {
   if (*errorReason_ != '\0') return Event::kError;
   if (!inMessage_) return Event::kNeedMore;  // clean EOF between responses
-  llhttp_errno_t err = llhttp_finish(&parser_);
+  llhttp_errno_t err = llhttp_finish(&llhttp_->parser);
   if (err == HPE_PAUSED && messageComplete_) {
     reusable_ = false;  // the body ended with the connection
     return Event::kMessageComplete;
@@ -148,7 +166,7 @@ int ResponseParser::fail(const char* reason) noexcept {
   return HPE_USER;
 }
 
-int ResponseParser::onMessageBegin(llhttp_t* p) {
+int ResponseParser::Llhttp::onMessageBegin(llhttp_t* p) {
   ResponseParser& r = self(p);
   if (r.afterFinal_) r.interim_ = 0;
   r.afterFinal_ = false;
@@ -173,12 +191,12 @@ int ResponseParser::onMessageBegin(llhttp_t* p) {
   return 0;
 }
 
-int ResponseParser::onStatus(llhttp_t* p, const char* at, std::size_t len) {
+int ResponseParser::Llhttp::onStatus(llhttp_t* p, const char* at, std::size_t len) {
   ResponseParser& r = self(p);
   return r.append(r.reason_, at, len);
 }
 
-int ResponseParser::onHeaderField(llhttp_t* p, const char* at, std::size_t len) {
+int ResponseParser::Llhttp::onHeaderField(llhttp_t* p, const char* at, std::size_t len) {
   ResponseParser& r = self(p);
   if (!r.inName_) {
     if (r.headers_.size() >= r.limits_.maxHeaders) return r.fail("too many response headers");
@@ -188,12 +206,12 @@ int ResponseParser::onHeaderField(llhttp_t* p, const char* at, std::size_t len) 
   return r.append(r.headers_.back().name, at, len);
 }
 
-int ResponseParser::onHeaderValue(llhttp_t* p, const char* at, std::size_t len) {
+int ResponseParser::Llhttp::onHeaderValue(llhttp_t* p, const char* at, std::size_t len) {
   ResponseParser& r = self(p);
   return r.append(r.headers_.back().value, at, len);
 }
 
-int ResponseParser::onHeadersComplete(llhttp_t* p) {
+int ResponseParser::Llhttp::onHeadersComplete(llhttp_t* p) {
   ResponseParser& r = self(p);
   if (p->http_major != 1) return r.fail("unsupported HTTP version in response");
   r.status_ = p->status_code;
@@ -228,7 +246,7 @@ int ResponseParser::scanHeaders() noexcept {
   return 0;
 }
 
-int ResponseParser::onBody(llhttp_t* p, const char* at, std::size_t len) {
+int ResponseParser::Llhttp::onBody(llhttp_t* p, const char* at, std::size_t len) {
   ResponseParser& r = self(p);
   r.bodyBytes_ += len;
   if (r.keepBodyMax_ != 0) {
@@ -239,7 +257,7 @@ int ResponseParser::onBody(llhttp_t* p, const char* at, std::size_t len) {
   return 0;
 }
 
-int ResponseParser::onMessageComplete(llhttp_t* p) {
+int ResponseParser::Llhttp::onMessageComplete(llhttp_t* p) {
   ResponseParser& r = self(p);
   r.inMessage_ = false;
   if (r.status_ >= 100 && r.status_ < 200 && r.status_ != 101) {

@@ -11,7 +11,7 @@
 namespace tether::app {
 namespace {
 
-http::bench::BenchConfig parse(std::vector<std::string> argv) {
+tools::bench::BenchConfig parse(std::vector<std::string> argv) {
   CLI::App cmd;
   BenchArgs args;
   addBenchOptions(cmd, args);

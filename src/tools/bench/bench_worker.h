@@ -1,0 +1,102 @@
+// One `tether bench` thread: its own EventLoop, connections, request budget,
+// pacer, histogram and counters (shared-nothing). Created, run and destroyed on
+// its thread, except requestStop() (any thread) and progress() (read anywhere).
+//
+// Closed loop (default): a connection writes its next request (or pipelined
+// batch, one send) as soon as the previous responses are complete; latency is
+// measured from that write. Open loop (--rate): the pacer assigns intended start
+// times; a free connection takes a request when it is due, a late one at once,
+// and latency is measured from the intended time.
+#pragma once
+
+#include <sys/timerfd.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "tether/net/event_loop.h"
+#include "tether/tools/bench.h"
+#include "tools/bench/bench_pacer.h"
+#include "tools/bench/bench_stats.h"
+
+namespace tether::tools::bench {
+
+class BenchConnection;
+
+/// What one thread must do: a share of the connections, requests and rate.
+struct WorkerPlan {
+  const BenchConfig* config = nullptr;
+  int connections = 1;
+  std::uint64_t requests = 0;  // 0: run for config->duration
+  double rate = 0;             // this thread's share; 0: closed loop
+  std::uint64_t startNs = 0;   // common start (monotonic ns)
+};
+
+class BenchWorker final : private net::IoHandler {
+ public:
+  explicit BenchWorker(const WorkerPlan& plan);
+  ~BenchWorker();
+  BenchWorker(const BenchWorker&) = delete;
+  BenchWorker& operator=(const BenchWorker&) = delete;
+
+  /// Runs until the duration ends, the request budget is spent, or requestStop().
+  void run();
+  /// Any thread.
+  void requestStop();
+
+  const ThreadStats& stats() const noexcept { return stats_; }
+  const ProgressCounters& progress() const noexcept { return progress_; }
+  /// End of this worker's measured window (monotonic ns).
+  std::uint64_t endNs() const noexcept { return endNs_; }
+
+  // --- For BenchConnection (loop thread) ---
+  net::EventLoop& loop() noexcept { return *loop_; }
+  const BenchConfig& config() const noexcept { return *plan_.config; }
+  ThreadStats& mutableStats() noexcept { return stats_; }
+  char* readBuffer() noexcept { return readBuffer_.get(); }
+  static constexpr std::size_t kReadBufferSize = 64 * 1024;
+  /// The pipelined batch: `pipeline` copies of the request, back to back.
+  const std::string& batch() const noexcept { return batch_; }
+  bool measured(std::uint64_t sentNs) const noexcept { return sentNs >= measuredFromNs_; }
+  bool measuringNow(std::uint64_t nowNs) const noexcept { return nowNs >= measuredFromNs_; }
+  bool openLoop() const noexcept { return plan_.rate > 0; }
+  /// The connection may take work: give it a request, park it, or close it.
+  void onReady(BenchConnection& c, std::uint64_t nowNs);
+  void publishProgress() noexcept;
+  /// Returns `n` requests taken from the -n budget that the server never processed.
+  void refund(std::uint32_t n) noexcept { budget_ += n; }
+
+ private:
+  void onIoEvents(std::uint32_t events) override;  // the pacer's timerfd
+  void start();
+  void finish();
+  void maybeFinish();
+  std::uint32_t takeBudget(std::uint32_t wanted, std::uint64_t nowNs) noexcept;
+  void issueDue(std::uint64_t nowNs);
+  void armPacer();
+  void schedulePublish();
+
+  WorkerPlan plan_;
+  std::unique_ptr<net::EventLoop> loop_;
+  std::vector<std::unique_ptr<BenchConnection>> conns_;
+  std::vector<BenchConnection*> parked_;  // open loop: free connections waiting for a due request
+  std::unique_ptr<char[]> readBuffer_;
+  std::string batch_;
+  ThreadStats stats_;
+  ProgressCounters progress_;
+  RatePacer pacer_;
+  int pacerFd_ = -1;
+  bool pacerArmed_ = false;
+  std::uint64_t pacerArmedFor_ = 0;
+  bool budgeted_ = false;
+  std::uint64_t budget_ = 0;
+  std::uint64_t measuredFromNs_ = 0;
+  std::uint64_t endNs_ = 0;
+  bool finished_ = false;
+};
+
+/// CLOCK_MONOTONIC in ns.
+std::uint64_t monotonicNanos() noexcept;
+
+}  // namespace tether::tools::bench
