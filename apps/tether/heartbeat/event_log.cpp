@@ -5,18 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 
 #include "tether/core/round.h"
+#include "tether/core/time.h"
 
 namespace tether::app::heartbeat {
 namespace {
 
-std::int64_t monotonicMicros() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return std::int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
-}
+std::int64_t monotonicMicros() noexcept { return core::monotonicClock().nanos() / 1000; }
 
 }  // namespace
 

@@ -16,7 +16,7 @@ namespace tether::app::heartbeat {
 
 class EventLog {
  public:
-  /// Timestamps ("t") count seconds on CLOCK_MONOTONIC from construction.
+  /// Timestamps ("t") count seconds on the monotonic clock from construction.
   explicit EventLog(bool json, std::FILE* out = stdout);
 
   /// Prints `event`: with --json `{"t":1.234,"event":"pong"}` followed by the
