@@ -1,7 +1,6 @@
 #include "bench_options.h"
 
 #include <fmt/format.h>
-#include <netdb.h>
 #include <sys/socket.h>
 
 #include <charconv>
@@ -13,6 +12,7 @@
 
 #include "commands.h"
 #include "tether/core/duration.h"
+#include "tether/net/connector.h"
 
 namespace tether::app {
 namespace {
@@ -51,68 +51,17 @@ std::string readBodyFile(const std::string& path) {
 }  // namespace
 
 HttpUrl parseHttpUrl(const std::string& url) {
-  constexpr std::string_view kScheme = "http://";
-  std::string_view rest = url;
-  if (rest.substr(0, kScheme.size()) != kScheme) {
-    throw UsageError("URL must start with http:// (got '" + url + "')");
-  }
-  rest.remove_prefix(kScheme.size());
-  HttpUrl u;
-  std::size_t slash = rest.find_first_of("/?");
-  u.authority = std::string(rest.substr(0, slash));
-  if (slash != std::string_view::npos) {
-    u.target = std::string(rest.substr(slash));
-    if (u.target[0] == '?') u.target.insert(0, "/");
-  }
-  std::size_t fragment = u.target.find('#');
-  if (fragment != std::string::npos) u.target.resize(fragment);
-  std::string_view auth = u.authority;
-  if (auth.find('@') != std::string_view::npos) throw UsageError("URL: user info is not supported");
-  std::string_view portText;
-  if (!auth.empty() && auth.front() == '[') {
-    std::size_t close = auth.find(']');
-    if (close == std::string_view::npos) throw UsageError("URL: unterminated [IPv6] host");
-    u.host = std::string(auth.substr(1, close - 1));
-    if (close + 1 < auth.size()) {
-      if (auth[close + 1] != ':') throw UsageError("URL: bad text after [IPv6] host");
-      portText = auth.substr(close + 2);
-    }
-  } else {
-    std::size_t colon = auth.rfind(':');
-    u.host = std::string(auth.substr(0, colon));
-    if (colon != std::string_view::npos) portText = auth.substr(colon + 1);
-  }
-  if (u.host.empty()) throw UsageError("URL: missing host in '" + url + "'");
-  if (u.authority.find_first_of(" \t\r\n") != std::string::npos ||
-      u.target.find_first_of(" \t\r\n") != std::string::npos) {
-    throw UsageError("URL: must not contain spaces or control characters");
-  }
-  if (!portText.empty() || u.authority.back() == ':') {
-    int port = -1;
-    auto [p, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
-    if (ec != std::errc() || p != portText.data() + portText.size() || port < 1 || port > 65535) {
-      throw UsageError("URL: invalid port '" + std::string(portText) + "'");
-    }
-    u.port = port;
-  }
-  return u;
+  std::string error;
+  std::optional<http::Url> u = http::parseUrl(url, &error);
+  if (!u) throw UsageError(error);
+  return *u;
 }
 
 net::SocketAddress resolveHttpUrl(const HttpUrl& u) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  int rc = getaddrinfo(u.host.c_str(), std::to_string(u.port).c_str(), &hints, &res);
-  if (rc != 0 || res == nullptr) {
-    throw std::runtime_error("cannot resolve host '" + u.host + "': " + gai_strerror(rc));
-  }
-  net::SocketAddress addr;
-  std::memcpy(&addr.storage, res->ai_addr, res->ai_addrlen);
-  addr.length = res->ai_addrlen;
-  freeaddrinfo(res);
-  return addr;
+  std::string error;
+  std::optional<net::SocketAddress> addr = net::resolve(u.host, u.port, &error);
+  if (!addr) throw std::runtime_error(error);
+  return *addr;
 }
 
 void addBenchOptions(CLI::App& cmd, BenchArgs& a) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "keepalive_options.h"
+#include "tether/http/url.h"
 #include "tether/tools/bench.h"
 
 namespace tether::app {
@@ -32,21 +33,14 @@ struct BenchArgs {
   KeepaliveArgs keepalive;
 };
 
-/// An http:// URL split up. `authority` is the host[:port] text as given (the
-/// Host header); `host` has no brackets.
-struct HttpUrl {
-  std::string host;
-  int port = 80;
-  std::string authority;
-  std::string target = "/";  // path and query
-};
+/// An http:// URL split up (http::Url).
+using HttpUrl = http::Url;
 
-/// Parses `http://host[:port][/path]` (host: name, IPv4, or [IPv6]). Throws
-/// UsageError naming the problem.
+/// http::parseUrl(), throwing UsageError with its one-line reason.
 HttpUrl parseHttpUrl(const std::string& url);
 
-/// Resolves the host once (getaddrinfo, first address, numeric hosts too).
-/// Throws std::runtime_error (exit 1: not a usage error) for an unknown host.
+/// net::resolve(), once; throws std::runtime_error (exit 1: not a usage error)
+/// for an unknown host.
 net::SocketAddress resolveHttpUrl(const HttpUrl& url);
 
 void addBenchOptions(CLI::App& cmd, BenchArgs& args);

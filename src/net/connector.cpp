@@ -1,12 +1,32 @@
 #include "tether/net/connector.h"
 
+#include <netdb.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace tether::net {
+
+std::optional<SocketAddress> resolve(const std::string& host, int port, std::string* error) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res);
+  if (rc != 0 || res == nullptr) {
+    *error = "cannot resolve host '" + host + "': " + gai_strerror(rc);
+    return std::nullopt;
+  }
+  SocketAddress addr;
+  std::memcpy(&addr.storage, res->ai_addr, res->ai_addrlen);
+  addr.length = res->ai_addrlen;
+  freeaddrinfo(res);
+  return addr;
+}
 
 int startConnect(const SocketAddress& to, const SocketSetup& setup, bool* connected) {
   *connected = false;

@@ -10,6 +10,8 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string>
 
 #include "tether/core/timer_wheel.h"
 #include "tether/net/event_loop.h"
@@ -24,6 +26,11 @@ struct SocketSetup {
   /// with errno set, fails the connect.
   std::function<bool(int fd)> prepare;
 };
+
+/// Resolves `host` (a name, or a numeric IPv4/IPv6 address) and `port` with
+/// getaddrinfo, blocking; the first address wins. nullopt with `*error` set to a
+/// one-line reason when the host is unknown.
+std::optional<SocketAddress> resolve(const std::string& host, int port, std::string* error);
 
 /// socket(), setup, connect(). Returns the non-blocking fd, with `*connected`
 /// true when the connect completed at once; -1 with errno when it failed at once.

@@ -141,6 +141,17 @@ TEST_F(NetTest, ConnectTimeoutFiresInVirtualTime) {
   EXPECT_EQ(gotErr, ETIMEDOUT);
 }
 
+// Numeric hosts only: a unit test sends no DNS query.
+TEST(Resolve, NumericHostsResolveToTheirAddress) {
+  std::string error;
+  auto v4 = resolve("127.0.0.1", 8080, &error);
+  ASSERT_TRUE(v4.has_value()) << error;
+  EXPECT_EQ(v4->toString(), "127.0.0.1:8080");
+  auto v6 = resolve("::1", 9, &error);
+  ASSERT_TRUE(v6.has_value()) << error;
+  EXPECT_EQ(v6->toString(), "[::1]:9");
+}
+
 TEST_F(NetTest, AcceptorAcceptsEverythingQueued) {
   SocketAddress bound;
   int lfd = testing::loopbackListener(&bound);
