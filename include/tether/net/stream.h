@@ -77,8 +77,9 @@ class Stream {
   /// (EPOLLIN/EPOLLOUT/EPOLLRDHUP, edge-triggered). Writable is assumed until a
   /// write blocks.
   void open(EventLoop& loop, int fd, IoHandler* handler, std::uint32_t events);
-  /// Takes `fd` already registered with the loop for `handler` (a connect in
-  /// progress registered by the owner): only the bookkeeping starts over.
+  /// Takes `fd` without registering it: the owner registers it with the loop
+  /// itself, later (the heartbeat session, on start()). Only the bookkeeping
+  /// starts over.
   void adopt(int fd) noexcept;
   /// Closes the fd (RST instead of FIN when `reset`) and drops the events the
   /// loop already fetched for `handler`: the one place stale events die.
