@@ -2,11 +2,16 @@
 # keepalive_vs_nginx.sh -- tether vs Debian's nginx, side by side in ONE interleaved run.
 #
 # Usage: bench/keepalive_vs_nginx.sh [--reps N] [--quick] [--out DIR] [--tether PATH]
-#   --reps N     repetitions (default 3); every rep runs every test on both servers
+#                                    [--baseline PATH]
+#   --reps N     repetitions (default 3); every rep runs every test on every server
 #   --quick      smoke run: REPS=1, wrk -d2s, 5 s idle window (about 1 minute on a quiet machine)
 #   --out DIR    where raw results + summary go (default /tmp/tether-bench-results-<time>, kept)
 #   --tether P   tether binary (default build/release/apps/tether/tether; waited for if missing)
-# Env knobs: DUR (s, wrk -d) CONNS PIPE_DEPTH AB_N AB_C MEM_N IDLE_S SETTLE_S TW_WAIT_MAX
+#   --baseline P a second tether binary (e.g. built from an older commit), run as a third server
+#                "baseline" with the same flags, in the same interleaving; the summary adds
+#                tether/baseline ratios (a before/after check of a change)
+# Env knobs: TESTS (default "cpu pipe ab mem": which tests run, in this order)
+#            DUR (s, wrk -d) CONNS PIPE_DEPTH AB_N AB_C MEM_N IDLE_S SETTLE_S TW_WAIT_MAX
 #            TETHER_PORT_BASE (18190) NGINX_PORT_BASE (18180) BIN_WAIT_MAX (s, default 900)
 #            QUIET_MAX_PCT (10) QUIET_WAIT_MAX (s, 600): before starting, wait until the machine
 #            is at most QUIET_MAX_PCT % busy (a compiler on one of the 2 cores skews everything)
@@ -26,8 +31,8 @@
 #    base+3 idle-connection test (a FRESH instance started for each memory measurement, so
 #    allocator state from earlier tests or reps cannot hide the growth). Separate ports keep
 #    the TIME_WAIT counts of one test apart from the others' leftovers.
-#  * Interleaving: for rep { for test { for server } }; the server order alternates between
-#    reps (tether first in odd reps, nginx first in even reps).
+#  * Interleaving: for rep { for test { for server } }; the server order rotates by one per
+#    rep (tether first in rep 1, nginx in rep 2, baseline, if given, in rep 3, ...).
 #  * Tests:
 #     cpu   wrk -t1 -c64 -dDUR, non-pipelined: req/s, server CPU us/request
 #           (utime+stime of all server pids from /proc/PID/stat, before/after, / requests)
@@ -58,7 +63,9 @@ OUT=""
 TETHER=${TETHER:-$ROOT/build/release/apps/tether/tether}
 TETHER_STAT=""
 START_S=0
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+BASELINE=""
+SERVERS=(tether nginx)
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
     --reps) REPS=${2:?--reps needs a number}; shift 2 ;;
@@ -66,6 +73,7 @@ while [ $# -gt 0 ]; do
     --quick) QUICK=1; shift ;;
     --out) OUT=${2:?}; shift 2 ;;
     --tether) TETHER=${2:?}; shift 2 ;;
+    --baseline) BASELINE=${2:?--baseline needs a path}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -74,7 +82,15 @@ if [ "$QUICK" = 1 ]; then
   REPS=1; DUR=${DUR:-2}; IDLE_S=${IDLE_S:-5}
 fi
 case $REPS in ''|*[!0-9]*|0) echo "--reps must be a positive integer" >&2; exit 2 ;; esac
+if [ -n "$BASELINE" ]; then
+  [ -x "$BASELINE" ] || { echo "--baseline: $BASELINE is not an executable file" >&2; exit 2; }
+  SERVERS+=(baseline)
+fi
 DUR=${DUR:-5}
+TESTS=${TESTS:-cpu pipe ab mem}
+for t in $TESTS; do
+  case $t in cpu|pipe|ab|mem) ;; *) echo "TESTS: unknown test '$t' (cpu pipe ab mem)" >&2; exit 2 ;; esac
+done
 CONNS=${CONNS:-64}
 PIPE_DEPTH=${PIPE_DEPTH:-16}
 AB_N=${AB_N:-20000}
@@ -88,6 +104,7 @@ FOREIGN_MAX=${FOREIGN_MAX:-5}     # % of the 2 cores used by other processes dur
 MAX_ATTEMPTS=${MAX_ATTEMPTS:-4}   # ... above which that run is redone (at most this many tries)
 TETHER_PORT_BASE=${TETHER_PORT_BASE:-18190}
 NGINX_PORT_BASE=${NGINX_PORT_BASE:-18180}
+BASELINE_PORT_BASE=${BASELINE_PORT_BASE:-18200}
 CLK=$(getconf CLK_TCK)
 OUT=${OUT:-/tmp/tether-bench-results-$(date +%Y%m%d-%H%M%S)}
 
@@ -146,7 +163,8 @@ on_signal() { log "interrupted"; exit 130; }
 
 port_of() { # server test
   local base
-  case $1 in tether) base=$TETHER_PORT_BASE ;; nginx) base=$NGINX_PORT_BASE ;; esac
+  case $1 in tether) base=$TETHER_PORT_BASE ;; nginx) base=$NGINX_PORT_BASE ;;
+             baseline) base=$BASELINE_PORT_BASE ;; esac
   case $2 in wrk) echo $((base)) ;; abnka) echo $((base + 1)) ;; abka) echo $((base + 2)) ;;
              mem) echo $((base + 3)) ;; esac
 }
@@ -200,9 +218,9 @@ start_instance() { # server instance port...
   local srv=$1 inst=$2 p lst=() pid; shift 2
   for p in "$@"; do port_busy "$p" && { log "port $p is already in use"; return 1; }; done
   case $srv in
-    tether)
+    tether|baseline)
       for p in "$@"; do lst+=(--listen "127.0.0.1:$p"); done
-      taskset -c 0 "$RT/tether" serve "${lst[@]}" --workers 1 --keepalive-timeout 650s \
+      taskset -c 0 "$RT/$srv" serve "${lst[@]}" --workers 1 --keepalive-timeout 650s \
         --keepalive-requests 0 >>"$RT/$inst.log" 2>&1 </dev/null &
       pid=$! ;;
     nginx)
@@ -505,18 +523,26 @@ write_env() {
     echo "wrk: $(wrk -v 2>&1 | head -1)"
     echo "ab: $(ab -V 2>&1 | head -1) (apache2-utils $(dpkg-query -W -f='${Version}' apache2-utils 2>/dev/null))"
     echo "tether: $("$RT/tether" --version 2>&1) binary=$TETHER sha256=$(sha256sum "$RT/tether" | cut -c1-16) mtime=$(date -d "@$(stat -c %Y "$TETHER")" -Is)"
+    [ -n "$BASELINE" ] && echo "baseline: $("$RT/baseline" --version 2>&1) binary=$BASELINE sha256=$(sha256sum "$RT/baseline" | cut -c1-16) mtime=$(date -d "@$(stat -c %Y "$BASELINE")" -Is)"
     echo "tether git: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) ($(git -C "$ROOT" status --porcelain 2>/dev/null | grep -vc '^??') tracked files modified)"
     echo "ulimit -n: soft $(ulimit -Sn) hard $(ulimit -Hn)"
     for k in net.core.somaxconn net.ipv4.tcp_tw_reuse net.ipv4.tcp_max_tw_buckets net.ipv4.ip_local_port_range; do
       echo "$k = $(sysctl -n $k 2>/dev/null | tr '\t' ' ')"
     done
-    echo "settings: REPS=$REPS QUICK=$QUICK DUR=${DUR}s CONNS=$CONNS PIPE_DEPTH=$PIPE_DEPTH AB_N=$AB_N AB_C=$AB_C MEM_N=$MEM_N SETTLE_S=$SETTLE_S IDLE_S=$IDLE_S TW_WAIT_MAX=$TW_WAIT_MAX"
-    echo "ports: tether $TETHER_PORT_BASE..$((TETHER_PORT_BASE + 3)) nginx $NGINX_PORT_BASE..$((NGINX_PORT_BASE + 3)) (wrk, ab, ab -k, idle)"
+    echo "settings: TESTS='$TESTS' REPS=$REPS QUICK=$QUICK DUR=${DUR}s CONNS=$CONNS PIPE_DEPTH=$PIPE_DEPTH AB_N=$AB_N AB_C=$AB_C MEM_N=$MEM_N SETTLE_S=$SETTLE_S IDLE_S=$IDLE_S TW_WAIT_MAX=$TW_WAIT_MAX"
+    echo "ports: tether $TETHER_PORT_BASE..$((TETHER_PORT_BASE + 3)) nginx $NGINX_PORT_BASE..$((NGINX_PORT_BASE + 3))$([ -n "$BASELINE" ] && echo " baseline $BASELINE_PORT_BASE..$((BASELINE_PORT_BASE + 3))") (wrk, ab, ab -k, idle)"
     echo "tether flags: serve --workers 1 --keepalive-timeout 650s --keepalive-requests 0 (taskset -c 0)"
   } >"$OUT/env.txt"
 }
 
 # ------------------------------------------------------------------ main
+# rep -> the servers in this rep's order, rotated by one per rep so each goes first as often
+rotation() {
+  local n=${#SERVERS[@]} i k=$(( ($1 - 1) % ${#SERVERS[@]} )) out=()
+  for i in $(seq 0 $((n - 1))); do out+=("${SERVERS[$(( (i + k) % n ))]}"); done
+  echo "${out[*]}"
+}
+
 main() {
   check_tools
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -529,26 +555,30 @@ main() {
   trap on_signal INT TERM
   log "results -> $OUT (runtime files in $RT)"
   get_tether
+  if [ -n "$BASELINE" ]; then
+    cp "$BASELINE" "$RT/baseline" && "$RT/baseline" --version >/dev/null 2>&1 ||
+      die "baseline binary $BASELINE does not run"
+  fi
   g++ -O2 -std=c++17 -o "$RT/idle_conns" "$AUX/idle_conns.cpp" || die "building idle_conns failed"
   write_env
   echo "quiet check before start: $(wait_quiet)" >>"$OUT/env.txt"
   sed 's/^/  /' "$OUT/env.txt" >&2
 
   local srv
-  for srv in tether nginx; do
+  for srv in "${SERVERS[@]}"; do
     start_instance "$srv" "$srv-load" "$(port_of "$srv" wrk)" "$(port_of "$srv" abnka)" "$(port_of "$srv" abka)" ||
       die "could not start $srv"
   done
   sleep 1
-  for srv in tether nginx; do
+  for srv in "${SERVERS[@]}"; do
     echo "probe server=$srv $(probe "$srv" 2>&1 | tr '\n' ' ')" | tee -a "$OUT/env.txt" >&2
   done
 
   local rep order test
   for rep in $(seq 1 "$REPS"); do
-    if [ $((rep % 2)) = 1 ]; then order="tether nginx"; else order="nginx tether"; fi
+    order=$(rotation "$rep")
     echo "event=quiet rep=$rep $(wait_quiet)" >>"$RES"
-    for test in cpu pipe ab mem; do
+    for test in $TESTS; do
       for srv in $order; do
         log "rep $rep/$REPS test $test server $srv"
         case $test in
@@ -559,8 +589,8 @@ main() {
       done
     done
   done
-  for srv in tether nginx; do stop_instance "$srv-load"; done
-  for srv in tether nginx; do cp "$RT/$srv-load.log" "$RT/$srv-mem.log" "$OUT/logs/" 2>/dev/null; done
+  for srv in "${SERVERS[@]}"; do stop_instance "$srv-load"; done
+  for srv in "${SERVERS[@]}"; do cp "$RT/$srv-load.log" "$RT/$srv-mem.log" "$OUT/logs/" 2>/dev/null; done
   if [ "$(stat -c '%Y %s' "$TETHER" 2>/dev/null)" != "$TETHER_STAT" ]; then
     echo "note: $TETHER was rebuilt during the run; the copy taken at the start was measured throughout" >>"$OUT/env.txt"
   fi

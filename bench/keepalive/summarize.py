@@ -4,7 +4,8 @@
 RESULTS holds one `key=value ...` line per measurement (phase=wrk|ab|mem) or event
 (event=start|stop|crash|startfail). Prints Markdown: medians with min-max over the reps, the
 tether/nginx ratio of the medians (and the range of the per-rep ratios), and PASS/MISS
-against the targets.
+against the targets. When the run had a third server "baseline" (--baseline: an older tether
+binary), it also prints tether/baseline ratios and the before/after limits (within 3 %).
 """
 import shlex
 import statistics
@@ -143,9 +144,11 @@ def main():
         print()
     print(f"Reps: {len(reps)}. Cells: median [min–max] over reps; ratio = median(tether) / "
           "median(nginx) [range of the per-rep ratios].\n")
-    print("| metric | tether | nginx | tether/nginx |")
-    print("|---|---|---|---|")
-    med = {}
+    has_base = any(r.get("server") == "baseline" for r in rows)
+    extra = " baseline | tether/baseline |" if has_base else ""
+    print("| metric | tether | nginx | tether/nginx |" + extra)
+    print("|---|---|---|---|" + ("---|---|" if has_base else ""))
+    med, base = {}, {}
     for label, phase, sel, key, scale, dec in METRICS:
         t = series(rows, phase, sel, key, "tether")
         n = series(rows, phase, sel, key, "nginx")
@@ -153,7 +156,14 @@ def main():
         nc, nm = stat_cell(list(n.values()), scale, dec)
         rc, r = ratio_cell(t, n, tm, nm)
         med[label] = (tm, nm, r)
-        print(f"| {label} | {tc} | {nc} | {rc} |")
+        cells = f"| {label} | {tc} | {nc} | {rc} |"
+        if has_base:
+            b = series(rows, phase, sel, key, "baseline")
+            bc, bm = stat_cell(list(b.values()), scale, dec)
+            brc, br = ratio_cell(t, b, tm, bm)
+            base[label] = (tm, bm, br)
+            cells += f" {bc} | {brc} |"
+        print(cells)
 
     # per-rep values of the headline metrics (drift between reps shows here)
     print("\nPer rep (tether / nginx = ratio; `x` = left out as disturbed):\n")
@@ -276,6 +286,28 @@ def main():
         ok = tm <= 1.0
         print(f"| ~0 CPU while N connections idle (≤ 1% of a core) | {tm:.2f}% | {nm:.2f}% | – | "
               f"{'PASS' if ok else 'MISS'}{'' if ok else f' — {tm:.2f}% of a core'} |")
+    if base:
+        before_after(base)
+
+
+def before_after(base):
+    """The no-regression limits of a change: tether (after) against baseline (before)."""
+    print("\n### Before/after (tether = this tree, baseline = --baseline binary)\n")
+    print("| limit | tether | baseline | ratio | result |")
+    print("|---|---|---|---|---|")
+    for name, label, limit, kind, dec in (
+            ("c64 CPU/request within 3 %", "c64 server CPU µs/request", 1.03, "le", 2),
+            ("pipelined x16 CPU/request within 3 %", "pipelined x16 server CPU µs/request", 1.03,
+             "le", 3),
+            ("pipelined x16 req/s within 3 %", "pipelined x16 c64 req/s", 0.97, "ge", 0),
+            ("bytes per idle connection not above baseline + 3 %",
+             "idle N conns: user bytes/conn (VmRSS delta / N)", 1.03, "le", 0)):
+        tm, bm, r = base[label]
+        if r is None:
+            print(f"| {name} | – | – | – | NO DATA |")
+            continue
+        ok = r <= limit if kind == "le" else r >= limit
+        print(f"| {name} | {tm:.{dec}f} | {bm:.{dec}f} | {r:.3f} | {'PASS' if ok else 'MISS'} |")
 
 
 if __name__ == "__main__":
