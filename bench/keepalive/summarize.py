@@ -156,6 +156,8 @@ def main():
         nc, nm = stat_cell(list(n.values()), scale, dec)
         rc, r = ratio_cell(t, n, tm, nm)
         med[label] = (tm, nm, r)
+        if tm is None and nm is None:
+            continue  # a test left out with TESTS
         cells = f"| {label} | {tc} | {nc} | {rc} |"
         if has_base:
             b = series(rows, phase, sel, key, "baseline")
