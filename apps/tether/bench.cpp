@@ -34,7 +34,7 @@ int bench(const BenchArgs& args) {
   config.stop = stop.get_token();
   tools::bench::BenchResult result;
   {
-    ShutdownWaiter waiter(signals, [&stop] { stop.request_stop(); });
+    ShutdownWaiter waiter(signals, [&stop](int) { stop.request_stop(); });
     result = tools::bench::runBench(config);
   }
   if (live) fmt::print("\r\033[K");

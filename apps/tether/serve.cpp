@@ -5,6 +5,8 @@
 
 #include <cstdio>
 #include <memory>
+#include <stdexcept>
+#include <system_error>
 
 #include "commands.h"
 #include "serve_options.h"
@@ -26,6 +28,19 @@ void raiseFdLimit() {
   }
 }
 
+// bind(), with advice for the one failure a user can fix from the command line.
+void bindOrExplain(http::Server& server) {
+  try {
+    server.bind();
+  } catch (const std::system_error& e) {
+    if (e.code() != std::errc::address_in_use) throw;
+    throw std::runtime_error(fmt::format(
+        "{}; another process listens there: stop it, choose another --listen port, or take the "
+        "port over on purpose with --share-port",
+        e.what()));
+  }
+}
+
 // Signals are blocked in every thread and taken synchronously here, so the
 // shutdown runs as ordinary code, not in a signal handler.
 int serve(const ServeArgs& args) {
@@ -39,7 +54,7 @@ int serve(const ServeArgs& args) {
     http::installStaticFiles(server, args.root);
   }
   http::installStatusEndpoint(server);
-  server.bind();
+  bindOrExplain(server);
   for (const auto& addr : server.boundAddresses()) {
     fmt::print("tether: listening on {}\n", addr.toString());
   }
@@ -47,8 +62,16 @@ int serve(const ServeArgs& args) {
 
   // run() returns only after stop(), i.e. after the waiter took a signal; if
   // run() throws instead, the waiter's destructor releases it.
-  ShutdownWaiter waiter(signals, [&] { server.stop(); });
+  ShutdownWaiter waiter(signals, [&](int sig) {
+    fmt::print(stderr, "tether: SIG{}: draining {} connection{} (up to {:.3g} s)\n",
+               sigabbrev_np(sig), server.stats().open(), server.stats().open() == 1 ? "" : "s",
+               static_cast<double>(server.options().shutdownTimeout) / 1000.0);
+    server.stop();
+  });
   server.run();
+  http::ServerStatsSnapshot end = server.stats();
+  fmt::print(stderr, "tether: stopped ({} connections, {} requests served)\n", end.accepted,
+             end.requests);
   return 0;
 }
 

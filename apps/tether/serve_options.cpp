@@ -56,6 +56,7 @@ http::ServerOptions toServerOptions(const ServeArgs& a, std::vector<std::string>
     }
     o.listen.push_back(*addr);
   }
+  o.sharePort = a.sharePort;
   o.workers = a.workers;
   o.keepaliveTimeout = duration("--keepalive-timeout", a.keepaliveTimeout);
   o.keepaliveGrace = duration("--keepalive-grace", a.keepaliveGrace);
@@ -84,6 +85,9 @@ http::ServerOptions toServerOptions(const ServeArgs& a, std::vector<std::string>
 void addServeOptions(CLI::App& cmd, ServeArgs& args) {
   cmd.add_option("--listen", args.listen, "ADDR:PORT to listen on (repeatable; [::1]:8080)")
       ->default_str("127.0.0.1:8080");
+  cmd.add_flag("--share-port", args.sharePort,
+               "join a port another process already listens on with SO_REUSEPORT (a restart "
+               "handing the port over) instead of refusing it as in use");
   cmd.add_option("--workers", args.workers, "worker threads, one epoll loop each (0: cores)")
       ->check(CLI::Range(0, 1024));
   cmd.add_option("--keepalive-timeout", args.keepaliveTimeout,

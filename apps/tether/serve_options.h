@@ -13,6 +13,7 @@ namespace tether::app {
 /// Raw option values as typed; validated by toServerOptions().
 struct ServeArgs {
   std::vector<std::string> listen;
+  bool sharePort = false;
   int workers = 0;
   std::string keepaliveTimeout = "75s", keepaliveGrace = "1s";
   bool noKeepaliveHeader = false;

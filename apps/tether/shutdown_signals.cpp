@@ -16,11 +16,11 @@ sigset_t blockShutdownSignals() noexcept {
   return signals;
 }
 
-ShutdownWaiter::ShutdownWaiter(sigset_t signals, std::function<void()> onSignal)
+ShutdownWaiter::ShutdownWaiter(sigset_t signals, std::function<void(int)> onSignal)
     : thread_([this, signals, onSignal = std::move(onSignal)] {
         int sig = 0;
         sigwait(&signals, &sig);
-        if (!released_.load(std::memory_order_acquire)) onSignal();
+        if (!released_.load(std::memory_order_acquire)) onSignal(sig);
       }) {}
 
 ShutdownWaiter::~ShutdownWaiter() {

@@ -16,12 +16,12 @@ namespace tether::app {
 sigset_t blockShutdownSignals() noexcept;
 
 /// A thread that waits (sigwait) for one of `signals`, blocked beforehand by
-/// blockShutdownSignals(), and then calls `onSignal` on that thread, once. The
+/// blockShutdownSignals(), and then calls `onSignal(signal number)` on that thread, once. The
 /// destructor releases the thread when no signal came (without calling
 /// `onSignal`) and joins it, so it also cleans up when the command throws.
 class ShutdownWaiter {
  public:
-  ShutdownWaiter(sigset_t signals, std::function<void()> onSignal);
+  ShutdownWaiter(sigset_t signals, std::function<void(int)> onSignal);
   ~ShutdownWaiter();
   ShutdownWaiter(const ShutdownWaiter&) = delete;
   ShutdownWaiter& operator=(const ShutdownWaiter&) = delete;

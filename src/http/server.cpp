@@ -108,11 +108,17 @@ void Server::bind() {
   std::vector<std::vector<int>> fds(static_cast<std::size_t>(options_.workers));
   for (const net::SocketAddress& requested : options_.listen) {
     net::SocketAddress addr = requested;
+    // The first worker's listener must be alone on the port (unless sharing was
+    // asked for); the other workers join it.
+    net::PortSharing sharing =
+        options_.sharePort ? net::PortSharing::kJoin : net::PortSharing::kExclusive;
     for (auto& workerFds : fds) {
       net::SocketAddress bound;
-      int fd = net::listenTcp(addr, options_.listenBacklog, &bound);
-      if (fd < 0)
+      int fd = net::listenTcp(addr, options_.listenBacklog, &bound, sharing);
+      if (fd < 0) {
         throw std::system_error(errno, std::generic_category(), "listen " + addr.toString());
+      }
+      sharing = net::PortSharing::kJoin;
       workerFds.push_back(fd);
       if (!liveness::applyKeepaliveProfile(fd, options_.tcpKeepalive)) {
         throw std::system_error(errno, std::generic_category(),

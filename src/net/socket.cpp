@@ -63,14 +63,43 @@ std::optional<SocketAddress> parseSocketAddress(std::string_view text) {
   return addr;
 }
 
-int listenTcp(const SocketAddress& addr, int backlog, SocketAddress* bound) {
+namespace {
+
+// A bound TCP socket (not yet listening), or -1 with errno set.
+int boundSocket(const SocketAddress& addr, bool reusePort) {
   int fd = socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // TIME_WAIT leftovers do not block
+  if (reusePort) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (addr.family() == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  if (bind(fd, addr.raw(), addr.length) < 0 || listen(fd, backlog) < 0) {
+  if (bind(fd, addr.raw(), addr.length) < 0) {
+    int saved = errno;
+    ::close(fd);
+    errno = saved;
+    return -1;
+  }
+  return fd;
+}
+
+// The kernel refuses a bind without SO_REUSEPORT while any socket listens on the
+// port (SO_REUSEADDR only covers TIME_WAIT), so a probe bind tells whether a
+// kExclusive listener would be alone. The probe is closed before the real bind:
+// a server started in between would still be joined, a window of microseconds.
+bool portFree(const SocketAddress& addr) {
+  int probe = boundSocket(addr, /*reusePort=*/false);
+  if (probe < 0) return false;
+  ::close(probe);
+  return true;
+}
+
+}  // namespace
+
+int listenTcp(const SocketAddress& addr, int backlog, SocketAddress* bound, PortSharing sharing) {
+  if (sharing == PortSharing::kExclusive && addr.port() != 0 && !portFree(addr)) return -1;
+  int fd = boundSocket(addr, /*reusePort=*/true);
+  if (fd < 0) return -1;
+  if (listen(fd, backlog) < 0) {
     int saved = errno;
     ::close(fd);
     errno = saved;

@@ -206,6 +206,17 @@ class ShutdownConnectionsTest(unittest.TestCase):
             self.assertEqual(c.request("GET", "/plaintext").status, 200)
         self.assertEqual(srv.stop(signal.SIGINT), 0, srv.stderr_text())
 
+    def test_says_what_it_drains_and_when_it_stopped(self):
+        srv = self.enterContext(Server("--shutdown-timeout", "2s"))
+        idle = srv.connect()
+        self.addCleanup(idle.close)
+        self.assertEqual(idle.request("GET", "/plaintext").status, 200)
+        self.assertEqual(srv.stop(signal.SIGTERM), 0, srv.stderr_text())
+        err = srv.stderr_text()
+        self.assertIn("tether: SIGTERM: draining 1 connection (up to 2 s)\n", err)
+        self.assertIn("tether: stopped (1 connections, 1 requests served)\n", err)
+        self.assertLess(err.index("draining"), err.index("stopped"), err)
+
     def test_idle_server_exits_promptly(self):
         # With nothing in flight and no connections, no reason to wait.
         srv = self.enterContext(Server())

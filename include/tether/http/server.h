@@ -47,7 +47,9 @@ class Server {
   void setFallback(Handler handler);
 
   /// Creates every worker's listening sockets. Throws std::system_error naming
-  /// the address on failure. Port 0 is resolved once and shared by all workers.
+  /// the address on failure: EADDRINUSE also when another process listens on
+  /// it with SO_REUSEPORT, unless ServerOptions::sharePort. Port 0 is resolved
+  /// once and shared by all workers.
   void bind();
   /// Addresses actually bound (valid after bind()).
   const std::vector<net::SocketAddress>& boundAddresses() const noexcept { return bound_; }

@@ -46,6 +46,10 @@ struct ServerOptions {
   // listening sockets and inherited by accepted ones. Default: untouched (off).
   liveness::KeepaliveProfile tcpKeepalive;
   int listenBacklog = 4096;
+  // false: refuse a --listen address another socket already listens on (even
+  // with SO_REUSEPORT); true: join its SO_REUSEPORT group (a restart handing
+  // the port from the old process to the new one).
+  bool sharePort = false;
 };
 
 }  // namespace tether::http

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,10 +30,23 @@ struct SocketAddress {
 /// (all IPv4 interfaces). No DNS. Port 0 asks the kernel for a free port.
 std::optional<SocketAddress> parseSocketAddress(std::string_view text);
 
+/// Whether a listener may join a port that other sockets already listen on.
+enum class PortSharing : std::uint8_t {
+  /// Refuse (EADDRINUSE) if any socket listens on the address, even one with
+  /// SO_REUSEPORT that this one could silently join: two unrelated servers on
+  /// one port would split its connections between them.
+  kExclusive,
+  /// Join the SO_REUSEPORT group already there: the other workers of this
+  /// process, or a new process taking over a port during a restart.
+  kJoin,
+};
+
 /// Creates a non-blocking listening socket with SO_REUSEADDR and SO_REUSEPORT, so
-/// every worker can bind its own listener to the same address. Returns the fd,
-/// or -1 with errno set. `bound` receives the actual address (port 0 resolved).
-int listenTcp(const SocketAddress& addr, int backlog, SocketAddress* bound);
+/// every worker can bind its own listener to the same address (the first with
+/// kExclusive, the rest with kJoin). Returns the fd, or -1 with errno set.
+/// `bound` receives the actual address (port 0 resolved).
+int listenTcp(const SocketAddress& addr, int backlog, SocketAddress* bound,
+              PortSharing sharing = PortSharing::kExclusive);
 
 /// The local or peer address of a connected socket.
 SocketAddress localAddress(int fd);
