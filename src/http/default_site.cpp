@@ -17,6 +17,8 @@ namespace tether::http {
 namespace {
 
 constexpr std::uint64_t kMaxDelayMs = 60'000;
+// The methods of every default-site route but /echo; others get 405 + Allow.
+constexpr const char* kReadOnly = "GET, HEAD";
 constexpr std::uint64_t kMaxBytes = std::uint64_t{1} << 30;
 
 bool parseUint(std::string_view text, std::uint64_t max, std::uint64_t& out) {
@@ -124,18 +126,20 @@ void installDefaultSite(Server& server) {
       "{} after its last response (timeout plus grace, so a client honouring the hint never "
       "writes into a closing socket).</p>\n"
       "<table>\n{}</table>\n"
-      "<p>Endpoints: <a href=\"/plaintext\">/plaintext</a>, /echo, /delay?ms=N, /bytes?n=N, "
+      "<p>Endpoints: <a href=\"/plaintext\">/plaintext</a> (13 bytes), <a href=\"/echo\">/echo</a> "
+      "(the request as received), <a href=\"/delay?ms=1000\">/delay?ms=N</a> (answers after N "
+      "ms), <a href=\"/bytes?n=1024\">/bytes?n=N</a> (an N-byte body), "
       "<a href=\"{}\">{}</a> (live connection counters).</p>\n</body></html>\n",
       o.keepaliveTimeout / 1000, core::formatDuration(o.keepaliveTimeout + o.keepaliveGrace),
       settingsRows(o), kStatusPath, kStatusPath);
-  server.handle("/", [page](const Request&, Response& res) {
+  server.handle("/", kReadOnly, [page](const Request&, Response& res) {
     res.setContentType("text/html; charset=utf-8");
     res.setBody(page);
   });
-  server.handle("/plaintext", &plaintext);
-  server.handle("/echo", &echo);
-  server.handle("/delay", &delay);
-  server.handle("/bytes", &bytes);
+  server.handle("/plaintext", kReadOnly, &plaintext);
+  server.handle("/echo", &echo);  // answers every method: it shows what arrived
+  server.handle("/delay", kReadOnly, &delay);
+  server.handle("/bytes", kReadOnly, &bytes);
 }
 
 std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o) {
@@ -173,7 +177,7 @@ std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o) {
 }
 
 void installStatusEndpoint(Server& server) {
-  server.handle(std::string(kStatusPath), [&server](const Request&, Response& res) {
+  server.handle(std::string(kStatusPath), kReadOnly, [&server](const Request&, Response& res) {
     res.setContentType("application/json");
     res.addHeader("Cache-Control", "no-store");
     res.setBody(statusJson(server.stats(), server.options()));

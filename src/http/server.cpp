@@ -24,6 +24,18 @@ std::uint64_t softFdLimit() {
   return lim.rlim_cur;
 }
 
+// Whether the comma-separated `list` ("GET, HEAD") names `method` (methods are
+// case-sensitive tokens, RFC 9110 9.1).
+bool listsMethod(std::string_view list, std::string_view method) {
+  while (!list.empty()) {
+    std::size_t comma = list.find(',');
+    if (trimOws(list.substr(0, comma)) == method) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 void notFound(const Request&, Response& res) {
   res.setStatus(404);
   res.setContentType("text/plain");
@@ -73,20 +85,30 @@ Server::~Server() {
 }
 
 void Server::handle(std::string path, Handler handler) {
-  for (auto& [existing, h] : routes_) {
-    if (existing == path) {
-      h = std::move(handler);
+  handle(std::move(path), std::string(), std::move(handler));
+}
+
+void Server::handle(std::string path, std::string allow, Handler handler) {
+  for (Route& r : routes_) {
+    if (r.path == path) {
+      r.allow = std::move(allow);
+      r.handler = std::move(handler);
       return;
     }
   }
-  routes_.emplace_back(std::move(path), std::move(handler));
+  routes_.push_back({std::move(path), std::move(allow), std::move(handler)});
 }
 
 void Server::setFallback(Handler handler) { fallback_ = std::move(handler); }
 
 void Server::dispatch(const Request& req, Response& res) const {
-  for (const auto& [path, handler] : routes_) {
-    if (path == req.path) return handler(req, res);
+  for (const Route& r : routes_) {
+    if (r.path != req.path) continue;
+    if (r.allow.empty() || listsMethod(r.allow, req.method)) return r.handler(req, res);
+    res.setStatus(405);
+    res.addHeader("Allow", r.allow);
+    res.setContentType("text/plain");
+    return res.setBody("Method Not Allowed\n");
   }
   fallback_(req, res);
 }

@@ -2,6 +2,7 @@
 bodies (Content-Length and chunked) and Expect: 100-continue."""
 
 import os
+import re
 import sys
 import time
 import unittest
@@ -105,6 +106,31 @@ class EndpointTest(unittest.TestCase):
         self.assertEqual(resp.status, 404)
         self.assertFalse(resp.closes, "a 404 is no reason to close")
         self.assertEqual(self.c.request("GET", "/plaintext").status, 200)
+
+    def test_unsupported_method_405_with_allow(self):
+        for method, path in (("DELETE", "/plaintext"), ("POST", "/"), ("PUT", "/bytes?n=3"),
+                             ("POST", "/delay?ms=1"), ("DELETE", harness.STATUS_PATH),
+                             ("OPTIONS", "/plaintext")):
+            with self.subTest(method=method, path=path):
+                body = b"x" if method in ("POST", "PUT") else b""
+                resp = self.c.request(method, path, body=body)
+                self.assertEqual(resp.status, 405, resp.body)
+                self.assertEqual(resp.header("Allow"), "GET, HEAD")
+                self.assertFalse(resp.closes, "a 405 is no reason to close")
+                self.assertEqual(self.c.request("GET", "/plaintext").body, b"Hello, World!")
+
+    def test_echo_answers_every_method(self):
+        for method in ("DELETE", "PUT", "PATCH", "OPTIONS"):
+            with self.subTest(method=method):
+                resp = self.c.request(method, "/echo")
+                self.assertEqual(resp.status, 200)
+                self.assertTrue(resp.body.startswith(method.encode() + b" /echo"), resp.body)
+
+    def test_root_page_links_every_endpoint(self):
+        page = self.c.request("GET", "/").body.decode()
+        for path in ("/plaintext", "/echo", "/delay?ms=", "/bytes?n=", harness.STATUS_PATH):
+            with self.subTest(path=path):
+                self.assertRegex(page, r'<a href="' + re.escape(path))
 
     def test_head_matches_get(self):
         for path in ("/", "/plaintext", "/echo", "/bytes?n=777", "/delay?ms=10", "/missing"):

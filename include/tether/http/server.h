@@ -41,8 +41,13 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  /// Routes requests whose path equals `path` exactly.
+  /// Routes requests whose path equals `path` exactly, whatever their method
+  /// (replaces an earlier route of that path).
   void handle(std::string path, Handler handler);
+  /// The same for the methods listed in `allow`, comma-separated as in an Allow
+  /// header ("GET, HEAD"); a request with any other method is answered 405
+  /// Method Not Allowed with that Allow header, the handler is not called.
+  void handle(std::string path, std::string allow, Handler handler);
   /// Handles every request no route matched (default: 404).
   void setFallback(Handler handler);
 
@@ -74,8 +79,13 @@ class Server {
   std::uint64_t maxConnections_ = 0;
   int accessLogFd_ = -1;
   std::unique_ptr<SharedCounters> shared_;
+  struct Route {
+    std::string path;
+    std::string allow;  // empty: every method
+    Handler handler;
+  };
   // A handful of exact paths: a linear scan beats hashing every request path.
-  std::vector<std::pair<std::string, Handler>> routes_;
+  std::vector<Route> routes_;
   Handler fallback_;
   std::vector<net::SocketAddress> bound_;
   std::vector<std::unique_ptr<Worker>> workers_;
