@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "serve_options.h"
 #include "shutdown_signals.h"
+#include "tether/core/plural.h"
 #include "tether/http/default_site.h"
 #include "tether/http/server.h"
 #include "tether/http/static_files.h"
@@ -63,15 +64,15 @@ int serve(const ServeArgs& args) {
   // run() returns only after stop(), i.e. after the waiter took a signal; if
   // run() throws instead, the waiter's destructor releases it.
   ShutdownWaiter waiter(signals, [&](int sig) {
-    fmt::print(stderr, "tether: SIG{}: draining {} connection{} (up to {:.3g} s)\n",
-               sigabbrev_np(sig), server.stats().open(), server.stats().open() == 1 ? "" : "s",
+    fmt::print(stderr, "tether: SIG{}: draining {} (up to {:.3g} s)\n", sigabbrev_np(sig),
+               core::counted(server.stats().open(), "connection"),
                static_cast<double>(server.options().shutdownTimeout) / 1000.0);
     server.stop();
   });
   server.run();
   http::ServerStatsSnapshot end = server.stats();
-  fmt::print(stderr, "tether: stopped ({} connections, {} requests served)\n", end.accepted,
-             end.requests);
+  fmt::print(stderr, "tether: stopped ({}, {} served)\n", core::counted(end.accepted, "connection"),
+             core::counted(end.requests, "request"));
   return 0;
 }
 

@@ -214,7 +214,7 @@ class ShutdownConnectionsTest(unittest.TestCase):
         self.assertEqual(srv.stop(signal.SIGTERM), 0, srv.stderr_text())
         err = srv.stderr_text()
         self.assertIn("tether: SIGTERM: draining 1 connection (up to 2 s)\n", err)
-        self.assertIn("tether: stopped (1 connections, 1 requests served)\n", err)
+        self.assertIn("tether: stopped (1 connection, 1 request served)\n", err)
         self.assertLess(err.index("draining"), err.index("stopped"), err)
 
     def test_idle_server_exits_promptly(self):
