@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -68,11 +69,62 @@ tools::inspect::InspectConfig toConfig(const InspectArgs& a, HttpUrl& url) {
   return c;
 }
 
+// Waits shorter than this go without a word.
+constexpr core::Millis kQuietWaitMs = 10'000;
+
+double seconds(core::Millis ms) { return static_cast<double>(ms) / 1000.0; }
+
+// Says on stderr what the inspection waits for: once, as soon as the first
+// response tells how long the server keeps idle connections (the inspection
+// lasts about that long), and, on a terminal, as a live line (as `bench` has).
+class ProgressPrinter {
+ public:
+  explicit ProgressPrinter(bool live) : live_(live) {}
+  ~ProgressPrinter() {
+    if (shown_) fmt::print(stderr, "\r\033[K");
+  }
+
+  void operator()(const tools::inspect::InspectProgress& p) {
+    if (!announced_ && p.idleResponseSeen) announce(p);
+    if (!live_) return;
+    fmt::print(stderr, "\r\033[K  inspecting: {:.0f} s, {} of {} probes still waiting{}",
+               seconds(p.elapsedMs), p.running, p.total, expected_);
+    shown_ = true;
+  }
+
+ private:
+  void announce(const tools::inspect::InspectProgress& p) {
+    announced_ = true;
+    core::Millis wait = p.maxIdleWait;
+    std::string why = fmt::format("up to --max-idle-wait {:.0f} s", seconds(p.maxIdleWait));
+    if (p.advertisedTimeoutS >= 0 && p.advertisedTimeoutS * 1000 + 1000 < p.maxIdleWait) {
+      wait = p.advertisedTimeoutS * 1000 + 1000;  // the hint plus a server's usual grace
+      why = fmt::format("the server advertises Keep-Alive: timeout={}", p.advertisedTimeoutS);
+    }
+    expected_ = fmt::format(" (idle close expected by ~{:.0f} s)", seconds(wait));
+    if (wait < kQuietWaitMs) return;
+    if (shown_) fmt::print(stderr, "\r\033[K");
+    fmt::print(stderr,
+               "tether: measuring the idle timeout takes about {:.0f} s ({}); "
+               "--max-idle-wait bounds it\n",
+               seconds(wait), why);
+  }
+
+  bool live_;
+  bool announced_ = false;
+  bool shown_ = false;
+  std::string expected_;
+};
+
 int runInspect(const InspectArgs& a) {
   HttpUrl url;
   tools::inspect::InspectConfig config = toConfig(a, url);
   config.target = resolveHttpUrl(url);  // unknown host: runtime_error, exit 1 (not usage)
+  auto printer = std::make_shared<ProgressPrinter>(!a.json && isatty(STDERR_FILENO) == 1);
+  config.progress = [printer](const tools::inspect::InspectProgress& p) { (*printer)(p); };
   tools::inspect::InspectResult result = tools::inspect::runInspection(config);
+  config.progress = nullptr;
+  printer.reset();  // clears the live line before the report
   tools::inspect::InspectReport report = tools::inspect::buildReport(config, result);
   std::string out =
       a.json ? tools::inspect::formatJson(report) : tools::inspect::formatText(report);

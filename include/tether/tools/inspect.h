@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -24,6 +25,18 @@ namespace tether::tools::inspect {
 
 using core::Millis;
 
+/// Where runInspection() is: the idle probes wait for the server's idle close,
+/// which takes as long as the server's idle timeout (capped by maxIdleWait).
+struct InspectProgress {
+  Millis elapsedMs = 0;
+  int running = 0;  // probes still waiting
+  int total = 0;
+  bool idleResponseSeen = false;         // the first idle probe has its response
+  std::int64_t advertisedTimeoutS = -1;  // its `Keep-Alive: timeout=`, -1 if absent
+  Millis maxIdleWait = 0;                // the cap on the idle wait
+};
+constexpr Millis kProgressEveryMs = 500;
+
 struct InspectConfig {
   net::SocketAddress target;
   std::string host;    // Host header value (the URL's authority)
@@ -35,6 +48,9 @@ struct InspectConfig {
   Millis requestTimeout = 5'000;                             // per request (and for connect)
   /// TCP keepalive / TCP_USER_TIMEOUT for the probe connections (none: system default).
   std::optional<liveness::KeepaliveProfile> keepalive;
+  /// Called on runInspection()'s thread every kProgressEveryMs while probes
+  /// run, so a terminal can show what the inspection waits for; may be empty.
+  std::function<void(const InspectProgress&)> progress;
 };
 
 /// One response as the probe saw it.

@@ -99,7 +99,7 @@ void addIdleAdvice(InspectReport& rep) {
     return;
   }
   double base = -1;
-  std::string why;
+  std::string why, note;
   if (rep.idle.reached) {
     base = rep.idle.medianMs;
     why = "measured " + secondsText(base);
@@ -109,9 +109,17 @@ void addIdleAdvice(InspectReport& rep) {
   }
   if (rep.advertisedTimeoutS >= 0) {
     double advertised = static_cast<double>(rep.advertisedTimeoutS) * 1000.0;
-    if (base < 0 || advertised < base) {
+    // A wait cut short by --max-idle-wait says nothing against the hint, so the
+    // hint wins then; a measured close earlier than the hint wins over it.
+    if (base < 0 || advertised < base || !rep.idle.reached) {
       base = advertised;
       why = fmt::format("advertised timeout={}", rep.advertisedTimeoutS);
+      if (!rep.idle.reached && rep.idle.atLeastMs >= 0) {
+        note = fmt::format(
+            ". The measurement stopped at --max-idle-wait (open for at least {}), so this "
+            "rests on the server's hint",
+            secondsText(rep.idle.atLeastMs));
+      }
     }
   }
   if (base < 0) {
@@ -121,8 +129,8 @@ void addIdleAdvice(InspectReport& rep) {
   rep.recommendedIdleMs = std::max(0.0, base - static_cast<double>(kIdleMarginMs));
   rep.idleAdvice = fmt::format(
       "close idle connections after {} ({} minus a 1 s margin, so the client retires a "
-      "connection before the server's close can cross a new request)",
-      secondsText(rep.recommendedIdleMs), why);
+      "connection before the server's close can cross a new request){}",
+      secondsText(rep.recommendedIdleMs), why, note);
 }
 
 void addAdvice(InspectReport& rep) {

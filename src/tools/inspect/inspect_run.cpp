@@ -1,6 +1,7 @@
 // Builds the probe scripts of `tether inspect` and runs them all at once on one
 // loop, so the whole inspection takes about one idle timeout.
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 
@@ -99,6 +100,19 @@ InspectResult runInspection(const InspectConfig& config) {
   }
   running = static_cast<int>(probes.size());
   for (auto& p : probes) p->start();
+  std::function<void()> report = [&] {
+    const ProbeOutcome& idle = probes[0]->outcome();
+    InspectProgress p;
+    p.elapsedMs = static_cast<Millis>(monotonicMs() - start);
+    p.running = running;
+    p.total = static_cast<int>(probes.size());
+    p.idleResponseSeen = !idle.responses.empty();
+    if (p.idleResponseSeen) p.advertisedTimeoutS = idle.responses.front().keepAliveTimeout;
+    p.maxIdleWait = config.maxIdleWait;
+    config.progress(p);
+    loop.runAfter(kProgressEveryMs, report);
+  };
+  if (config.progress) loop.runAfter(kProgressEveryMs, report);
   if (running > 0) loop.run();
 
   const ProbeOutcome& first = probes[0]->outcome();

@@ -160,6 +160,34 @@ TEST(InspectReport, AtLeastWhenTheCapWasReached) {
   EXPECT_NE(formatText(rep).find("at least 10.000 s"), std::string::npos);
 }
 
+TEST(InspectReport, CapBelowTheHintAdvisesFromTheHintNotTheCap) {
+  InspectResult r = persistentServer(0);
+  for (auto& o : r.idle) {
+    o = stillOpen(10000);
+    o.responses[0].keepAliveTimeout = 75;
+  }
+  InspectReport rep = buildReport(InspectConfig{}, r);
+  EXPECT_FALSE(rep.idle.reached);
+  EXPECT_EQ(rep.advertisedTimeoutS, 75);
+  EXPECT_DOUBLE_EQ(rep.recommendedIdleMs, 74000);
+  EXPECT_NE(rep.idleAdvice.find("(advertised timeout=75 minus a 1 s margin"), std::string::npos)
+      << rep.idleAdvice;
+  EXPECT_NE(rep.idleAdvice.find("stopped at --max-idle-wait (open for at least 10.000 s)"),
+            std::string::npos)
+      << rep.idleAdvice;
+}
+
+TEST(InspectReport, MeasuredCloseBeforeTheHintWins) {
+  InspectResult r = persistentServer(0);
+  for (auto& o : r.idle) {
+    o = closedAfter(5000);
+    o.responses[0].keepAliveTimeout = 75;
+  }
+  InspectReport rep = buildReport(InspectConfig{}, r);
+  EXPECT_TRUE(rep.idle.reached);
+  EXPECT_DOUBLE_EQ(rep.recommendedIdleMs, 4000);
+}
+
 TEST(InspectReport, ServerThatClosesWithoutSayingSoIsNotPersistent) {
   InspectResult r = persistentServer(2000);
   for (auto& o : r.idle) o = closedAfter(1.5);  // reusable headers, but closed at once
