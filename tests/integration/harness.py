@@ -65,6 +65,28 @@ def tether_bin():
     return path
 
 
+def read_pty(primary, timeout):
+    """Everything a child writes to the terminal `primary` (pty.openpty()) until it
+    closes its side or `timeout` seconds pass; closes `primary`."""
+    out = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([primary], [], [], 1.0)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(primary)
+    return out
+
+
 def _die_with_parent():
     """preexec_fn: if the test runner itself is killed (ctest timeout), the
     kernel sends SIGKILL to the server too, so no server outlives its test."""

@@ -8,7 +8,6 @@ so tests running in parallel do not disturb each other's deltas.
 import json
 import os
 import pty
-import select
 import signal
 import socket
 import subprocess
@@ -227,22 +226,9 @@ class BenchTest(unittest.TestCase):
                                  "-d", "2500ms", "--rate", "200"], stdout=slave,
                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         os.close(slave)
-        out = b""
-        deadline = time.monotonic() + RUN_TIMEOUT
         try:
-            while time.monotonic() < deadline:
-                ready, _, _ = select.select([master], [], [], 1.0)
-                if not ready:
-                    continue
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # EIO: the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                out += chunk
+            out = harness.read_pty(master, RUN_TIMEOUT)
         finally:
-            os.close(master)
             proc.wait(RUN_TIMEOUT)
         self.assertEqual(proc.returncode, 0, proc.stderr.read())
         text = out.decode(errors="replace")

@@ -26,7 +26,6 @@ Tolerance on the idle timeout: +-0.2 s (TOL) plus the server's granularity.
 import json
 import os
 import pty
-import select
 import shutil
 import signal
 import socket
@@ -451,20 +450,7 @@ class InspectCli(unittest.TestCase):
             os.close(secondary)
         piped = subprocess.Popen([harness.tether_bin(), "inspect", "--json", *args, url],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        tty_err = b""
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([primary], [], [], 1)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(primary, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            tty_err += chunk
-        os.close(primary)
+        tty_err = harness.read_pty(primary, 40)
         text_out = on_tty.communicate(timeout=30)[0]
         json_out, json_err = piped.communicate(timeout=30)
         self.assertEqual(on_tty.returncode, 0, tty_err)
