@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "json_line.h"
+#include "server_settings.h"
 #include "tether/core/duration.h"
 #include "tether/core/round.h"
 #include "tether/net/event_loop.h"
@@ -89,52 +90,37 @@ void bytes(const Request& req, Response& res) {
   res.setBodySource(std::make_unique<PatternSource>(n));
 }
 
-std::string settingsRows(const ServerOptions& o) {
-  auto row = [](std::string_view k, std::string_view v) {
-    return fmt::format("<tr><td><code>{}</code></td><td>{}</td></tr>\n", k, v);
-  };
-  using core::formatDuration;
+std::string settingsTable(const Server& server) {
   std::string rows;
-  rows += row("--keepalive-timeout", formatDuration(o.keepaliveTimeout));
-  rows += row("--keepalive-grace", formatDuration(o.keepaliveGrace));
-  rows += row("--keepalive-requests", std::to_string(o.keepaliveRequests));
-  rows += row("--keepalive-time", fmt::format("{} &plusmn;{}%", formatDuration(o.keepaliveTime),
-                                              o.keepaliveJitterPercent));
-  rows += row("--client-header-timeout", formatDuration(o.clientHeaderTimeout));
-  rows += row("--client-body-timeout", formatDuration(o.clientBodyTimeout));
-  rows += row("--send-timeout", formatDuration(o.sendTimeout));
-  rows += row("--lingering-time / --lingering-timeout",
-              formatDuration(o.lingeringTime) + " / " + formatDuration(o.lingeringTimeout));
-  rows += row("--max-header-size / --max-body-size",
-              fmt::format("{} / {} bytes", o.maxHeaderSize, o.maxBodySize));
-  rows += row("--so-keepalive / --tcp-user-timeout",
-              liveness::formatKeepaliveSpec(o.tcpKeepalive) + " / " +
-                  (o.tcpKeepalive.userTimeout > 0 ? formatDuration(o.tcpKeepalive.userTimeout)
-                                                  : std::string("not set")));
+  for (const SettingRow& r : settingRows(server.options(), server.maxConnections())) {
+    rows += fmt::format("<tr><td><code>{}</code></td><td>{}</td></tr>\n", r.option, r.text);
+  }
   return rows;
 }
 
 }  // namespace
 
 void installDefaultSite(Server& server) {
-  const ServerOptions& o = server.options();
-  std::string page = fmt::format(
-      "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>tether</title></head><body>\n"
-      "<h1>tether serve</h1>\n"
-      "<p>An HTTP/1.1 server that keeps connections alive exactly as configured: each response "
-      "advertises <code>Keep-Alive: timeout={}</code>, and an idle connection is closed "
-      "{} after its last response (timeout plus grace, so a client honouring the hint never "
-      "writes into a closing socket).</p>\n"
-      "<table>\n{}</table>\n"
-      "<p>Endpoints: <a href=\"/plaintext\">/plaintext</a> (13 bytes), <a href=\"/echo\">/echo</a> "
-      "(the request as received), <a href=\"/delay?ms=1000\">/delay?ms=N</a> (answers after N "
-      "ms), <a href=\"/bytes?n=1024\">/bytes?n=N</a> (an N-byte body), "
-      "<a href=\"{}\">{}</a> (live connection counters).</p>\n</body></html>\n",
-      o.keepaliveTimeout / 1000, core::formatDuration(o.keepaliveTimeout + o.keepaliveGrace),
-      settingsRows(o), kStatusPath, kStatusPath);
-  server.handle("/", kReadOnly, [page](const Request&, Response& res) {
+  // Built per request: the effective settings (the connection limit) are known
+  // only after bind().
+  server.handle("/", kReadOnly, [&server](const Request&, Response& res) {
+    const ServerOptions& o = server.options();
     res.setContentType("text/html; charset=utf-8");
-    res.setBody(page);
+    res.setBody(fmt::format(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>tether</title></head>"
+        "<body>\n<h1>tether serve</h1>\n"
+        "<p>An HTTP/1.1 server that keeps connections alive exactly as configured: each response "
+        "advertises <code>Keep-Alive: timeout={}</code>, and an idle connection is closed "
+        "{} after its last response (timeout plus grace, so a client honouring the hint never "
+        "writes into a closing socket).</p>\n"
+        "<table>\n{}</table>\n"
+        "<p>Endpoints: <a href=\"/plaintext\">/plaintext</a> (13 bytes), "
+        "<a href=\"/echo\">/echo</a> (the request as received), "
+        "<a href=\"/delay?ms=1000\">/delay?ms=N</a> (answers after N ms), "
+        "<a href=\"/bytes?n=1024\">/bytes?n=N</a> (an N-byte body), "
+        "<a href=\"{}\">{}</a> (live connection counters).</p>\n</body></html>\n",
+        o.keepaliveTimeout / 1000, core::formatDuration(o.keepaliveTimeout + o.keepaliveGrace),
+        settingsTable(server), kStatusPath, kStatusPath));
   });
   server.handle("/plaintext", kReadOnly, &plaintext);
   server.handle("/echo", &echo);  // answers every method: it shows what arrived
@@ -142,7 +128,8 @@ void installDefaultSite(Server& server) {
   server.handle("/bytes", kReadOnly, &bytes);
 }
 
-std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o) {
+std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o,
+                       std::uint64_t maxConnections) {
   json::Value closes = json::Value::object();
   std::uint64_t closed = 0;
   for (std::size_t i = 0; i < s.closes.size(); ++i) {
@@ -162,17 +149,11 @@ std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o) {
                    {"reused_requests", s.reusedRequests},
                    {"requests_per_connection", core::roundDecimals(perConnection, 3)}};
   doc["closes"] = std::move(closes);
-  doc["settings"] = {{"keepalive_timeout_ms", o.keepaliveTimeout},
-                     {"keepalive_grace_ms", o.keepaliveGrace},
-                     {"keepalive_requests", o.keepaliveRequests},
-                     {"keepalive_time_ms", o.keepaliveTime},
-                     {"client_header_timeout_ms", o.clientHeaderTimeout},
-                     {"workers", o.workers},
-                     {"so_keepalive", liveness::formatKeepaliveSpec(o.tcpKeepalive)},
-                     {"tcp_keepalive_idle_s", o.tcpKeepalive.idleS},
-                     {"tcp_keepalive_interval_s", o.tcpKeepalive.intervalS},
-                     {"tcp_keepalive_count", o.tcpKeepalive.count},
-                     {"tcp_user_timeout_ms", o.tcpKeepalive.userTimeout}};
+  json::Value settings = json::Value::object();
+  for (const SettingRow& r : settingRows(o, maxConnections)) {
+    for (const auto& [key, value] : r.keys) settings[key] = value;
+  }
+  doc["settings"] = std::move(settings);
   return json::line(doc);
 }
 
@@ -180,7 +161,7 @@ void installStatusEndpoint(Server& server) {
   server.handle(std::string(kStatusPath), kReadOnly, [&server](const Request&, Response& res) {
     res.setContentType("application/json");
     res.addHeader("Cache-Control", "no-store");
-    res.setBody(statusJson(server.stats(), server.options()));
+    res.setBody(statusJson(server.stats(), server.options(), server.maxConnections()));
   });
 }
 

@@ -2,6 +2,8 @@
 // endpoint. Handlers are stateless and safe on every worker.
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "tether/http/server.h"
@@ -18,7 +20,9 @@ void installDefaultSite(Server& server);
 /// kStatusPath: connections by state, totals and closes by reason, as JSON.
 void installStatusEndpoint(Server& server);
 
-/// The status document (exposed for tests and other front-ends).
-std::string statusJson(const ServerStatsSnapshot& stats, const ServerOptions& options);
+/// The status document (exposed for tests and other front-ends);
+/// `maxConnections` is the effective limit (Server::maxConnections()).
+std::string statusJson(const ServerStatsSnapshot& stats, const ServerOptions& options,
+                       std::uint64_t maxConnections);
 
 }  // namespace tether::http

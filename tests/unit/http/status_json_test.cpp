@@ -23,7 +23,7 @@ TEST(StatusJson, DocumentedKeysOrderAndTypes) {
   ServerOptions o;
   o.workers = 4;
   o.tcpKeepalive = {true, 30, 1, 3, 20'000};
-  auto doc = parseJsonLine(statusJson(s, o));
+  auto doc = parseJsonLine(statusJson(s, o, 1000));
 
   EXPECT_EQ(keysOf(doc), (std::vector<std::string>{"connections", "totals", "closes", "settings"}));
   EXPECT_EQ(keysOf(doc["connections"]),
@@ -45,12 +45,36 @@ TEST(StatusJson, DocumentedKeysOrderAndTypes) {
   }
   EXPECT_EQ(doc["closes"]["client_closed"], 2);
 
-  EXPECT_EQ(
-      keysOf(doc["settings"]),
-      (std::vector<std::string>{"keepalive_timeout_ms", "keepalive_grace_ms", "keepalive_requests",
-                                "keepalive_time_ms", "client_header_timeout_ms", "workers",
-                                "so_keepalive", "tcp_keepalive_idle_s", "tcp_keepalive_interval_s",
-                                "tcp_keepalive_count", "tcp_user_timeout_ms"}));
+  // Every setting of ServerOptions, in --help order (server_settings.cpp).
+  EXPECT_EQ(keysOf(doc["settings"]), (std::vector<std::string>{"share_port",
+                                                               "workers",
+                                                               "keepalive_timeout_ms",
+                                                               "keepalive_grace_ms",
+                                                               "keepalive_header",
+                                                               "keepalive_requests",
+                                                               "keepalive_time_ms",
+                                                               "keepalive_jitter_percent",
+                                                               "client_header_timeout_ms",
+                                                               "client_body_timeout_ms",
+                                                               "send_timeout_ms",
+                                                               "lingering_close",
+                                                               "lingering_time_ms",
+                                                               "lingering_timeout_ms",
+                                                               "reset_timedout_connection",
+                                                               "max_connections",
+                                                               "max_header_size",
+                                                               "max_body_size",
+                                                               "access_log",
+                                                               "shutdown_timeout_ms",
+                                                               "so_keepalive",
+                                                               "tcp_keepalive_idle_s",
+                                                               "tcp_keepalive_interval_s",
+                                                               "tcp_keepalive_count",
+                                                               "tcp_user_timeout_ms"}));
+  EXPECT_EQ(doc["settings"]["max_connections"], 1000);  // the effective limit
+  EXPECT_EQ(doc["settings"]["lingering_close"], "on");
+  EXPECT_EQ(doc["settings"]["keepalive_header"], true);
+  EXPECT_EQ(doc["settings"]["access_log"], "off");
   EXPECT_EQ(doc["settings"]["keepalive_timeout_ms"], o.keepaliveTimeout);
   EXPECT_EQ(doc["settings"]["workers"], 4);
   EXPECT_EQ(doc["settings"]["so_keepalive"], liveness::formatKeepaliveSpec(o.tcpKeepalive));
@@ -58,7 +82,7 @@ TEST(StatusJson, DocumentedKeysOrderAndTypes) {
 }
 
 TEST(StatusJson, NoConnectionsYet) {
-  auto doc = parseJsonLine(statusJson(ServerStatsSnapshot{}, ServerOptions{}));
+  auto doc = parseJsonLine(statusJson(ServerStatsSnapshot{}, ServerOptions{}, 100));
   EXPECT_EQ(doc["totals"]["requests_per_connection"], 0.0);
   EXPECT_EQ(doc["connections"]["total"], 0);
 }

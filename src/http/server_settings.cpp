@@ -1,0 +1,85 @@
+#include "server_settings.h"
+
+#include <fmt/format.h>
+
+#include "tether/core/duration.h"
+#include "tether/liveness/keepalive_profile.h"
+
+namespace tether::http {
+namespace {
+
+using core::formatDuration;
+
+const char* lingeringName(LingeringClose l) {
+  switch (l) {
+    case LingeringClose::kOff: return "off";
+    case LingeringClose::kAlways: return "always";
+    case LingeringClose::kOn: break;
+  }
+  return "on";
+}
+
+SettingRow duration(const char* option, const char* key, core::Millis ms) {
+  return {option, {{key, ms}}, formatDuration(ms)};
+}
+
+SettingRow count(const char* option, const char* key, std::uint64_t n, std::string text = {}) {
+  return {option, {{key, n}}, text.empty() ? std::to_string(n) : std::move(text)};
+}
+
+SettingRow flag(const char* option, const char* key, bool on) {
+  return {option, {{key, on}}, on ? "on" : "off"};
+}
+
+}  // namespace
+
+std::vector<SettingRow> settingRows(const ServerOptions& o, std::uint64_t maxConnections) {
+  const liveness::KeepaliveProfile& k = o.tcpKeepalive;
+  std::vector<SettingRow> rows;
+  rows.push_back(flag("--share-port", "share_port", o.sharePort));
+  rows.push_back(count("--workers", "workers", static_cast<std::uint64_t>(o.workers)));
+  rows.push_back(duration("--keepalive-timeout", "keepalive_timeout_ms", o.keepaliveTimeout));
+  rows.push_back(duration("--keepalive-grace", "keepalive_grace_ms", o.keepaliveGrace));
+  rows.push_back(flag("--no-keepalive-header", "keepalive_header", o.keepaliveHeader));
+  rows.back().text = o.keepaliveHeader ? "off (the header is sent)" : "on (no header)";
+  rows.push_back(count("--keepalive-requests", "keepalive_requests", o.keepaliveRequests,
+                       o.keepaliveRequests == 0 ? "0 (no limit)" : ""));
+  rows.push_back(duration("--keepalive-time", "keepalive_time_ms", o.keepaliveTime));
+  rows.push_back(count("--keepalive-jitter", "keepalive_jitter_percent",
+                       static_cast<std::uint64_t>(o.keepaliveJitterPercent),
+                       fmt::format("&plusmn;{}%", o.keepaliveJitterPercent)));
+  rows.push_back(
+      duration("--client-header-timeout", "client_header_timeout_ms", o.clientHeaderTimeout));
+  rows.push_back(duration("--client-body-timeout", "client_body_timeout_ms", o.clientBodyTimeout));
+  rows.push_back(duration("--send-timeout", "send_timeout_ms", o.sendTimeout));
+  rows.push_back({"--lingering-close",
+                  {{"lingering_close", lingeringName(o.lingeringClose)}},
+                  lingeringName(o.lingeringClose)});
+  rows.push_back(duration("--lingering-time", "lingering_time_ms", o.lingeringTime));
+  rows.push_back(duration("--lingering-timeout", "lingering_timeout_ms", o.lingeringTimeout));
+  rows.push_back(
+      flag("--reset-timedout-connection", "reset_timedout_connection", o.resetTimedoutConnection));
+  rows.push_back(count("--max-connections", "max_connections", maxConnections,
+                       o.maxConnections == 0
+                           ? fmt::format("{} (from the file descriptor limit)", maxConnections)
+                           : ""));
+  rows.push_back(count("--max-header-size", "max_header_size", o.maxHeaderSize,
+                       fmt::format("{} bytes", o.maxHeaderSize)));
+  rows.push_back(count("--max-body-size", "max_body_size", o.maxBodySize,
+                       fmt::format("{} bytes", o.maxBodySize)));
+  std::string log = o.accessLog.empty() ? "off" : o.accessLog;
+  rows.push_back({"--access-log", {{"access_log", log}}, log == "-" ? "- (stdout)" : log});
+  rows.push_back(duration("--shutdown-timeout", "shutdown_timeout_ms", o.shutdownTimeout));
+  rows.push_back({"--so-keepalive",
+                  {{"so_keepalive", liveness::formatKeepaliveSpec(k)},
+                   {"tcp_keepalive_idle_s", k.idleS},
+                   {"tcp_keepalive_interval_s", k.intervalS},
+                   {"tcp_keepalive_count", k.count}},
+                  liveness::formatKeepaliveSpec(k)});
+  rows.push_back({"--tcp-user-timeout",
+                  {{"tcp_user_timeout_ms", k.userTimeout}},
+                  k.userTimeout > 0 ? formatDuration(k.userTimeout) : std::string("not set")});
+  return rows;
+}
+
+}  // namespace tether::http
