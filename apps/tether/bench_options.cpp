@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "commands.h"
+#include "help_format.h"
 #include "tether/core/duration.h"
 #include "tether/net/connector.h"
 
@@ -66,26 +67,37 @@ net::SocketAddress resolveHttpUrl(const HttpUrl& u) {
 
 void addBenchOptions(CLI::App& cmd, BenchArgs& a) {
   addKeepaliveOptions(cmd, a.keepalive, "the load connections");
-  cmd.add_option("url", a.url, "http://host[:port][/path]")->required();
-  cmd.add_option("-c,--connections", a.connections, "Open connections (all threads)")
+  label(cmd.add_option("url", a.url, "The URL to load: http://host[:port][/path]"), "URL")
+      ->required();
+  label(cmd.add_option("-c,--connections", a.connections, "Open connections, over all threads"),
+        "N")
       ->capture_default_str();
-  cmd.add_option("-d,--duration", a.duration, "Run time (default 10s), e.g. 30s, 2m");
-  cmd.add_option("-n,--requests", a.requests, "Stop after N requests instead of a duration");
-  cmd.add_option("-t,--threads", a.threads, "Threads, one event loop each")->capture_default_str();
-  cmd.add_option("--pipeline", a.pipeline, "Requests written per batch on a connection")
+  label(cmd.add_option("-d,--duration", a.duration, "Run time (e.g. 30s, 2m)"), "DURATION")
+      ->default_str("10s, unless --requests");
+  label(cmd.add_option("-n,--requests", a.requests, "Stop after N requests instead of a duration"),
+        "N");
+  label(cmd.add_option("-t,--threads", a.threads, "Threads, one event loop each"), "N")
+      ->capture_default_str();
+  label(cmd.add_option("--pipeline", a.pipeline, "Requests written per batch on a connection"), "N")
       ->capture_default_str();
   cmd.add_flag("--no-keepalive", a.noKeepalive,
                "A new connection per request (Connection: close; the server closes first)");
-  cmd.add_option("-m,--method", a.method, "Request method")->capture_default_str();
-  cmd.add_option("-H,--header", a.headers, "Request header 'Name: value' (repeatable)");
-  cmd.add_option("--body", a.body, "Request body");
-  cmd.add_option("--body-file", a.bodyFile, "Read the request body from a file");
-  cmd.add_option("--timeout", a.timeout, "Per-request timeout (send to last byte)")
+  label(cmd.add_option("-m,--method", a.method, "Request method"), "METHOD")->capture_default_str();
+  label(cmd.add_option("-H,--header", a.headers, "Request header 'Name: value', repeatable"),
+        "HEADER");
+  label(cmd.add_option("--body", a.body, "Request body"), "TEXT");
+  label(cmd.add_option("--body-file", a.bodyFile, "Read the request body from FILE"), "FILE");
+  label(cmd.add_option("--timeout", a.timeout, "Per-request timeout, from send to last byte"),
+        "DURATION")
       ->capture_default_str();
-  cmd.add_option("--rate", a.rate,
-                 "Open loop: requests/s over all connections; latency from the intended "
-                 "send time (no coordinated omission)");
-  cmd.add_option("--warmup", a.warmup, "Run this long first, excluded from every statistic");
+  label(cmd.add_option("--rate", a.rate,
+                       "Open loop: requests/s over all connections; latency from the intended "
+                       "send time (no coordinated omission); 0: closed loop"),
+        "REQ/S")
+      ->default_str("0");
+  label(cmd.add_option("--warmup", a.warmup, "Run this long first, excluded from every statistic"),
+        "DURATION")
+      ->capture_default_str();
   cmd.add_flag("--json", a.json, "Print the report as one JSON object");
 }
 

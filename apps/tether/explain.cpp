@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "explain_report.h"
+#include "help_format.h"
 #include "tether/core/duration.h"
 #include "tether/liveness/detection_bound.h"
 #include "tether/liveness/keepalive_profile.h"
@@ -158,16 +159,20 @@ Command addExplainCommand(CLI::App& app) {
   auto args = std::make_shared<ExplainArgs>();
   CLI::App* cmd = app.add_subcommand(
       "explain", "Explain a TCP keepalive profile: detection bounds, probe cost, warnings");
-  cmd->add_option("--so-keepalive", args->soKeepalive,
-                  "on, off or IDLE:INTVL:CNT (nginx syntax; fields may be omitted: 30m::10)")
+  label(cmd->add_option("--so-keepalive", args->soKeepalive,
+                        "The profile: on, off or IDLE:INTVL:CNT (nginx syntax; an empty field "
+                        "keeps the system value: 30m::10; so do missing ones at the end: 30:1)"),
+        "on|off|IDLE:INTVL:CNT")
       ->capture_default_str();
-  cmd->add_option("--tcp-user-timeout", args->userTimeout,
-                  "TCP_USER_TIMEOUT (0: not set; e.g. 20s)")
+  label(cmd->add_option("--tcp-user-timeout", args->userTimeout,
+                        "TCP_USER_TIMEOUT to explain with it; 0: not set"),
+        "DURATION")
       ->capture_default_str();
-  cmd->add_option("--initial-rto", args->initialRto,
-                  "initial retransmission timeout assumed for the tcp_retries2 estimate")
+  label(cmd->add_option("--initial-rto", args->initialRto,
+                        "Initial retransmission timeout assumed for the tcp_retries2 estimate"),
+        "DURATION")
       ->capture_default_str();
-  cmd->add_flag("--json", args->json, "print one JSON object instead of text");
+  cmd->add_flag("--json", args->json, "Print one JSON object instead of text");
   return {cmd, [args] { return run(*args); }};
 }
 

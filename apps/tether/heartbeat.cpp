@@ -13,7 +13,7 @@ Command addHeartbeatCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "heartbeat",
       "Application heartbeat server and client (ping/pong over TCP, RTT, dead-peer "
-      "detection; defaults: --interval 10s --timeout 20s)");
+      "detection)");
   cmd->require_subcommand(1);
   auto serveArgs = std::make_shared<HeartbeatArgs>();
   CLI::App* serve = cmd->add_subcommand(

@@ -15,6 +15,7 @@
 
 #include "bench_options.h"
 #include "commands.h"
+#include "help_format.h"
 #include "tether/core/duration.h"
 
 namespace tether::app {
@@ -139,16 +140,23 @@ Command addInspectCommand(CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
   CLI::App* cmd = app.add_subcommand(
       "inspect", "Measure what an HTTP/1.1 server does with keep-alive, and advise a client pool");
-  cmd->add_option("url", args->url, "http://host[:port][/path]")->required();
-  cmd->add_option("--max-idle-wait", args->maxIdleWait,
-                  "Longest wait for the server's idle close (then 'at least')")
+  label(cmd->add_option("url", args->url, "The URL to inspect: http://host[:port][/path]"), "URL")
+      ->required();
+  label(cmd->add_option("--max-idle-wait", args->maxIdleWait,
+                        "Longest wait for the server's idle close; past it the report says "
+                        "'at least'"),
+        "DURATION")
       ->capture_default_str();
-  cmd->add_option("--max-requests", args->maxRequests,
-                  "Most sequential requests sent on one connection")
+  label(cmd->add_option("--max-requests", args->maxRequests,
+                        "Most sequential requests sent on one connection"),
+        "N")
       ->capture_default_str();
-  cmd->add_option("--timeout", args->timeout, "Per request (and connect)")->capture_default_str();
-  cmd->add_option("-H,--header", args->headers, "Extra request header 'Name: value' (repeatable)");
-  cmd->add_flag("--json", args->json, "One JSON object instead of text");
+  label(cmd->add_option("--timeout", args->timeout, "Per request, and for the connect"), "DURATION")
+      ->capture_default_str();
+  label(cmd->add_option("-H,--header", args->headers,
+                        "Extra request header 'Name: value', repeatable"),
+        "HEADER");
+  cmd->add_flag("--json", args->json, "Print one JSON object instead of text");
   addKeepaliveOptions(*cmd, args->keepalive, "the probe connections");
   return {cmd, [args] { return runInspect(*args); }};
 }

@@ -5,14 +5,23 @@
 #include <stdexcept>
 
 #include "commands.h"
+#include "help_format.h"
 
 namespace tether::app {
 
-void addKeepaliveOptions(CLI::App& cmd, KeepaliveArgs& args, const std::string& sockets) {
-  cmd.add_option("--so-keepalive", args.soKeepalive,
-                 "TCP keepalive on " + sockets + ": on, off or IDLE:INTVL:CNT (30m::10)");
-  cmd.add_option("--tcp-user-timeout", args.tcpUserTimeout,
-                 "TCP_USER_TIMEOUT on " + sockets + ", e.g. 4s (0: system default)");
+void addKeepaliveOptions(CLI::App& cmd, std::string& soKeepalive, std::string& tcpUserTimeout,
+                         const std::string& sockets) {
+  label(cmd.add_option("--so-keepalive", soKeepalive,
+                       "TCP keepalive on " + sockets +
+                           ": on, off or IDLE:INTVL:CNT (nginx syntax; an empty field keeps the "
+                           "system value: 30m::10; so do missing ones at the end: 30:1)"),
+        "on|off|IDLE:INTVL:CNT")
+      ->default_str("system, off");
+  label(cmd.add_option("--tcp-user-timeout", tcpUserTimeout,
+                       "TCP_USER_TIMEOUT on " + sockets +
+                           ": unacknowledged data older than this ends the connection; 0: not set"),
+        "DURATION")
+      ->default_str("not set");
 }
 
 std::optional<liveness::KeepaliveProfile> toKeepaliveProfile(const KeepaliveArgs& args,

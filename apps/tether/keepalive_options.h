@@ -16,9 +16,13 @@ struct KeepaliveArgs {
   std::string tcpUserTimeout;  // empty: not set
 };
 
-/// Registers both options on `cmd`; `sockets` says where they apply
-/// ("outgoing connections").
-void addKeepaliveOptions(CLI::App& cmd, KeepaliveArgs& args, const std::string& sockets);
+/// Registers both options on `cmd`, writing into the two strings; `sockets` says
+/// where they apply ("accepted sockets").
+void addKeepaliveOptions(CLI::App& cmd, std::string& soKeepalive, std::string& tcpUserTimeout,
+                         const std::string& sockets);
+inline void addKeepaliveOptions(CLI::App& cmd, KeepaliveArgs& args, const std::string& sockets) {
+  addKeepaliveOptions(cmd, args.soKeepalive, args.tcpUserTimeout, sockets);
+}
 
 /// The profile to apply, or nullopt when neither option was given. Parser
 /// warnings (milliseconds rounded up) are appended to `warnings`. Throws

@@ -4,11 +4,13 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "commands.h"
+#include "help_format.h"
 
 namespace {
 
@@ -83,6 +85,7 @@ int main(int argc, char** argv) {
   using namespace tether::app;
   CLI::App app{"tether: connections that stay alive when they should and die fast when they must",
                "tether"};
+  app.formatter(std::make_shared<HelpFormatter>());  // inherited by every subcommand
   app.require_subcommand(1);
   app.set_version_flag("--version", "tether 0.1.0");
   // One line per subcommand; each lives in its own file.

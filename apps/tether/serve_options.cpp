@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "help_format.h"
 #include "keepalive_options.h"
 #include "tether/core/duration.h"
 #include "tether/liveness/keepalive_profile.h"
@@ -83,68 +84,98 @@ http::ServerOptions toServerOptions(const ServeArgs& a, std::vector<std::string>
 }
 
 void addServeOptions(CLI::App& cmd, ServeArgs& args) {
-  cmd.add_option("--listen", args.listen, "ADDR:PORT to listen on (repeatable; [::1]:8080)")
+  label(cmd.add_option("--listen", args.listen,
+                       "Address to listen on, repeatable: 127.0.0.1:8080, [::1]:8080, *:8080 "
+                       "(port 0: a free port)"),
+        "ADDR:PORT")
       ->default_str("127.0.0.1:8080");
   cmd.add_flag("--share-port", args.sharePort,
-               "join a port another process already listens on with SO_REUSEPORT (a restart "
+               "Join a port another process already listens on with SO_REUSEPORT (a restart "
                "handing the port over) instead of refusing it as in use");
-  cmd.add_option("--workers", args.workers, "worker threads, one epoll loop each (0: cores)")
-      ->check(CLI::Range(0, 1024));
-  cmd.add_option("--keepalive-timeout", args.keepaliveTimeout,
-                 "idle time after a response before closing; 0 disables keep-alive")
+  label(cmd.add_option("--workers", args.workers,
+                       "Worker threads, one epoll loop each; 0: one per core"),
+        "N")
+      ->check(CLI::Range(0, 1024))
       ->capture_default_str();
-  cmd.add_option("--keepalive-grace", args.keepaliveGrace,
-                 "extra wait beyond the advertised timeout before the idle close")
+  label(
+      cmd.add_option("--keepalive-timeout", args.keepaliveTimeout,
+                     "Idle time after a response before the server closes; 0 disables keep-alive"),
+      "DURATION")
+      ->capture_default_str();
+  label(cmd.add_option("--keepalive-grace", args.keepaliveGrace,
+                       "Wait beyond the advertised Keep-Alive timeout before the idle close"),
+        "DURATION")
       ->capture_default_str();
   cmd.add_flag("--no-keepalive-header", args.noKeepaliveHeader,
-               "do not send the Keep-Alive: timeout=N, max=R header");
-  cmd.add_option("--keepalive-requests", args.keepaliveRequests,
-                 "requests per connection; the last one carries Connection: close (0: no limit)")
+               "Do not send the Keep-Alive: timeout=N, max=R header");
+  label(cmd.add_option("--keepalive-requests", args.keepaliveRequests,
+                       "Requests per connection, the last one with Connection: close; 0: no limit"),
+        "N")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd.add_option("--keepalive-time", args.keepaliveTime,
-                 "maximum connection lifetime; closes after the request that crosses it")
+  label(cmd.add_option("--keepalive-time", args.keepaliveTime,
+                       "Maximum connection lifetime; it closes after the request that crosses it"),
+        "DURATION")
       ->capture_default_str();
-  cmd.add_option("--keepalive-jitter", args.keepaliveJitter, "spread of the lifetime, +-percent")
+  label(cmd.add_option("--keepalive-jitter", args.keepaliveJitter,
+                       "Spread of the lifetime per connection, +- percent (0-100)"),
+        "PCT")
       ->check(CLI::Range(0, 100))
       ->capture_default_str();
-  cmd.add_option("--client-header-timeout", args.clientHeaderTimeout,
-                 "time for the whole request header, else 408")
+  label(cmd.add_option("--client-header-timeout", args.clientHeaderTimeout,
+                       "Time for the whole request header, else 408"),
+        "DURATION")
       ->capture_default_str();
-  cmd.add_option("--client-body-timeout", args.clientBodyTimeout,
-                 "time between two reads of a request body")
+  label(cmd.add_option("--client-body-timeout", args.clientBodyTimeout,
+                       "Maximum time between two reads of a request body, else 408"),
+        "DURATION")
       ->capture_default_str();
-  cmd.add_option("--send-timeout", args.sendTimeout, "time between two writes of a response")
+  label(cmd.add_option("--send-timeout", args.sendTimeout,
+                       "Maximum time between two writes of a response"),
+        "DURATION")
       ->capture_default_str();
-  cmd.add_option("--lingering-close", args.lingeringClose,
-                 "drain input before closing: on (when the client may send more), off, always")
+  label(cmd.add_option("--lingering-close", args.lingeringClose,
+                       "Drain input before closing: on (when the client may still be sending), "
+                       "off, always"),
+        "on|off|always")
       ->check(CLI::IsMember({"on", "off", "always"}))
       ->capture_default_str();
-  cmd.add_option("--lingering-time", args.lingeringTime, "total time to drain when lingering")
+  label(
+      cmd.add_option("--lingering-time", args.lingeringTime, "Total time to drain when lingering"),
+      "DURATION")
       ->capture_default_str();
-  cmd.add_option("--lingering-timeout", args.lingeringTimeout,
-                 "maximum wait for more input while lingering")
+  label(cmd.add_option("--lingering-timeout", args.lingeringTimeout,
+                       "Maximum wait for more input while lingering"),
+        "DURATION")
       ->capture_default_str();
   cmd.add_flag("--reset-timedout-connection", args.resetTimedout,
-               "close timed-out connections with RST (idle keep-alive closes stay FIN)");
-  cmd.add_option("--max-connections", args.maxConnections,
-                 "open connection limit; at it, the oldest idle ones close first (0: fd limit)")
-      ->check(CLI::NonNegativeNumber);
-  cmd.add_option("--max-header-size", args.maxHeaderSize, "request header limit (431/414)")
+               "Close timed-out connections with RST (idle keep-alive closes stay FIN)");
+  label(cmd.add_option("--max-connections", args.maxConnections,
+                       "Open connection limit; at it, the oldest idle connection closes for a new "
+                       "one; 0: the file descriptor limit minus 64"),
+        "N")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd.add_option("--max-body-size", args.maxBodySize, "request body limit (413)")
+  label(cmd.add_option("--max-header-size", args.maxHeaderSize,
+                       "Request header limit, else 431 (414 within the request line)"),
+        "SIZE")
       ->capture_default_str();
-  cmd.add_option("--root", args.root, "serve static files from DIR instead of the default site")
+  label(cmd.add_option("--max-body-size", args.maxBodySize, "Request body limit, else 413"), "SIZE")
+      ->capture_default_str();
+  label(cmd.add_option("--root", args.root,
+                       "Serve static files from DIR instead of the default site"),
+        "DIR")
       ->check(CLI::ExistingDirectory);
-  cmd.add_option("--access-log", args.accessLog, "FILE, - (stdout) or off")->capture_default_str();
-  cmd.add_option("--shutdown-timeout", args.shutdownTimeout,
-                 "SIGTERM/SIGINT: time to finish in-flight requests before forcing closes")
+  label(cmd.add_option("--access-log", args.accessLog,
+                       "One line per request to FILE, or to stdout (-); off: none"),
+        "FILE|-|off")
       ->capture_default_str();
-  cmd.add_option("--so-keepalive", args.soKeepalive,
-                 "TCP keepalive on accepted sockets: on, off or IDLE:INTVL:CNT (30m::10)");
-  cmd.add_option("--tcp-user-timeout", args.tcpUserTimeout,
-                 "TCP_USER_TIMEOUT on accepted sockets: unacknowledged data older than this "
-                 "kills the connection");
+  label(cmd.add_option("--shutdown-timeout", args.shutdownTimeout,
+                       "On SIGTERM/SIGINT, time to finish in-flight requests before closing "
+                       "the rest"),
+        "DURATION")
+      ->capture_default_str();
+  addKeepaliveOptions(cmd, args.soKeepalive, args.tcpUserTimeout, "accepted sockets");
 }
 
 }  // namespace tether::app

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "commands.h"
+#include "help_format.h"
 #include "keepalive_options.h"
 #include "tether/core/duration.h"
 
@@ -37,27 +38,46 @@ void keepaliveSettings(const HeartbeatArgs& a, HeartbeatSettings& s) {
 
 void addAdaptiveOptions(CLI::App& cmd, HeartbeatArgs& a) {
   cmd.add_flag("--adaptive", a.adaptive,
-               "adapt the ping interval to the path (Tencent Mars smart heartbeat): step up "
+               "Adapt the ping interval to the path (Tencent Mars smart heartbeat): step up "
                "after successes, reconnect and settle below an interval that failed");
-  cmd.add_option("--adaptive-min", a.adaptiveMin, "start and floor [210s, Mars' MinHeartInterval]");
-  cmd.add_option("--adaptive-max", a.adaptiveMax,
-                 "ceiling; the cap is max - margin [10m, Mars' MaxHeartInterval]");
-  cmd.add_option("--adaptive-step", a.adaptiveStep, "step up by this [60s, Mars' HeartStep]");
-  cmd.add_option("--adaptive-margin", a.adaptiveMargin,
-                 "settle this far below the last good interval; re-probe step [20s, Mars' "
-                 "SuccessStep]");
-  cmd.add_option("--adaptive-successes", a.adaptiveSuccesses,
-                 "successes in a row before stepping up [5, Mars' BaseSuccCount]");
-  cmd.add_option("--adaptive-failures", a.adaptiveFailures,
-                 "failures at one interval before backing off [2, Mars' MaxHeartFailCount]");
-  cmd.add_option("--adaptive-reprobe", a.adaptiveReprobe,
-                 "once stable, probe upward again after this long [7d, as Mars]");
+  label(cmd.add_option("--adaptive-min", a.adaptiveMin,
+                       "Start and floor of the interval (Mars' MinHeartInterval)"),
+        "DURATION")
+      ->capture_default_str();
+  label(cmd.add_option("--adaptive-max", a.adaptiveMax,
+                       "Ceiling; the interval stays below max - margin (Mars' MaxHeartInterval)"),
+        "DURATION")
+      ->capture_default_str();
+  label(cmd.add_option("--adaptive-step", a.adaptiveStep, "Step up by this (Mars' HeartStep)"),
+        "DURATION")
+      ->capture_default_str();
+  label(cmd.add_option("--adaptive-margin", a.adaptiveMargin,
+                       "Settle this far below the last good interval; also the re-probe step "
+                       "(Mars' SuccessStep)"),
+        "DURATION")
+      ->capture_default_str();
+  label(cmd.add_option("--adaptive-successes", a.adaptiveSuccesses,
+                       "Successes in a row before stepping up (Mars' BaseSuccCount)"),
+        "N")
+      ->capture_default_str();
+  label(cmd.add_option("--adaptive-failures", a.adaptiveFailures,
+                       "Failures at one interval before backing off (Mars' MaxHeartFailCount)"),
+        "N")
+      ->capture_default_str();
+  label(cmd.add_option("--adaptive-reprobe", a.adaptiveReprobe,
+                       "Once stable, probe upward again after this long (as Mars)"),
+        "DURATION")
+      ->capture_default_str();
   cmd.add_flag("--discover", a.discover,
-               "find the path's idle timeout with parallel probe connections (server at "
-               "--interval off) and print it with a recommended interval; then exit");
-  cmd.add_option("--discover-max", a.discoverMax,
-                 "longest idle time probed [10m: above AWS NAT 350s, Azure LB 4m, GCP 10m]");
-  cmd.add_option("--discover-probes", a.discoverProbes, "probe connections per round (1-64) [8]");
+               "Find the path's idle timeout with parallel probe connections (server at "
+               "--interval off), print it with a recommended interval, then exit");
+  label(cmd.add_option("--discover-max", a.discoverMax,
+                       "Longest idle time probed (above AWS NAT 350s, Azure LB 4m, GCP 10m)"),
+        "DURATION")
+      ->capture_default_str();
+  label(cmd.add_option("--discover-probes", a.discoverProbes, "Probe connections per round (1-64)"),
+        "N")
+      ->capture_default_str();
 }
 
 Millis positive(const char* option, const std::string& text) {
@@ -103,34 +123,47 @@ void adaptiveSettings(const HeartbeatArgs& a, HeartbeatSettings& s) {
 
 void addHeartbeatOptions(CLI::App& cmd, HeartbeatArgs& a, Role role) {
   if (role == Role::kServe) {
-    cmd.add_option("--listen", a.address, "ADDR:PORT to listen on (port 0: any free port)")
+    label(cmd.add_option("--listen", a.address, "Address to listen on (port 0: a free port)"),
+          "ADDR:PORT")
         ->required();
   } else {
-    cmd.add_option("address", a.address, "HOST:PORT of a `tether heartbeat serve` (numeric)")
+    label(cmd.add_option("address", a.address, "Numeric address of a `tether heartbeat serve`"),
+          "HOST:PORT")
         ->required();
-    cmd.add_option("--send-rate", a.sendRate,
-                   "stream DATA frames at this many bytes/s (k, m suffixes; 0: none)");
-    cmd.add_option("--duration", a.duration, "stop after this long and exit 0 (0: no limit)");
+    label(cmd.add_option("--send-rate", a.sendRate,
+                         "Stream DATA frames at this many bytes/s (k, m suffixes); 0: none"),
+          "BYTES/S")
+        ->capture_default_str();
+    label(cmd.add_option("--duration", a.duration, "Stop after this long and exit 0; 0: no limit"),
+          "DURATION")
+        ->capture_default_str();
     addAdaptiveOptions(cmd, a);
   }
-  cmd.add_option("--interval", a.interval,
-                 "ping after this much silence (nothing read); 'off' never pings [10s]");
-  cmd.add_option("--timeout", a.timeout,
-                 "peer is dead if nothing arrives this long after a ping [20s]");
-  cmd.add_option("--missed-pings", a.missedPings,
-                 "pings that may time out before the peer is declared dead [0]");
-  cmd.add_option("--jitter", a.jitter, "spread each interval by +-PCT percent (0-50) [0]");
-  cmd.add_option(
-      "--min-ping-interval", a.minPingInterval,
-      "a peer ping sooner than this after the last accepted one is a strike; 0: no limit "
-      "[500ms]");
-  cmd.add_option("--max-ping-strikes", a.maxPingStrikes,
-                 "close with too_many_pings after more strikes than this; 0: unlimited [2]");
-  cmd.add_option("--so-keepalive", a.soKeepalive,
-                 "TCP keepalive: on|off|IDLE:INTVL:CNT (nginx syntax)");
-  cmd.add_option("--tcp-user-timeout", a.tcpUserTimeout,
-                 "TCP_USER_TIMEOUT, e.g. 4s (0: system default)");
-  cmd.add_flag("--json", a.json, "one JSON event per line on stdout");
+  label(cmd.add_option("--interval", a.interval,
+                       "Ping after this much silence (nothing read); off: never ping"),
+        "DURATION|off")
+      ->capture_default_str();
+  label(cmd.add_option("--timeout", a.timeout,
+                       "The peer is dead if nothing arrives this long after a ping"),
+        "DURATION")
+      ->capture_default_str();
+  label(cmd.add_option("--missed-pings", a.missedPings,
+                       "Pings that may time out before the peer is declared dead"),
+        "N")
+      ->capture_default_str();
+  label(cmd.add_option("--jitter", a.jitter, "Spread each interval by +- percent (0-50)"), "PCT")
+      ->capture_default_str();
+  label(cmd.add_option("--min-ping-interval", a.minPingInterval,
+                       "A peer's ping sooner than this after the last accepted one is a strike; "
+                       "0: no limit"),
+        "DURATION")
+      ->capture_default_str();
+  label(cmd.add_option("--max-ping-strikes", a.maxPingStrikes,
+                       "Close with too_many_pings after more strikes than this; 0: unlimited"),
+        "N")
+      ->capture_default_str();
+  addKeepaliveOptions(cmd, a.soKeepalive, a.tcpUserTimeout, "the heartbeat connections");
+  cmd.add_flag("--json", a.json, "Print one JSON event per line on stdout");
 }
 
 HeartbeatSettings toSettings(const HeartbeatArgs& a) {
