@@ -30,14 +30,20 @@ std::string commandPath(const CLI::App& app) {
   return path;
 }
 
+// "tether: " and, below the top level, the command: the prefix every message
+// of the tool starts with ("tether: heartbeat connect: ...").
+std::string prefix(const std::string& path) {
+  return path == "tether" ? "tether: " : "tether: " + path.substr(7) + ": ";
+}
+
 // One line naming the command and what was wrong; the options are in its --help.
 int usageError(const CLI::App& app, const CLI::ParseError& e) {
   std::string where = commandPath(app);
   if (const auto* extras = dynamic_cast<const CLI::ExtrasError*>(&e)) {
     (void)extras;
-    fmt::print(stderr, "{}: {} (see {} --help)\n", where, e.what(), where);
+    fmt::print(stderr, "{}{} (see {} --help)\n", prefix(where), e.what(), where);
   } else {
-    fmt::print(stderr, "{}: {}\n", where, e.what());
+    fmt::print(stderr, "{}{}\n", prefix(where), e.what());
   }
   return 2;
 }
@@ -60,8 +66,8 @@ int checkCommandWords(const CLI::App& app, int argc, char** argv) {
   for (int i = 1; !at->get_subcommands({}).empty(); ++i) {
     if (i >= argc || argv[i][0] == '-') {
       if (at == &app || (i < argc && std::string_view(argv[i]) == "--help")) return 0;
-      fmt::print(stderr, "{}: a command is needed: {} (see {} --help)\n", path, commandList(*at),
-                 path);
+      fmt::print(stderr, "{}a command is needed: {} (see {} --help)\n", prefix(path),
+                 commandList(*at), path);
       return 2;
     }
     const CLI::App* next = nullptr;
@@ -69,8 +75,8 @@ int checkCommandWords(const CLI::App& app, int argc, char** argv) {
       if (sub->check_name(argv[i])) next = sub;
     }
     if (next == nullptr) {
-      fmt::print(stderr, "{}: unknown command '{}'; the commands are {} (see {} --help)\n", path,
-                 argv[i], commandList(*at), path);
+      fmt::print(stderr, "{}unknown command '{}'; the commands are {} (see {} --help)\n",
+                 prefix(path), argv[i], commandList(*at), path);
       return 2;
     }
     path += " " + next->get_name();

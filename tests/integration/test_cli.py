@@ -34,11 +34,11 @@ class CliMessagesTest(unittest.TestCase):
 
     def test_unknown_nested_command(self):
         res = tether("heartbeat", "foo")
-        self.assert_usage_error(res, "tether heartbeat: unknown command 'foo'", "serve, connect")
+        self.assert_usage_error(res, "tether: heartbeat: unknown command 'foo'", "serve, connect")
 
     def test_missing_nested_command(self):
         res = tether("heartbeat")
-        self.assert_usage_error(res, "tether heartbeat: a command is needed: serve, connect")
+        self.assert_usage_error(res, "tether: heartbeat: a command is needed: serve, connect")
 
     def test_bare_tether_prints_help(self):
         res = tether()
@@ -50,7 +50,7 @@ class CliMessagesTest(unittest.TestCase):
 
     def test_unknown_option_names_the_command(self):
         res = tether("serve", "--bogus")
-        self.assert_usage_error(res, "tether serve:", "--bogus", "tether serve --help")
+        self.assert_usage_error(res, "tether: serve: ", "--bogus", "tether serve --help")
 
     def test_help_and_version_still_work(self):
         for args in (["--help"], ["serve", "--help"], ["heartbeat", "connect", "--help"],
