@@ -1,5 +1,7 @@
 #include "request_parser.h"
 
+#include "request_rules.h"
+
 namespace tether::http {
 namespace {
 
@@ -95,9 +97,13 @@ std::string_view RequestParser::method() const noexcept {
 void RequestParser::fillRequest(const char* base, Request& req) const {
   req.method = method();
   req.target = {base + url_.offset, url_.length};
-  std::size_t q = req.target.find('?');
-  req.path = req.target.substr(0, q);
-  req.query = q == std::string_view::npos ? std::string_view{} : req.target.substr(q + 1);
+  // Validated at the head; an absolute-form target names the host itself and
+  // routes by its path (RFC 9112 §3.2.2: its authority wins over Host).
+  TargetCheck t = checkTarget(req.method, req.target);
+  std::string_view pathAndQuery = t.form == TargetForm::kAbsolute ? t.path : req.target;
+  std::size_t q = pathAndQuery.find('?');
+  req.path = pathAndQuery.substr(0, q);
+  req.query = q == std::string_view::npos ? std::string_view{} : pathAndQuery.substr(q + 1);
   req.versionMajor = parser_.http_major;
   req.versionMinor = parser_.http_minor;
   req.headers.clear();
@@ -105,6 +111,7 @@ void RequestParser::fillRequest(const char* base, Request& req) const {
     req.headers.push_back(
         {{base + h.name.offset, h.name.length}, trimOws({base + h.value.offset, h.value.length})});
   }
+  req.host = t.form == TargetForm::kAbsolute ? t.authority : req.header("host");
   req.body = body_;
 }
 
@@ -166,8 +173,14 @@ int RequestParser::onHeaderValue(llhttp_t* p, const char* at, std::size_t len) {
 int RequestParser::onHeadersComplete(llhttp_t* p) {
   RequestParser& r = self(p);
   r.headComplete_ = true;
-  if (int err = r.checkHeaders(); err != 0) return err;
   if (p->http_major != 1) return r.fail(505, "unsupported HTTP version");
+  if (int err = r.checkHeaders(); err != 0) return err;
+  // CONNECT asks for a tunnel (authority-form target), which this server does
+  // not offer: say so rather than route "host:443" as a path.
+  if (p->method == HTTP_CONNECT) return r.fail(501, "CONNECT not supported");
+  TargetCheck target =
+      checkTarget(r.method(), {r.base_ + r.url_.offset, static_cast<std::size_t>(r.url_.length)});
+  if (target.status != 0) return r.fail(target.status, target.reason);
   if ((p->flags & F_CONTENT_LENGTH) && p->content_length > r.maxBodySize_) {
     return r.fail(413, "body too large");
   }
@@ -182,19 +195,36 @@ int RequestParser::onHeadersComplete(llhttp_t* p) {
 int RequestParser::checkHeaders() noexcept {
   int hosts = 0;
   connection_ = {};
+  bool teSeen = false;
+  std::string_view te;
+  std::string teLines;  // only when TE comes in more than one field line (rare)
   for (const HeaderSpan& h : headers_) {
     std::string_view name{base_ + h.name.offset, h.name.length};
+    std::string_view value = trimOws({base_ + h.value.offset, h.value.length});
     // llhttp accepts "Name :"; RFC 9112 §5.1 requires a 400 (a smuggling vector).
     char last = name.empty() ? ' ' : name.back();
     if (last == ' ' || last == '\t') return fail(400, "whitespace in header name");
-    if (name.size() == 4 && equalsIgnoreCase(name, "host")) ++hosts;
-    if (name.size() == 10 && equalsIgnoreCase(name, "connection")) {
-      addConnectionTokens({base_ + h.value.offset, h.value.length}, connection_);
+    if (name.size() == 4 && equalsIgnoreCase(name, "host")) {
+      if (++hosts > 1) return fail(400, "duplicate Host header");
+      if (!validHost(value)) return fail(400, "invalid Host");
+    } else if (name.size() == 10 && equalsIgnoreCase(name, "connection")) {
+      addConnectionTokens(value, connection_);
+    } else if (name.size() == 17 && equalsIgnoreCase(name, "transfer-encoding")) {
+      if (teSeen) {  // several lines form one list (RFC 9110 §5.3)
+        teLines.assign(te).append(", ").append(value);
+        te = teLines;
+      } else {
+        te = value;
+      }
+      teSeen = true;
     }
   }
-  if (hosts > 1) return fail(400, "duplicate Host header");
-  if (hosts == 0 && parser_.http_major == 1 && parser_.http_minor >= 1) {
-    return fail(400, "missing Host");
+  if (hosts == 0 && parser_.http_minor >= 1) return fail(400, "missing Host");
+  if (teSeen) {
+    int status = checkTransferEncoding(te, parser_.http_minor == 0);
+    if (status != 0)
+      return fail(status,
+                  status == 501 ? "unsupported transfer coding" : "invalid Transfer-Encoding");
   }
   return 0;
 }

@@ -102,6 +102,9 @@ void Server::handle(std::string path, std::string allow, Handler handler) {
 void Server::setFallback(Handler handler) { fallback_ = std::move(handler); }
 
 void Server::dispatch(const Request& req, Response& res) const {
+  // "OPTIONS *" (RFC 9110 §9.3.7) asks about the server, not a resource: the
+  // request parser lets "*" through with OPTIONS only.
+  if (req.path == "*") return res.setStatus(200);
   for (const Route& r : routes_) {
     if (r.path != req.path) continue;
     if (r.allow.empty() || listsMethod(r.allow, req.method)) return r.handler(req, res);

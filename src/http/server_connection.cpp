@@ -192,11 +192,14 @@ void ServerConnection::onHeadComplete() {
   armTimer();
   const char* base = a.buffer.get();
   a.parser.fillRequest(base, a.request);
+  // RFC 9110 §10.1.1: an HTTP/1.0 client knows no 1xx, so its expectation is
+  // ignored; a client that sent body bytes already does not wait for a 100.
   std::string_view expect = a.request.header("expect");
-  if (expect.empty()) return;
+  if (expect.empty() || a.request.versionMinor == 0) return;
   if (!equalsIgnoreCase(expect, "100-continue")) {
     return respondError(417, "unsupported expectation", CloseReason::kBadRequest);
   }
+  if (a.end > a.headEnd) return;
   a.out.append("HTTP/1.1 100 Continue\r\n\r\n");  // flushed before we wait for the body
 }
 

@@ -55,6 +55,33 @@ BAD_REQUESTS = [
      b"GET /plaintext HTTP/2.0\r\n" + H.encode() + b"\r\n", 505),
     ("HTTP/3.1 request line",
      b"GET /plaintext HTTP/3.1\r\n" + H.encode() + b"\r\n", 505),
+    # RFC 9112 §3.2: Host must be present once and valid.
+    ("empty Host", b"GET /plaintext HTTP/1.1\r\nHost:\r\n\r\n", 400),
+    ("Host list", b"GET /plaintext HTTP/1.1\r\nHost: a.example, b.example\r\n\r\n", 400),
+    ("Host with userinfo", b"GET /plaintext HTTP/1.1\r\nHost: u@a.example\r\n\r\n", 400),
+    ("Host with a path", b"GET /plaintext HTTP/1.1\r\nHost: a.example/x\r\n\r\n", 400),
+    ("Host with a bad port", b"GET /plaintext HTTP/1.1\r\nHost: a.example:8o\r\n\r\n", 400),
+    # RFC 9112 §3.2.1-3.2.4: request-target forms.
+    ("GET *", b"GET * HTTP/1.1\r\n" + H.encode() + b"\r\n", 400),
+    ("CONNECT", b"CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n", 501),
+    ("fragment in target", b"GET /plaintext#top HTTP/1.1\r\n" + H.encode() + b"\r\n", 400),
+    ("UTF-8 in target", b"GET /caf\xc3\xa9 HTTP/1.1\r\n" + H.encode() + b"\r\n", 400),
+    ("overlong UTF-8 in target", b"GET /\xc0\xaf HTTP/1.1\r\n" + H.encode() + b"\r\n", 400),
+    ("absolute-form, ftp scheme", b"GET ftp://a.example/ HTTP/1.1\r\n" + H.encode() + b"\r\n",
+     400),
+    ("absolute-form with userinfo",
+     b"GET http://u@a.example/ HTTP/1.1\r\n" + H.encode() + b"\r\n", 400),
+    # RFC 9112 §6.1, §6.3: Transfer-Encoding.
+    ("empty Transfer-Encoding",
+     b"POST /echo HTTP/1.1\r\n" + H.encode() + b"Transfer-Encoding:\r\n\r\n", 400),
+    ("chunked not last", b"POST /echo HTTP/1.1\r\n" + H.encode()
+     + b"Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", 400),
+    ("chunked twice", b"POST /echo HTTP/1.1\r\n" + H.encode()
+     + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    ("unknown transfer coding", b"POST /echo HTTP/1.1\r\n" + H.encode()
+     + b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501),
+    ("Transfer-Encoding in HTTP/1.0", b"POST /echo HTTP/1.0\r\n" + H.encode()
+     + b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
 ]
 
 # (arguments, option name that the error line must mention)
@@ -109,6 +136,19 @@ class BadRequestTest(unittest.TestCase):
         with Server() as srv, srv.connect() as c:
             self.assertEqual(c.request("GET", "/plaintext").status, 200)
             c.send(b"GET /plaintext HTTP/1.1\r\nUser-Agent: t\r\n\r\n")  # no Host
+            resp = c.read_response()
+            self.assertEqual(resp.status, 400)
+            self.assertTrue(resp.closes)
+            assert_clean_eof(self, c)
+
+    def test_rejection_keeps_earlier_pipelined_responses(self):
+        # A bad request behind two good ones in one write: both answers arrive
+        # complete, then the 400 and a clean close.
+        with Server() as srv, srv.connect() as c:
+            good = build_request("GET", "/plaintext")
+            c.send(good + good + b"GET /x HTTP/1.1\r\nHost: a, b\r\n\r\n")
+            self.assertEqual(c.read_response().body, b"Hello, World!")
+            self.assertEqual(c.read_response().body, b"Hello, World!")
             resp = c.read_response()
             self.assertEqual(resp.status, 400)
             self.assertTrue(resp.closes)

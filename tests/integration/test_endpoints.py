@@ -3,6 +3,7 @@ bodies (Content-Length and chunked) and Expect: 100-continue."""
 
 import os
 import re
+import select
 import sys
 import time
 import unittest
@@ -131,6 +132,50 @@ class EndpointTest(unittest.TestCase):
         for path in ("/plaintext", "/echo", "/delay?ms=", "/bytes?n=", harness.STATUS_PATH):
             with self.subTest(path=path):
                 self.assertRegex(page, r'<a href="' + re.escape(path))
+
+    def test_options_asterisk(self):
+        resp = self.c.request("OPTIONS", "*")
+        self.assertEqual(resp.status, 200)
+        self.assertFalse(resp.closes)
+        self.assertEqual(self.c.request("GET", "/plaintext").status, 200)
+
+    def test_absolute_form_routes_by_its_path_and_names_the_host(self):
+        # RFC 9112 §3.2.2: the target's authority replaces Host, whatever Host says.
+        resp = self.c.request("GET", "http://other.example:8080/echo?a=1",
+                              headers=[("X-Check", "1")])
+        self.assertEqual(resp.status, 200)
+        self.assertTrue(resp.body.startswith(b"GET http://other.example:8080/echo?a=1"),
+                        resp.body)
+        resp = self.c.request("GET", "HTTP://other.example/plaintext")
+        self.assertEqual(resp.body, b"Hello, World!")
+
+    def test_no_100_continue_for_http10(self):
+        # RFC 9110 §10.1.1: an HTTP/1.0 client's 100-continue is ignored.
+        self.c.send(build_request("POST", "/echo", version="HTTP/1.0",
+                                  headers=[("Expect", "100-continue"), ("Content-Length", "2"),
+                                           ("Connection", "keep-alive")]))
+        readable, _, _ = select.select([self.c.sock], [], [], 0.3)
+        self.assertEqual(readable, [], "the server sent something (a 100?) before the body")
+        self.c.send(b"hi")
+        resp = self.c.read_response()
+        self.assertEqual(resp.status, 200)
+        self.assertTrue(resp.body.endswith(b"hi"), resp.body)
+
+    def test_no_100_continue_when_the_body_came_with_the_head(self):
+        raw = build_request("POST", "/echo", headers=[("Expect", "100-continue")], body=b"hello")
+        self.c.send(raw)
+        resp = self.c.read_response("POST", skip_interim=False)
+        self.assertEqual(resp.status, 200, "the final response, not a 100")
+        self.assertTrue(resp.body.endswith(b"hello"), resp.body)
+
+    def test_no_100_continue_before_a_413(self):
+        c = self.srv.connect()
+        self.addCleanup(c.close)
+        c.send(build_request("POST", "/echo", headers=[("Expect", "100-continue"),
+                                                       ("Content-Length", "2000000")]))
+        resp = c.read_response()
+        self.assertEqual(resp.status, 413)
+        self.assertTrue(resp.closes)
 
     def test_head_matches_get(self):
         for path in ("/", "/plaintext", "/echo", "/bytes?n=777", "/delay?ms=10", "/missing"):

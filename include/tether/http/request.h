@@ -19,8 +19,11 @@ struct Header {
 struct Request {
   std::string_view method;
   std::string_view target;  // request-target as received
-  std::string_view path;    // target up to '?'
+  std::string_view path;    // target's path (absolute-form: its path part), up to '?'
   std::string_view query;   // after '?', without it
+  /// The host the request is for: the authority of an absolute-form target,
+  /// else the Host header (validated; empty only for HTTP/1.0 without one).
+  std::string_view host;
   int versionMajor = 1;
   int versionMinor = 1;
   std::vector<Header> headers;
@@ -47,6 +50,19 @@ inline bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept {
     // Different bytes match only as the two cases of one letter.
     unsigned lower = x | 0x20u;
     if (lower != (y | 0x20u) || lower < 'a' || lower > 'z') return false;
+  }
+  return true;
+}
+
+/// Whether `s` is a token (RFC 9110 §5.6.2): one or more tchar.
+inline bool isToken(std::string_view s) noexcept {
+  if (s.empty()) return false;
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    bool alnum = (u >= '0' && u <= '9') || ((u | 0x20u) >= 'a' && (u | 0x20u) <= 'z');
+    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
+      return false;
+    }
   }
   return true;
 }

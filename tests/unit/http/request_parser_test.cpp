@@ -176,5 +176,48 @@ TEST(RequestParser, PausesAfterTheHeadOnlyWhenABodyFollows) {
             RequestParser::Event::kMessageComplete);
 }
 
+TEST(RequestParser, RequestPathMustsRejectBeforeTheBody) {
+  struct Case {
+    const char* wire;
+    int status;
+  } cases[] = {
+      {"GET / HTTP/1.1\r\nHost:\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a, b\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", 400},
+      {"GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 501},
+      {"GET /#f HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+      {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+       "Transfer-Encoding: gzip\r\n\r\n",
+       400},
+      {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(parse(c.wire).errorStatus, c.status) << c.wire;
+    EXPECT_EQ(parse(c.wire, 1).errorStatus, c.status) << c.wire << " (byte by byte)";
+  }
+}
+
+TEST(RequestParser, AbsoluteFormRoutesByPathAndNamesTheHost) {
+  std::string wire = "GET http://b.example:81/p?x=1 HTTP/1.1\r\nHost: a.example\r\n\r\n";
+  Outcome o = parse(wire);
+  ASSERT_EQ(o.requests.size(), 1u);
+  EXPECT_EQ(o.requests[0].path, "/p");
+  EXPECT_EQ(o.requests[0].query, "x=1");
+  EXPECT_EQ(o.requests[0].host, "b.example:81");
+  std::string originWire = "GET /p HTTP/1.1\r\nHost: a.example\r\n\r\n";
+  Outcome origin = parse(originWire);
+  ASSERT_EQ(origin.requests.size(), 1u);
+  EXPECT_EQ(origin.requests[0].host, "a.example");
+}
+
+TEST(RequestParser, OptionsAsterisk) {
+  std::string wire = "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n";
+  Outcome o = parse(wire);
+  ASSERT_EQ(o.requests.size(), 1u);
+  EXPECT_EQ(o.requests[0].path, "*");
+}
+
 }  // namespace
 }  // namespace tether::http
