@@ -83,8 +83,9 @@ void ResponseFramer::reset() {
   slow_.reset();
   mode_ = Mode::kHead;
   remaining_ = 0;
-  status_ = 0;  // 0: no response yet on this connection
+  status_ = 0;
   reusable_ = false;
+  framed_ = false;
 }
 
 void ResponseFramer::setRequestIsHead(bool head) noexcept {
@@ -97,7 +98,7 @@ ResponseFramer::Event ResponseFramer::execute(const char* data, std::size_t len,
   consumed = 0;
   if (mode_ == Mode::kHead) {
     if (len == 0) return Event::kNeedMore;
-    if (!reusable_ && status_ != 0) return Event::kError;  // bytes after a closing response
+    if (framed_ && !reusable_) return Event::kError;  // bytes after a closing response
     std::size_t head = frameHead(data, len);
     if (head == 0) {
       mode_ = Mode::kSlow;
@@ -125,6 +126,7 @@ ResponseFramer::Event ResponseFramer::slowExecute(const char* data, std::size_t 
   if (ev == Event::kMessageComplete) {
     status_ = slow_.status();
     reusable_ = slow_.reusable();
+    framed_ = true;
     mode_ = Mode::kHead;
   }
   return ev;
@@ -186,6 +188,7 @@ ResponseFramer::Event ResponseFramer::finish() {
   if (ev == Event::kMessageComplete) {
     status_ = slow_.status();
     reusable_ = slow_.reusable();
+    framed_ = true;
     mode_ = Mode::kHead;
   }
   return ev;
@@ -221,6 +224,7 @@ std::size_t ResponseFramer::frameHead(const char* p, std::size_t len) noexcept {
   status_ = status;
   remaining_ = noBody ? 0 : facts.length;
   reusable_ = requestWantsPersistence(1, minor, facts.connection);
+  framed_ = true;
   return std::size_t(line - p);
 }
 

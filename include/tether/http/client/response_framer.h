@@ -74,6 +74,9 @@ class ResponseFramer {
   std::uint64_t remaining_ = 0;  // body bytes still to skip (kBody)
   int status_ = 0;
   bool reusable_ = false;
+  // A response was framed on this connection (status_ may be 0: llhttp frames
+  // a status line without a code), so reusable_ says whether more may follow.
+  bool framed_ = false;
   std::uint64_t slowResponses_ = 0;
 };
 

@@ -215,6 +215,14 @@ TEST(ResponseFramer, AgreesWithLlhttpOnEveryByteInEveryField) {
   }
 }
 
+// Found by fuzz/response_framer_fuzz.cpp: llhttp frames "HTTP/1.0 \n" as a
+// closing response with status 0; the bytes after it are an error, as after
+// any response that ends the connection.
+TEST(ResponseFramer, BytesAfterAClosingStatusZeroResponseAreAnError) {
+  expectSameEverywhere("HTTP/1.0 \n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  expectSameEverywhere("HTTP/1.0 \n\r\nHTTP/1.0 400 O\r\n\r\n", /*head=*/true);
+}
+
 TEST(ResponseFramer, HeadResponsesHaveNoBody) {
   std::string wire =
       "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n";
