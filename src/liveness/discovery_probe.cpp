@@ -2,13 +2,13 @@
 
 namespace tether::liveness {
 
-DiscoveryProbeRun::DiscoveryProbeRun(DiscoveryRunner& owner, net::EventLoop& loop, Millis idle)
+DiscoveryProbe::DiscoveryProbe(DiscoveryRunner& owner, net::EventLoop& loop, Millis idle)
     : owner_(owner),
       loop_(loop),
       idle_(idle),
       connector_(loop, [this](int fd, int err) { onConnectDone(fd, err); }) {}
 
-void DiscoveryProbeRun::start(const DiscoveryOptions& options) {
+void DiscoveryProbe::start(const DiscoveryOptions& options) {
   session_.heartbeat = options.heartbeat;
   session_.heartbeat.interval = idle_;  // the one ping goes out after `idle` of silence
   session_.heartbeat.jitterPercent = 0;
@@ -24,7 +24,7 @@ void DiscoveryProbeRun::start(const DiscoveryOptions& options) {
   connector_.start(options.address, options.heartbeat.timeout, setup);
 }
 
-void DiscoveryProbeRun::onConnectDone(int fd, int err) {
+void DiscoveryProbe::onConnectDone(int fd, int err) {
   if (fd < 0) return owner_.onProbeConnectError(err);
   connection_ = std::make_unique<HeartbeatSession>(loop_, fd, session_,
                                                    static_cast<HeartbeatSessionObserver&>(*this),
@@ -32,12 +32,12 @@ void DiscoveryProbeRun::onConnectDone(int fd, int err) {
   connection_->start();
 }
 
-void DiscoveryProbeRun::onPong(HeartbeatSession& s, double) {
+void DiscoveryProbe::onPong(HeartbeatSession& s, double) {
   decide(ProbeVerdict::kSurvived, "pong");
   s.closeWithGoodbye(wire::GoodbyeReason::kNormal, SessionCloseReason::kLocal, "probe done");
 }
 
-void DiscoveryProbeRun::onClosed(HeartbeatSession&, const SessionClose& info) {
+void DiscoveryProbe::onClosed(HeartbeatSession&, const SessionClose& info) {
   if (info.reason == SessionCloseReason::kLocal) return;  // we closed it after deciding
   // Timeout (blackholed ping) or reset (the middlebox's RST): the path died.
   // A goodbye or EOF from the server is not a path verdict either, but counts
@@ -45,7 +45,7 @@ void DiscoveryProbeRun::onClosed(HeartbeatSession&, const SessionClose& info) {
   decide(ProbeVerdict::kDied, sessionCloseReasonName(info.reason));
 }
 
-void DiscoveryProbeRun::cancel() {
+void DiscoveryProbe::cancel() {
   connector_.cancel();
   verdict_ = ProbeVerdict::kCancelled;
   if (connection_ && !connection_->closed()) {
@@ -54,7 +54,7 @@ void DiscoveryProbeRun::cancel() {
   }
 }
 
-void DiscoveryProbeRun::decide(ProbeVerdict v, std::string_view reason) {
+void DiscoveryProbe::decide(ProbeVerdict v, std::string_view reason) {
   if (verdict_ != ProbeVerdict::kPending) return;
   verdict_ = v;
   owner_.onProbeVerdict(*this, reason);

@@ -13,11 +13,11 @@
 
 namespace tether::liveness {
 
-class DiscoveryProbeRun final : private HeartbeatSessionObserver {
+class DiscoveryProbe final : private HeartbeatSessionObserver {
  public:
-  DiscoveryProbeRun(DiscoveryRunner& owner, net::EventLoop& loop, Millis idle);
-  DiscoveryProbeRun(const DiscoveryProbeRun&) = delete;
-  DiscoveryProbeRun& operator=(const DiscoveryProbeRun&) = delete;
+  DiscoveryProbe(DiscoveryRunner& owner, net::EventLoop& loop, Millis idle);
+  DiscoveryProbe(const DiscoveryProbe&) = delete;
+  DiscoveryProbe& operator=(const DiscoveryProbe&) = delete;
 
   void start(const DiscoveryOptions& options);
   /// No verdict: the connect is abandoned, or the session says GOODBYE(normal).

@@ -32,11 +32,11 @@ void DiscoveryRunner::startRound() {
   std::vector<Millis> idles = search_.nextRound();
   if (idles.empty()) return finish(DiscoveryEnd::kSearched, 0);
   observer_.onRound({search_.rounds(), idles});
-  for (Millis t : idles) probes_.push_back(std::make_unique<DiscoveryProbeRun>(*this, loop_, t));
+  for (Millis t : idles) probes_.push_back(std::make_unique<DiscoveryProbe>(*this, loop_, t));
   for (std::size_t i = 0; i < probes_.size() && !finished_; ++i) probes_[i]->start(options_);
 }
 
-void DiscoveryRunner::onProbeVerdict(DiscoveryProbeRun& p, std::string_view reason) {
+void DiscoveryRunner::onProbeVerdict(DiscoveryProbe& p, std::string_view reason) {
   bool survived = p.verdict() == ProbeVerdict::kSurvived;
   search_.onResult(p.idle(), survived);
   observer_.onProbe({search_.rounds(), p.idle(), p.verdict(), reason});

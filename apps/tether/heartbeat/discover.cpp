@@ -32,7 +32,7 @@ class DiscoverLog final : public liveness::DiscoveryObserver {
               fmt::format("round {}: {} probes idling {} ms", r.round, r.idles.size(), list));
   }
 
-  void onProbe(const liveness::DiscoveryProbe& p) override {
+  void onProbe(const liveness::ProbeReport& p) override {
     std::string_view result = liveness::probeVerdictName(p.verdict);
     log_.emit("probe",
               {{"round", p.round}, {"idle_ms", p.idle}, {"result", result}, {"reason", p.reason}},

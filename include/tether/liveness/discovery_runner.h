@@ -54,7 +54,7 @@ struct DiscoveryRound {
 };
 
 /// A probe's verdict (survived or died), or its cancellation.
-struct DiscoveryProbe {
+struct ProbeReport {
   int round = 0;
   Millis idle = 0;
   ProbeVerdict verdict = ProbeVerdict::kPending;
@@ -83,17 +83,17 @@ struct DiscoveryResult {
 class DiscoveryObserver {
  public:
   virtual void onRound(const DiscoveryRound&) {}
-  virtual void onProbe(const DiscoveryProbe&) {}
+  virtual void onProbe(const ProbeReport&) {}
   /// A pending probe known to die from a shorter one's death was cancelled
   /// (verdict kCancelled); the search learns nothing from it.
-  virtual void onProbeCancelled(const DiscoveryProbe&) {}
+  virtual void onProbeCancelled(const ProbeReport&) {}
   virtual void onFinished(const DiscoveryResult&) = 0;
 
  protected:
   ~DiscoveryObserver() = default;
 };
 
-class DiscoveryProbeRun;  // one probe connection (src/liveness/discovery_probe.h)
+class DiscoveryProbe;  // one probe connection (src/liveness/discovery_probe.h)
 
 class DiscoveryRunner {
  public:
@@ -111,11 +111,10 @@ class DiscoveryRunner {
   bool finished() const noexcept { return finished_; }
   const IdleDiscovery& search() const noexcept { return search_; }
 
-  // For the probes (DiscoveryProbeRun).
-  void onProbeVerdict(DiscoveryProbeRun& probe, std::string_view reason);
-  void onProbeConnectError(int err);
-
  private:
+  friend class DiscoveryProbe;  // reports its verdict or connect error
+  void onProbeVerdict(DiscoveryProbe& probe, std::string_view reason);
+  void onProbeConnectError(int err);
   void startRound();
   void roundDone();
   void cancelPending();
@@ -125,8 +124,8 @@ class DiscoveryRunner {
   DiscoveryOptions options_;
   DiscoveryObserver& observer_;
   IdleDiscovery search_;
-  std::vector<std::unique_ptr<DiscoveryProbeRun>> probes_;
-  std::vector<std::unique_ptr<DiscoveryProbeRun>> retired_;  // freed outside their callbacks
+  std::vector<std::unique_ptr<DiscoveryProbe>> probes_;
+  std::vector<std::unique_ptr<DiscoveryProbe>> retired_;  // freed outside their callbacks
   net::DelayedCallId nextRound_;
   bool finished_ = false;
 };

@@ -49,7 +49,7 @@ struct ClientPong {
 enum class ClientEnd : std::uint8_t {
   kClosed,        // the connection closed with `reason`
   kConnectError,  // the connect failed with `connectErrno`
-  kStopped,       // stop() before a connection was up
+  kStopped,       // stop() with no connection up (connecting; AdaptiveDriver: its retry pause)
 };
 
 struct ClientFinished {

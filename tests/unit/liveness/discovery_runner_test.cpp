@@ -32,10 +32,10 @@ struct RunnerLog final : DiscoveryObserver {
     rounds.push_back(r.idles);
     roundStarts.push_back(loop.now());
   }
-  void onProbe(const DiscoveryProbe& p) override {
+  void onProbe(const ProbeReport& p) override {
     probes.emplace_back(p.round, p.idle, p.verdict, std::string(p.reason), loop.now());
   }
-  void onProbeCancelled(const DiscoveryProbe& p) override {
+  void onProbeCancelled(const ProbeReport& p) override {
     cancelled.emplace_back(p.round, p.idle, p.verdict, std::string(p.reason), loop.now());
   }
   void onFinished(const DiscoveryResult& r) override {
