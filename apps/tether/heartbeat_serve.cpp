@@ -1,109 +1,77 @@
-// `tether heartbeat serve`: accepts heartbeat clients on one loop, answers and
-// sends pings, and closes the clients that stop answering or ping too often.
+// `tether heartbeat serve`: liveness::HeartbeatServer on one loop (accepts
+// heartbeat clients, answers and sends pings, closes the clients that stop
+// answering or ping too often), printing what its sessions do.
 #include <fmt/format.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
-#include <unordered_map>
-#include <vector>
 
 #include "heartbeat/event_log.h"
 #include "heartbeat/options.h"
 #include "heartbeat/signal_watcher.h"
-#include "tether/net/acceptor.h"
+#include "tether/liveness/heartbeat_server.h"
 
 namespace tether::app::heartbeat {
 namespace {
 
-class HeartbeatServer final : public net::Acceptor::Owner, public SessionObserver {
+// What `serve` prints.
+class ServeLog final : public liveness::HeartbeatServerObserver {
  public:
-  HeartbeatServer(net::EventLoop& loop, const HeartbeatSettings& settings, EventLog& log)
-      : loop_(loop), settings_(settings), log_(log) {
-    // Closed sessions die after the iteration, never inside their own callback.
-    loop_.addEndOfIterationHook([this] { graveyard_.clear(); });
+  explicit ServeLog(EventLog& log) : log_(log) {}
+
+  void onConnected(std::string_view peer) override {
+    log_.emit("connected", {{"peer", peer}}, fmt::format("connected {}", peer));
   }
 
-  void listen() {
-    net::SocketAddress bound;
-    int fd = net::listenTcp(settings_.address, SOMAXCONN, &bound);
-    if (fd < 0) {
-      throw std::runtime_error(fmt::format("cannot listen on {}: {}", settings_.address.toString(),
-                                           std::strerror(errno)));
-    }
-    acceptor_ = std::make_unique<net::Acceptor>(loop_, fd, *this, /*noDelay=*/false);
-    applySocketOptions(fd, settings_);  // accepted sockets inherit keepalive and user timeout
-    fmt::print("tether: listening on {}\n", bound.toString());
-    std::fflush(stdout);
+  void onPingSent(std::string_view peer, std::uint64_t opaque) override {
+    if (log_.json()) log_.emit("ping", {{"peer", peer}, {"id", opaque}}, "");
   }
 
-  // SIGTERM/SIGINT: say goodbye to everyone, then leave the loop.
-  void shutdown() {
-    std::vector<Session*> open;
-    for (auto& [raw, owned] : sessions_) open.push_back(raw);
-    for (Session* s : open) {
-      s->closeWithGoodbye(liveness::wire::GoodbyeReason::kShuttingDown, CloseReason::kLocal,
-                          "server shutting down");
-    }
-    loop_.quit();
+  void onPong(std::string_view peer, double rttMs) override {
+    if (log_.json()) log_.emit("pong", {{"peer", peer}, {"rtt_ms", eventMs(rttMs)}}, "");
   }
 
-  void onPingSent(Session& s, std::uint64_t opaque) override {
-    if (log_.json()) {
-      log_.emit("ping", {{"peer", s.peer()}, {"id", opaque}}, "");
-    }
-  }
-
-  void onPong(Session& s, double rttMs) override {
-    if (log_.json()) {
-      log_.emit("pong", {{"peer", s.peer()}, {"rtt_ms", eventMs(rttMs)}}, "");
-    }
-  }
-
-  void onClosed(Session& s, const CloseInfo& info) override {
-    std::string_view reason = closeReasonName(info.reason);
+  void onClosed(std::string_view peer, const liveness::SessionClose& info) override {
+    std::string_view reason = liveness::sessionCloseReasonName(info.reason);
     double silent = static_cast<double>(info.sinceLastRead) / 1000.0;
-    if (info.reason != CloseReason::kLocal) {
-      fmt::print(stderr, "tether: closed {}: {} after {:.1f} s without data ({})\n", s.peer(),
-                 reason, silent, info.detail);
+    if (info.reason != liveness::SessionCloseReason::kLocal) {
+      fmt::print(stderr, "tether: closed {}: {} after {:.1f} s without data ({})\n", peer, reason,
+                 silent, info.detail);
     }
     log_.emit("closed",
-              {{"peer", s.peer()},
+              {{"peer", peer},
                {"reason", reason},
                {"since_last_read_ms", info.sinceLastRead},
                {"detail", info.detail}},
-              fmt::format("closed {}: {} ({:.1f} s since last read; {})", s.peer(), reason, silent,
+              fmt::format("closed {}: {} ({:.1f} s since last read; {})", peer, reason, silent,
                           info.detail));
-    auto it = sessions_.find(&s);
-    if (it != sessions_.end()) {
-      graveyard_.push_back(std::move(it->second));
-      sessions_.erase(it);
-    }
   }
 
  private:
-  void onAccepted(int fd) override {
-    std::uint64_t seed =
-        ++accepted_ * 0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(loop_.now());
-    auto session = std::make_unique<Session>(loop_, fd, settings_.session, *this, seed);
-    Session* raw = session.get();
-    sessions_.emplace(raw, std::move(session));
-    log_.emit("connected", {{"peer", raw->peer()}}, fmt::format("connected {}", raw->peer()));
-    raw->start();
-  }
-
-  net::EventLoop& loop_;
-  const HeartbeatSettings& settings_;
   EventLog& log_;
-  std::unique_ptr<net::Acceptor> acceptor_;
-  std::uint64_t accepted_ = 0;
-  std::unordered_map<Session*, std::unique_ptr<Session>> sessions_;
-  std::vector<std::unique_ptr<Session>> graveyard_;
 };
+
+// Listens on --listen with the keepalive options (accepted sockets inherit
+// them) and says where.
+std::unique_ptr<liveness::HeartbeatServer> listen(net::EventLoop& loop,
+                                                  const HeartbeatSettings& settings,
+                                                  ServeLog& events) {
+  net::SocketAddress bound;
+  int fd = net::listenTcp(settings.address, SOMAXCONN, &bound);
+  if (fd < 0) {
+    throw std::runtime_error(
+        fmt::format("cannot listen on {}: {}", settings.address.toString(), std::strerror(errno)));
+  }
+  auto server = std::make_unique<liveness::HeartbeatServer>(loop, fd, settings.session, events);
+  applySocketOptions(fd, settings);
+  fmt::print("tether: listening on {}\n", bound.toString());
+  std::fflush(stdout);
+  return server;
+}
 
 }  // namespace
 
@@ -112,9 +80,14 @@ int runServe(const HeartbeatArgs& args) {
   for (const std::string& w : settings.warnings) fmt::print(stderr, "tether: warning: {}\n", w);
   net::EventLoop loop;
   EventLog log(settings.json);
-  HeartbeatServer server(loop, settings, log);
-  SignalWatcher signals(loop, [&](int) { server.shutdown(); });
-  server.listen();
+  ServeLog events(log);
+  std::unique_ptr<liveness::HeartbeatServer> server;
+  // SIGTERM/SIGINT: say goodbye to everyone, then leave the loop.
+  SignalWatcher signals(loop, [&](int) {
+    if (server) server->shutdown();
+    loop.quit();
+  });
+  server = listen(loop, settings, events);
   loop.run();
   return 0;
 }

@@ -1,9 +1,6 @@
-// `tether heartbeat connect --adaptive`: one heartbeat connection at a time
-// whose ping interval follows liveness::AdaptiveInterval (Tencent Mars' smart
-// heartbeat). A PONG is a success at the interval of its ping; a heartbeat
-// timeout, TCP timeout or reset of the connection is a failure at that interval
-// and the driver reconnects at once (a loop around the single connection), so a
-// middlebox's idle timeout is found and the interval settles below it.
+// `tether heartbeat connect --adaptive`: liveness::AdaptiveDriver (one
+// connection at a time whose ping interval follows the adaptive state machine;
+// reconnects after path failures) with its events printed.
 //
 // The server must not ping (`heartbeat serve --interval off` or a long one):
 // its pings would keep the path alive and hide the timeout being searched.

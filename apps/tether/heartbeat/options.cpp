@@ -1,6 +1,7 @@
 #include "heartbeat/options.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -211,6 +212,16 @@ net::SocketSetup socketSetup(const HeartbeatSettings& s) {
     return true;
   };
   return setup;
+}
+
+liveness::HeartbeatClientOptions clientOptions(const HeartbeatSettings& settings) {
+  liveness::HeartbeatClientOptions o;
+  o.address = settings.address;
+  o.session = settings.session;
+  o.setup = socketSetup(settings);
+  o.duration = settings.duration;
+  o.seed = static_cast<std::uint64_t>(::getpid());
+  return o;
 }
 
 }  // namespace tether::app::heartbeat

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tether/liveness/adaptive_interval.h"
+#include "tether/liveness/heartbeat_client.h"
 #include "tether/liveness/heartbeat_session.h"
 #include "tether/liveness/idle_discovery.h"
 #include "tether/liveness/keepalive_profile.h"
@@ -17,15 +18,6 @@
 namespace tether::app::heartbeat {
 
 using core::Millis;
-
-// The heartbeat tools speak of the library's session by short names.
-using Session = liveness::HeartbeatSession;
-using SessionObserver = liveness::HeartbeatSessionObserver;
-using SessionOptions = liveness::HeartbeatSessionOptions;
-using CloseReason = liveness::SessionCloseReason;
-using CloseInfo = liveness::SessionClose;
-using liveness::sessionCloseReasonName;
-inline std::string_view closeReasonName(CloseReason r) { return sessionCloseReasonName(r); }
 
 /// Raw option values as typed; validated by toSettings().
 struct HeartbeatArgs {
@@ -51,7 +43,7 @@ struct HeartbeatArgs {
 
 struct HeartbeatSettings {
   net::SocketAddress address;
-  SessionOptions session;
+  liveness::HeartbeatSessionOptions session;
   liveness::KeepaliveProfile keepalive;  // default: leaves sockets alone
   bool applyKeepalive = false;
   std::vector<std::string> warnings;  // from the keepalive parser (e.g. ms rounded up)
@@ -74,6 +66,10 @@ void applySocketOptions(int fd, const HeartbeatSettings& settings);
 /// The same options for an outgoing connection (net::Connector); the settings
 /// must outlive the connect.
 net::SocketSetup socketSetup(const HeartbeatSettings& settings);
+/// The library client's options for `connect` (and `--adaptive`): address,
+/// session, socketSetup(), duration, and the process id as the jitter seed. The
+/// settings must outlive the client.
+liveness::HeartbeatClientOptions clientOptions(const HeartbeatSettings& settings);
 
 }  // namespace tether::app::heartbeat
 
@@ -83,7 +79,5 @@ namespace tether::app::heartbeat {
 // docs/heartbeat-protocol.md.
 int runServe(const HeartbeatArgs& args);
 int runConnect(const HeartbeatArgs& args);
-/// `connect`'s exit code for a connection that ended with `reason` (heartbeat_connect.cpp).
-int exitCodeFor(CloseReason reason) noexcept;
 
 }  // namespace tether::app::heartbeat

@@ -1,7 +1,7 @@
 // One heartbeat-protocol connection over a net::Stream: hello, frames, the
-// heartbeat engine, optional DATA streaming, and the close reason. Used by both
-// `tether heartbeat serve` (accepted sockets) and `connect` (and by the
-// adaptive and discovery drivers).
+// heartbeat engine, optional DATA streaming, and the close reason. Used by
+// HeartbeatServer (accepted sockets), HeartbeatClient, AdaptiveDriver and the
+// DiscoveryRunner's probes.
 //
 // Threading: loop-thread only. Ownership: the session owns its fd from start()
 // and closes it exactly once; the observer owns the session and must destroy
