@@ -37,9 +37,12 @@ struct RequestSpec {
   bool keepAlive = true;  // false: adds `Connection: close`
 };
 
-/// The request line, Host, the user's headers, Content-Length when there is a
-/// body (or the method is POST/PUT/PATCH), `Connection: close` when !keepAlive,
-/// the blank line and the body. Pure.
+/// The request line, Host (unless `headers` has one), the user's header lines as typed,
+/// Content-Length when there is a body (or the method is POST/PUT/PATCH) and `headers` has
+/// none, `Connection: close` when !keepAlive (unless `headers` has a Connection header), the
+/// blank line and the body: http::client::serializeRequestLines(). Pure. Throws
+/// std::invalid_argument when the request cannot be sent (a method that is not a token, a
+/// target with whitespace or control bytes, a header line that is not "Name: value").
 std::string buildRequest(const RequestSpec& spec);
 
 struct Progress {

@@ -71,7 +71,7 @@ void BenchConnection::connect() {
 }
 
 void BenchConnection::onConnected() {
-  std::uint64_t now = monotonicNanos();
+  std::uint64_t now = worker_.nowNs();
   ThreadStats& s = worker_.mutableStats();
   if (worker_.measuringNow(now)) ++s.connectionsOpened;
   framer_.reset();
@@ -127,7 +127,7 @@ void BenchConnection::readAll(bool peerClosed) {
         // Every response is in: a reset instead of the FIN still ends the drain.
         return state_ == State::kDraining ? onEof() : failOnError(r.err);
     }
-    std::uint64_t now = monotonicNanos();
+    std::uint64_t now = worker_.nowNs();
     if (worker_.measuringNow(now)) worker_.mutableStats().bytesRead += r.bytes;
     consume(buf, r.bytes, now);
     if (generation != generation_) return;  // closed (and maybe reopened) meanwhile
@@ -193,7 +193,7 @@ void BenchConnection::giveBackUnanswered() {
 }
 
 void BenchConnection::onEof() {
-  std::uint64_t now = monotonicNanos();
+  std::uint64_t now = worker_.nowNs();
   if (inFlight_ > 0 && state_ == State::kBusy) {
     // A close-delimited body ends here; anything else in flight was lost.
     if (framer_.finish() == client::ResponseFramer::Event::kMessageComplete) recordResponse(now);
@@ -207,7 +207,7 @@ void BenchConnection::onEof() {
 
 void BenchConnection::fail(Failure why, int err) {
   (void)err;
-  std::uint64_t now = monotonicNanos();
+  std::uint64_t now = worker_.nowNs();
   bool counted = why == Failure::kConnect ? worker_.measuringNow(now) : worker_.measured(startNs_);
   if (counted) {
     // Every request of the batch that got no response failed: with -n, the
@@ -264,7 +264,7 @@ void BenchConnection::onTimer() {
   core::Millis due = deadline();
   if (due == core::TimerWheel::kNever) return;
   if (worker_.loop().now() < due) return armTimer(due);
-  std::uint64_t now = monotonicNanos();
+  std::uint64_t now = worker_.nowNs();
   switch (state_) {
     case State::kConnecting: return fail(Failure::kConnect, ETIMEDOUT);
     case State::kBusy: return fail(Failure::kTimeout, ETIMEDOUT);

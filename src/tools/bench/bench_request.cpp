@@ -1,42 +1,25 @@
-// buildRequest(): the bytes of the request `tether bench` sends.
-#include "tether/http/request.h"
+// buildRequest(): the bytes of the request `tether bench` sends, written by the http client's
+// serializer (the one the pool uses), once before the run.
+#include <stdexcept>
+
+#include "tether/http/client/request_writer.h"
 #include "tether/tools/bench.h"
 
 namespace tether::tools::bench {
 
-using http::equalsIgnoreCase;
-
-namespace {
-
-bool hasHeader(const std::vector<std::string>& headers, std::string_view name) {
-  for (const std::string& h : headers) {
-    std::string_view line = h;
-    std::size_t colon = line.find(':');
-    if (colon != std::string_view::npos && equalsIgnoreCase(line.substr(0, colon), name)) {
-      return true;
-    }
-  }
-  return false;
-}
-
-}  // namespace
-
 std::string buildRequest(const RequestSpec& spec) {
+  http::client::RequestLines request;
+  request.method = spec.method;
+  request.target = spec.target;
+  request.headers = spec.headers;
+  request.body = spec.body;
+  // The user's -H lines are sent as typed, framing ones included.
+  http::client::RequestWriteOptions options;
+  options.close = !spec.keepAlive;
+  options.callerFraming = true;
   std::string out;
-  out.reserve(128 + spec.body.size());
-  out += spec.method;
-  out += ' ';
-  out += spec.target;
-  out += " HTTP/1.1\r\n";
-  if (!hasHeader(spec.headers, "host")) out += "Host: " + spec.host + "\r\n";
-  for (const std::string& h : spec.headers) out += h + "\r\n";
-  bool bodyMethod = spec.method == "POST" || spec.method == "PUT" || spec.method == "PATCH";
-  if ((!spec.body.empty() || bodyMethod) && !hasHeader(spec.headers, "content-length")) {
-    out += "Content-Length: " + std::to_string(spec.body.size()) + "\r\n";
-  }
-  if (!spec.keepAlive && !hasHeader(spec.headers, "connection")) out += "Connection: close\r\n";
-  out += "\r\n";
-  out += spec.body;
+  const char* err = http::client::serializeRequestLines(request, spec.host, out, options);
+  if (*err != '\0') throw std::invalid_argument(std::string("cannot build the request: ") + err);
   return out;
 }
 

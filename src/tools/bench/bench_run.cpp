@@ -72,10 +72,13 @@ BenchResult runBench(const BenchConfig& cfg) {
   std::string beforeTables;
   bool haveBefore = readTcpTables(beforeTables);
 
-  std::uint64_t startNs = monotonicNanos();
+  // The workers' loops run on the same clock: their timestamps share its base.
+  const core::Clock& clock = core::monotonicClock();
+  auto nowNs = [&clock] { return static_cast<std::uint64_t>(clock.nanos()); };
+  std::uint64_t startNs = nowNs();
   std::vector<std::unique_ptr<BenchWorker>> workers;
   for (const WorkerPlan& plan : planWorkers(cfg, startNs)) {
-    workers.push_back(std::make_unique<BenchWorker>(plan));
+    workers.push_back(std::make_unique<BenchWorker>(plan, clock));
   }
   std::atomic<int> running{cfg.threads};
   std::vector<std::thread> threads;
@@ -95,7 +98,7 @@ BenchResult runBench(const BenchConfig& cfg) {
       for (auto& w : workers) w->requestStop();
       stopSent = result.interrupted = true;
     }
-    std::uint64_t now = monotonicNanos();
+    std::uint64_t now = nowNs();
     if (cfg.onProgress && now >= nextProgress) {
       reportProgress(cfg, workers, startNs, now, lastNs, lastRequests);
       nextProgress += kProgressEveryNs;

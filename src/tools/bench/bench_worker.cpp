@@ -1,8 +1,10 @@
 #include "tools/bench/bench_worker.h"
 
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <ctime>
+#include <stdexcept>
 
 #include "tools/bench/bench_connection.h"
 
@@ -13,19 +15,23 @@ constexpr core::Millis kProgressEveryMs = 200;
 
 }  // namespace
 
-std::uint64_t monotonicNanos() noexcept {
-  return static_cast<std::uint64_t>(core::monotonicClock().nanos());
-}
-
-BenchWorker::BenchWorker(const WorkerPlan& plan) : plan_(plan) {}
+BenchWorker::BenchWorker(const WorkerPlan& plan, const core::Clock& clock)
+    : plan_(plan), clock_(clock) {}
 
 BenchWorker::~BenchWorker() {
   conns_.clear();  // closes sockets and unlinks timers while the loop still exists
+  if (pacerTimer_.linked()) loop_->timers().unlink(pacerTimer_);
   if (pacerFd_ >= 0) ::close(pacerFd_);
 }
 
 void BenchWorker::run() {
-  loop_ = std::make_unique<net::EventLoop>();
+  begin();
+  loop_->run();
+  for (auto& c : conns_) c->close();
+}
+
+void BenchWorker::begin() {
+  loop_ = std::make_unique<net::EventLoop>(clock_);
   readBuffer_ = std::make_unique<char[]>(kReadBufferSize);
   const BenchConfig& cfg = config();
   for (int i = 0; i < cfg.pipeline; ++i) batch_ += cfg.request;
@@ -36,17 +42,7 @@ void BenchWorker::run() {
   for (int i = 0; i < plan_.connections; ++i) {
     conns_.push_back(std::make_unique<BenchConnection>(*this));
   }
-  start();
-  loop_->run();
-  for (auto& c : conns_) c->close();
-}
-
-void BenchWorker::requestStop() {
-  loop_->queueInLoop([this] { finish(); });
-}
-
-void BenchWorker::start() {
-  std::uint64_t now = monotonicNanos();
+  std::uint64_t now = nowNs();
   if (!budgeted_) {
     std::uint64_t endNs = measuredFromNs_ + std::uint64_t(config().duration) * 1'000'000u;
     core::Millis delay = endNs > now ? core::Millis((endNs - now) / 1'000'000u) : 0;
@@ -54,9 +50,12 @@ void BenchWorker::start() {
   }
   if (openLoop()) {
     pacer_ = RatePacer(plan_.startNs, plan_.rate);
-    pacerFd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (pacerFd_ < 0) throw std::runtime_error("timerfd_create failed");
-    loop_->addFd(pacerFd_, EPOLLIN, this);
+    // Sub-millisecond pacing where the clock is one a timerfd can follow (see the header).
+    if (dynamic_cast<const core::MonotonicClock*>(&clock_) != nullptr) {
+      pacerFd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+      if (pacerFd_ < 0) throw std::runtime_error("timerfd_create failed");
+      loop_->addFd(pacerFd_, EPOLLIN, this);
+    }
   }
   schedulePublish();
   for (auto& c : conns_) {
@@ -64,6 +63,10 @@ void BenchWorker::start() {
     onReady(*c, now);
   }
   maybeFinish();  // a thread whose share of -n is 0
+}
+
+void BenchWorker::requestStop() {
+  loop_->queueInLoop([this] { finish(); });
 }
 
 void BenchWorker::schedulePublish() {
@@ -120,20 +123,31 @@ void BenchWorker::issueDue(std::uint64_t nowNs) {
 void BenchWorker::armPacer() {
   std::uint64_t at = pacer_.nextNs();
   if (pacerArmed_ && pacerArmedFor_ == at) return;
+  pacerArmed_ = true;
+  pacerArmedFor_ = at;
+  if (pacerFd_ < 0) {
+    // The first tick at or after `at`: the request is then due.
+    constexpr std::uint64_t kNsPerMs = 1'000'000;
+    loop_->timers().link(pacerTimer_, core::Millis((at + kNsPerMs - 1) / kNsPerMs));
+    return;
+  }
   itimerspec spec{};
   spec.it_value.tv_sec = time_t(at / 1'000'000'000u);
   spec.it_value.tv_nsec = long(at % 1'000'000'000u);
   if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
   ::timerfd_settime(pacerFd_, TFD_TIMER_ABSTIME, &spec, nullptr);
-  pacerArmed_ = true;
-  pacerArmedFor_ = at;
 }
 
 void BenchWorker::onIoEvents(std::uint32_t) {
   std::uint64_t expirations;
   [[maybe_unused]] ssize_t n = ::read(pacerFd_, &expirations, sizeof expirations);
   pacerArmed_ = false;
-  issueDue(monotonicNanos());
+  issueDue(nowNs());
+}
+
+void BenchWorker::onPacerTimer() {
+  pacerArmed_ = false;
+  issueDue(nowNs());
 }
 
 void BenchWorker::maybeFinish() {
@@ -147,9 +161,10 @@ void BenchWorker::maybeFinish() {
 void BenchWorker::finish() {
   if (finished_) return;
   finished_ = true;
-  endNs_ = monotonicNanos();
+  endNs_ = nowNs();
   for (auto& c : conns_) c->close();
   parked_.clear();
+  if (pacerTimer_.linked()) loop_->timers().unlink(pacerTimer_);
   publishProgress();
   loop_->quit();
 }

@@ -7,14 +7,20 @@
 // measured from that write. Open loop (--rate): the pacer assigns intended start
 // times; a free connection takes a request when it is due, a late one at once,
 // and latency is measured from the intended time.
+//
+// Time: every timestamp (latency, pacing, the measured window) is read from the
+// loop's clock (EventLoop::clock()), in ns on that clock's base. The pacing wake-up
+// is a timerfd when the loop runs on the monotonic clock: a timerfd follows
+// CLOCK_MONOTONIC to the microsecond, where the loop's 1 ms wheel would send each
+// paced request up to a tick late and count that delay as latency. On any other
+// clock (a ManualClock in tests) it is a timer on the loop's wheel, in virtual time.
 #pragma once
-
-#include <sys/timerfd.h>
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "tether/core/time.h"
 #include "tether/net/event_loop.h"
 #include "tether/tools/bench.h"
 #include "tools/bench/bench_pacer.h"
@@ -30,28 +36,36 @@ struct WorkerPlan {
   int connections = 1;
   std::uint64_t requests = 0;  // 0: run for config->duration
   double rate = 0;             // this thread's share; 0: closed loop
-  std::uint64_t startNs = 0;   // common start (monotonic ns)
+  std::uint64_t startNs = 0;   // common start (ns on the worker's clock)
 };
 
 class BenchWorker final : private net::IoHandler {
  public:
-  explicit BenchWorker(const WorkerPlan& plan);
+  /// `clock`: the loop's (and so every timestamp's) time source; outlives the worker.
+  explicit BenchWorker(const WorkerPlan& plan, const core::Clock& clock = core::monotonicClock());
   ~BenchWorker();
   BenchWorker(const BenchWorker&) = delete;
   BenchWorker& operator=(const BenchWorker&) = delete;
 
   /// Runs until the duration ends, the request budget is spent, or requestStop().
   void run();
+  /// What run() does before running the loop: creates the loop and the connections and
+  /// hands out the first requests. A test then drives loop().runOnce() itself.
+  void begin();
+  /// The run ended (duration, budget, or stop): the loop was asked to quit.
+  bool finished() const noexcept { return finished_; }
   /// Any thread.
   void requestStop();
 
   const ThreadStats& stats() const noexcept { return stats_; }
   const ProgressCounters& progress() const noexcept { return progress_; }
-  /// End of this worker's measured window (monotonic ns).
+  /// End of this worker's measured window (ns on the worker's clock).
   std::uint64_t endNs() const noexcept { return endNs_; }
 
   // --- For BenchConnection (loop thread) ---
   net::EventLoop& loop() noexcept { return *loop_; }
+  /// Now on the loop's clock, in ns (sub-millisecond: latency stamps).
+  std::uint64_t nowNs() const noexcept { return static_cast<std::uint64_t>(clock_.nanos()); }
   const BenchConfig& config() const noexcept { return *plan_.config; }
   ThreadStats& mutableStats() noexcept { return stats_; }
   char* readBuffer() noexcept { return readBuffer_.get(); }
@@ -69,7 +83,7 @@ class BenchWorker final : private net::IoHandler {
 
  private:
   void onIoEvents(std::uint32_t events) override;  // the pacer's timerfd
-  void start();
+  void onPacerTimer();                             // the pacer's wheel timer
   void finish();
   void maybeFinish();
   std::uint32_t takeBudget(std::uint32_t wanted, std::uint64_t nowNs) noexcept;
@@ -78,6 +92,7 @@ class BenchWorker final : private net::IoHandler {
   void schedulePublish();
 
   WorkerPlan plan_;
+  const core::Clock& clock_;
   std::unique_ptr<net::EventLoop> loop_;
   std::vector<std::unique_ptr<BenchConnection>> conns_;
   std::vector<BenchConnection*> parked_;  // open loop: free connections waiting for a due request
@@ -86,7 +101,8 @@ class BenchWorker final : private net::IoHandler {
   ThreadStats stats_;
   ProgressCounters progress_;
   RatePacer pacer_;
-  int pacerFd_ = -1;
+  int pacerFd_ = -1;  // -1: the pacer uses pacerTimer_
+  core::Timer<BenchWorker, &BenchWorker::onPacerTimer> pacerTimer_{this};
   bool pacerArmed_ = false;
   std::uint64_t pacerArmedFor_ = 0;
   bool budgeted_ = false;
@@ -95,8 +111,5 @@ class BenchWorker final : private net::IoHandler {
   std::uint64_t endNs_ = 0;
   bool finished_ = false;
 };
-
-/// CLOCK_MONOTONIC in ns.
-std::uint64_t monotonicNanos() noexcept;
 
 }  // namespace tether::tools::bench

@@ -25,8 +25,6 @@ ResponseSeen seen(const client::ResponseParser& p) {
 
 }  // namespace
 
-double monotonicMs() noexcept { return core::toMillisDouble(core::monotonicClock().nanos()); }
-
 const char* closeStyleName(CloseStyle s) noexcept {
   switch (s) {
     case CloseStyle::kFin: return "fin";
@@ -115,7 +113,7 @@ void Probe::readAll() {
   while (state_ != State::kDone) {
     net::IoResult r = stream_.read(buf, sizeof buf);
     switch (r.kind) {
-      case net::IoResult::Kind::kDone: consume(buf, r.bytes, monotonicMs()); continue;
+      case net::IoResult::Kind::kDone: consume(buf, r.bytes, nowMs()); continue;
       case net::IoResult::Kind::kEof: return onPeerClosed(CloseStyle::kFin);
       case net::IoResult::Kind::kBlocked: return;
       case net::IoResult::Kind::kFailed:
@@ -178,7 +176,7 @@ void Probe::afterResponses(double nowMs) {
 }
 
 void Probe::onPeerClosed(CloseStyle style) {
-  double now = monotonicMs();
+  double now = nowMs();
   if (state_ == State::kAwaiting && outstanding_ > 0) {
     // A close-delimited body ends here; anything else in flight was cut short.
     if (parser_.messageInProgress() &&

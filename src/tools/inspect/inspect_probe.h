@@ -5,6 +5,8 @@
 //
 // Thread: the loop's. Ownership: the runner owns the probes and keeps them alive
 // until after the loop stopped running (timer callbacks check a generation).
+// Time: the loop's clock, read with sub-millisecond precision for the close timing;
+// timeouts are delayed calls on the loop (a ManualClock runs a probe in virtual time).
 #pragma once
 
 #include <functional>
@@ -57,6 +59,7 @@ class Probe final : public net::IoHandler {
   void onTimeout();
   void armTimer(Millis delay);
   void finish(std::string error);
+  double nowMs() const noexcept { return core::toMillisDouble(loop_.clock().nanos()); }
 
   net::EventLoop& loop_;
   net::SocketAddress target_;
@@ -71,11 +74,8 @@ class Probe final : public net::IoHandler {
   std::size_t outstanding_ = 0;  // responses still expected
   std::size_t headIndex_ = 0;    // index into headFlags for the next response
   std::uint64_t sent_ = 0;       // requests sent in repeat mode
-  double lastResponseMs_ = -1;   // monotonic, end of the last complete response
+  double lastResponseMs_ = -1;   // loop clock, end of the last complete response
   net::DelayedCallId timer_;
 };
-
-/// Monotonic clock in milliseconds with sub-ms precision.
-double monotonicMs() noexcept;
 
 }  // namespace tether::tools::inspect

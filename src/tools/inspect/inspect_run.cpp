@@ -84,7 +84,8 @@ Scripts makeScripts(const InspectConfig& c) {
 InspectResult runInspection(const InspectConfig& config) {
   Scripts scripts = makeScripts(config);
   net::EventLoop loop;
-  double start = monotonicMs();
+  const core::Clock& clock = loop.clock();
+  core::Nanos start = clock.nanos();
   int running = 0;
   auto done = [&] {
     if (--running == 0) loop.quit();
@@ -126,7 +127,7 @@ InspectResult runInspection(const InspectConfig& config) {
                           &r.lingering, &r.pipeline,        &r.maxRequests};
   for (std::size_t i = 0; i < 6; ++i) *rest[i] = probes[3 + i]->outcome();
   r.persistenceWindowMs = kPersistenceWindowMs;
-  r.elapsedMs = static_cast<Millis>(monotonicMs() - start);
+  r.elapsedMs = core::toMillis(clock.nanos() - start);
   return r;
 }
 

@@ -1,4 +1,9 @@
+// The bytes `tether bench` sends, exactly: the request is serialized once before the run by
+// the http client's serializer (serializeRequestLines()), and these are the bytes
+// it has always sent.
 #include <gtest/gtest.h>
+
+#include <stdexcept>
 
 #include "tether/tools/bench.h"
 
@@ -30,6 +35,38 @@ TEST(BenchRequest, EmptyPostStillHasALength) {
   s.method = "POST";
   s.host = "h";
   EXPECT_EQ(buildRequest(s), "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+}
+
+TEST(BenchRequest, HeaderLinesAreSentAsTyped) {
+  RequestSpec s;
+  s.host = "h";
+  s.headers = {"X-Tight:1", "X-Wide:   two  ", "X-Empty:"};
+  EXPECT_EQ(buildRequest(s),
+            "GET / HTTP/1.1\r\nHost: h\r\nX-Tight:1\r\nX-Wide:   two  \r\nX-Empty:\r\n\r\n");
+}
+
+TEST(BenchRequest, TheUsersContentLengthAndConnectionWin) {
+  RequestSpec s;
+  s.method = "PUT";
+  s.host = "h";
+  s.headers = {"content-length: 3", "Connection: keep-alive"};
+  s.body = "abc";
+  s.keepAlive = false;
+  EXPECT_EQ(buildRequest(s),
+            "PUT / HTTP/1.1\r\nHost: h\r\ncontent-length: 3\r\nConnection: keep-alive\r\n\r\nabc");
+}
+
+TEST(BenchRequest, BodyOnAGetGetsALengthAndHeadDoesNotWithoutOne) {
+  RequestSpec s;
+  s.host = "h";
+  s.body = "xy";
+  EXPECT_EQ(buildRequest(s), "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nxy");
+  RequestSpec head;
+  head.method = "HEAD";
+  head.target = "/f";
+  head.host = "h";
+  head.keepAlive = false;
+  EXPECT_EQ(buildRequest(head), "HEAD /f HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
 }
 
 }  // namespace
