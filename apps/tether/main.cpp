@@ -6,6 +6,7 @@
 #include <exception>
 #include <vector>
 
+#include "cli_docs.h"
 #include "commands.h"
 
 int main(int argc, char** argv) {
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   commands.push_back(addHeartbeatCommand(app));
   commands.push_back(addExplainCommand(app));
   commands.push_back(addInspectCommand(app));
+  addGeneratorFlags(app);  // hidden: --generate-man, --generate-bash-completion
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -27,6 +29,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     fmt::print(stderr, "tether: {}\n", e.what());
