@@ -75,7 +75,7 @@ old_packages=" ${build_packages[*]} ${run_packages[*]} ${test_packages[*]} "
 installed_by_setup() {
   local f
   for f in /var/log/apt/history.log*; do
-    [ -r "$f" ] && zcat -f "$f"
+    if [ -r "$f" ]; then zcat -f "$f"; fi
   done | awk -v old="$old_packages" '
     /^Start-Date:/ { ours = 0 }
     /^Commandline:/ {
