@@ -110,6 +110,16 @@ std::string options(const CLI::App& app) {
   return out;
 }
 
+// One .TP entry per subcommand: its name and description.
+std::string commandList(const std::vector<const CLI::App*>& subs) {
+  std::string out;
+  for (const CLI::App* sub : subs) {
+    out += fmt::format(".TP\n\\fB{}\\fR\n", escape(sub->get_name()));
+    out += paragraph(sub->get_description());
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string manPage(const CLI::App& app, std::string_view version) {
@@ -146,23 +156,21 @@ std::string manPage(const CLI::App& app, std::string_view version) {
   if (std::string footer = app.get_footer(); !footer.empty()) out += ".PP\n" + paragraph(footer);
 
   for (const auto& node : tree) {
-    std::string title = node.path.empty() ? "OPTIONS" : upper(program + " " + node.path);
-    out += fmt::format(".SH \"{}\"\n", escape(title));
-    if (!node.path.empty()) {
+    const bool root = node.path.empty();
+    auto subs = docs::subcommands(*node.app);
+    if (root) {
+      // The program: COMMANDS (if any), then OPTIONS.
+      if (!subs.empty()) out += ".SH COMMANDS\n" + commandList(subs);
+      out += ".SH OPTIONS\n";
+    } else {
+      out += fmt::format(".SH \"{}\"\n", escape(upper(program + " " + node.path)));
       out += usage(*node.app, program, node.path) + "\n";
       out += ".PP\n";
       out += paragraph(node.app->get_description());
       if (std::string footer = node.app->get_footer(); !footer.empty()) {
         out += ".PP\n" + paragraph(footer);
       }
-    }
-    if (auto subs = docs::subcommands(*node.app); !subs.empty()) {
-      out += ".PP\nCommands:\n";
-      for (const CLI::App* sub : subs) {
-        out += fmt::format(".TP\n\\fB{}\\fR\n", escape(sub->get_name()));
-        out += paragraph(sub->get_description());
-      }
-      out += ".PP\nOptions:\n";
+      if (!subs.empty()) out += ".PP\nCommands:\n" + commandList(subs) + ".PP\nOptions:\n";
     }
     out += options(*node.app);
   }

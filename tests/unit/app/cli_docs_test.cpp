@@ -50,8 +50,9 @@ TEST(ManPage, HeaderNameAndOneSectionPerCommand) {
   EXPECT_THAT(man, HasSubstr(".SH SYNOPSIS\n\\fBdemo\\fR [\\fIOPTIONS\\fR] \\fICOMMAND\\fR\n.br\n"
                              "\\fBdemo run\\fR [\\fIOPTIONS\\fR]\n"));
   EXPECT_THAT(man, HasSubstr("\\fBdemo nest leaf\\fR [\\fIOPTIONS\\fR] \\fIurl\\fR\n"));
-  for (const char* section : {".SH \"OPTIONS\"\n", ".SH \"DEMO RUN\"\n", ".SH \"DEMO NEST\"\n",
-                              ".SH \"DEMO NEST LEAF\"\n", ".SH \"EXIT STATUS\"\n"}) {
+  for (const char* section :
+       {".SH COMMANDS\n.TP\n\\fBrun\\fR\nRun the thing\n", ".SH OPTIONS\n", ".SH \"DEMO RUN\"\n",
+        ".SH \"DEMO NEST\"\n", ".SH \"DEMO NEST LEAF\"\n", ".SH \"EXIT STATUS\"\n"}) {
     EXPECT_THAT(man, HasSubstr(section));
   }
   // nest lists its commands.
