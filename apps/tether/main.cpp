@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli_docs.h"
 #include "commands.h"
 #include "help_format.h"
 
@@ -101,6 +102,7 @@ int main(int argc, char** argv) {
   commands.push_back(addHeartbeatCommand(app));
   commands.push_back(addExplainCommand(app));
   commands.push_back(addInspectCommand(app));
+  addGeneratorFlags(app);  // hidden: --generate-man, --generate-bash-completion
   if (argc == 1) {  // a bare `tether`: what it can do
     fmt::print("{}", app.help());
     return 0;
@@ -113,6 +115,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     return usageError(app, e);
