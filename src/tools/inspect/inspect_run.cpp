@@ -104,7 +104,7 @@ InspectResult runInspection(const InspectConfig& config) {
   std::function<void()> report = [&] {
     const ProbeOutcome& idle = probes[0]->outcome();
     InspectProgress p;
-    p.elapsedMs = static_cast<Millis>(monotonicMs() - start);
+    p.elapsedMs = static_cast<Millis>((clock.nanos() - start) / 1'000'000);
     p.running = running;
     p.total = static_cast<int>(probes.size());
     p.idleResponseSeen = !idle.responses.empty();
