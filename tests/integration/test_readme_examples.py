@@ -66,6 +66,14 @@ NOT_RUN = {
         "a release build takes minutes; the tree under test is built already",
     "ctest --preset release":
         "would run the whole suite again, from inside it",
+    "ctest --preset asan -R '^unit\\.'          # unit tests":
+        "needs the test build of scripts/test.sh, and runs part of this very suite",
+    "ctest --preset asan -R '^integration\\.'   # the binary against real peers":
+        "runs this very test among the others",
+    "ctest --preset asan -R '^netns\\.'         # fault injection (root)":
+        "needs root and the test build; the netns tests run in the suite",
+    "scripts/fuzz.sh 60                         # every fuzzer for 60 s (scripts/fuzz.sh 600 request_parser: one, longer)":
+        "needs clang from scripts/test.sh's setup; fuzz.smoke runs it for 30 s per target",
 }
 
 # Lines that run until stopped: a regular expression their output must match
