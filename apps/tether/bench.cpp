@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <stop_token>
 
@@ -42,8 +43,16 @@ int bench(const BenchArgs& args) {
                                  : tools::bench::formatReport(config, result);
   std::fputs(report.c_str(), stdout);
   std::fflush(stdout);
-  // Exit 1 when nothing succeeded (e.g. every connect failed), for scripts.
-  return result.requests == 0 && result.errors.total() > 0 ? 1 : 0;
+  // Exit 1 when nothing succeeded (e.g. every connect failed), for scripts, and
+  // say why in words on stderr.
+  if (result.requests > 0 || result.errors.total() == 0) return 0;
+  if (result.errors.connectErrno != 0) {
+    fmt::print(stderr, "tether: bench: no request succeeded: connecting to {} failed: {}\n",
+               config.target.toString(), std::strerror(result.errors.connectErrno));
+  } else {
+    fmt::print(stderr, "tether: bench: no request succeeded (errors above)\n");
+  }
+  return 1;
 }
 
 }  // namespace

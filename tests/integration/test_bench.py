@@ -121,6 +121,26 @@ class BenchTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, err)
         self.assertEqual(json.loads(out)["errors"]["total"], 0)
 
+    def test_refused_connects_are_said_in_words(self):
+        with socket.socket() as s:  # a port nothing listens on once closed
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        url = f"http://127.0.0.1:{port}/plaintext"
+        for extra in ([], ["--json"]):
+            with self.subTest(json=bool(extra)):
+                res = subprocess.run([harness.tether_bin(), "bench", url, "-c", "1", "-d", "300ms",
+                                      *extra], capture_output=True, text=True, timeout=RUN_TIMEOUT)
+                self.assertEqual(res.returncode, 1, res)
+                self.assertEqual(res.stderr.strip(),
+                                 f"tether: bench: no request succeeded: connecting to "
+                                 f"127.0.0.1:{port} failed: Connection refused")
+                if extra:
+                    self.assertEqual(json.loads(res.stdout)["errors"]["connect_error"],
+                                     "Connection refused")
+                else:
+                    self.assertIn("1 connection, 1 thread,", res.stdout)
+                    self.assertRegex(res.stdout, r"errors +\d+ \(connect \d+: Connection refused,")
+
     def test_exact_request_count_on_reused_connections(self):
         srv = self.server()
         r = self.run_json(srv.url("/plaintext"), "-n", 2000, "-c", 8)

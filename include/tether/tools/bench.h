@@ -85,6 +85,7 @@ struct ErrorCounts {
   std::uint64_t parse = 0;    // malformed response
   std::uint64_t status4xx = 0;
   std::uint64_t status5xx = 0;
+  int connectErrno = 0;  // why the first failed connect failed (ECONNREFUSED...), 0 if none
   std::uint64_t total() const noexcept {
     return connect + reset + timeout + read + parse + status4xx + status5xx;
   }

@@ -206,7 +206,6 @@ void BenchConnection::onEof() {
 }
 
 void BenchConnection::fail(Failure why, int err) {
-  (void)err;
   std::uint64_t now = worker_.nowNs();
   bool counted = why == Failure::kConnect ? worker_.measuringNow(now) : worker_.measured(startNs_);
   if (counted) {
@@ -215,7 +214,10 @@ void BenchConnection::fail(Failure why, int err) {
     std::uint64_t n = inFlight_ > 0 ? inFlight_ : 1;
     ErrorCounts& e = worker_.mutableStats().errors;
     switch (why) {
-      case Failure::kConnect: e.connect += n; break;
+      case Failure::kConnect:
+        e.connect += n;
+        if (e.connectErrno == 0) e.connectErrno = err;
+        break;
       case Failure::kReset: e.reset += n; break;
       case Failure::kTimeout: e.timeout += n; break;
       case Failure::kRead: e.read += n; break;

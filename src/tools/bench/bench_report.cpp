@@ -1,9 +1,11 @@
 // The two reports of `tether bench`: human (wrk-like lines) and JSON.
 #include <fmt/format.h>
 
+#include <cstring>
 #include <string>
 
 #include "json_line.h"
+#include "tether/core/plural.h"
 #include "tether/core/round.h"
 #include "tether/tools/bench.h"
 
@@ -28,8 +30,9 @@ std::string modeText(const BenchConfig& c) {
 
 std::string errorsText(const ErrorCounts& e) {
   if (e.total() == 0) return "none";
-  return fmt::format("{} (connect {}, reset {}, timeout {}, read {}, parse {}, 4xx {}, 5xx {})",
-                     e.total(), e.connect, e.reset, e.timeout, e.read, e.parse, e.status4xx,
+  std::string why = e.connectErrno != 0 ? fmt::format(": {}", std::strerror(e.connectErrno)) : "";
+  return fmt::format("{} (connect {}{}, reset {}, timeout {}, read {}, parse {}, 4xx {}, 5xx {})",
+                     e.total(), e.connect, why, e.reset, e.timeout, e.read, e.parse, e.status4xx,
                      e.status5xx);
 }
 
@@ -59,8 +62,9 @@ long long delta(std::uint64_t after, std::uint64_t before) {
 
 std::string formatReport(const BenchConfig& c, const BenchResult& r) {
   const LatencySummary& l = r.latency;
-  std::string out = fmt::format("tether bench {}\n  {} connections, {} thread{}, {}\n", c.url,
-                                c.connections, c.threads, c.threads == 1 ? "" : "s", modeText(c));
+  std::string out = fmt::format("tether bench {}\n  {}, {}, {}\n", c.url,
+                                core::counted(std::uint64_t(c.connections), "connection"),
+                                core::counted(std::uint64_t(c.threads), "thread"), modeText(c));
   if (r.interrupted) out += "  (interrupted: results so far)\n";
   out += fmt::format("  requests     {} in {:.2f}s: {:.1f} req/s, {:.2f} MB/s read\n", r.requests,
                      r.elapsedS, perSecond(double(r.requests), r.elapsedS),
@@ -122,6 +126,9 @@ std::string formatJson(const BenchConfig& c, const BenchResult& r) {
   doc["errors"] = {{"total", e.total()},        {"connect", e.connect},     {"reset", e.reset},
                    {"timeout", e.timeout},      {"read", e.read},           {"parse", e.parse},
                    {"status_4xx", e.status4xx}, {"status_5xx", e.status5xx}};
+  // Why connects failed, in words; null when none did.
+  doc["errors"]["connect_error"] =
+      e.connectErrno != 0 ? json::Value(std::strerror(e.connectErrno)) : json::Value(nullptr);
   doc["connections_opened"] = r.connectionsOpened;
   doc["connections_used"] = r.connectionsUsed;
   doc["requests_per_connection"] = roundDecimals(requestsPerConnection(r), 3);

@@ -8,6 +8,7 @@ void ThreadStats::mergeInto(BenchResult& r) const noexcept {
   r.bytesWritten += bytesWritten;
   for (std::size_t i = 0; i < statusClasses.size(); ++i) r.statusClasses[i] += statusClasses[i];
   r.errors.connect += errors.connect;
+  if (r.errors.connectErrno == 0) r.errors.connectErrno = errors.connectErrno;
   r.errors.reset += errors.reset;
   r.errors.timeout += errors.timeout;
   r.errors.read += errors.read;

@@ -15,8 +15,10 @@ constexpr core::Millis kProgressEveryMs = 200;
 
 }  // namespace
 
+// The loop exists before the worker's thread starts (created here, run there),
+// so requestStop() from the driving thread never sees it half-made.
 BenchWorker::BenchWorker(const WorkerPlan& plan, const core::Clock& clock)
-    : plan_(plan), clock_(clock) {}
+    : plan_(plan), clock_(clock), loop_(std::make_unique<net::EventLoop>(clock_)) {}
 
 BenchWorker::~BenchWorker() {
   conns_.clear();  // closes sockets and unlinks timers while the loop still exists
@@ -31,7 +33,6 @@ void BenchWorker::run() {
 }
 
 void BenchWorker::begin() {
-  loop_ = std::make_unique<net::EventLoop>(clock_);
   readBuffer_ = std::make_unique<char[]>(kReadBufferSize);
   const BenchConfig& cfg = config();
   for (int i = 0; i < cfg.pipeline; ++i) batch_ += cfg.request;

@@ -1,6 +1,7 @@
 // One `tether bench` thread: its own EventLoop, connections, request budget,
-// pacer, histogram and counters (shared-nothing). Created, run and destroyed on
-// its thread, except requestStop() (any thread) and progress() (read anywhere).
+// pacer, histogram and counters (shared-nothing). Created (with its loop) and
+// destroyed by the driving thread, run on its own; requestStop() from any
+// thread, progress() read anywhere.
 //
 // Closed loop (default): a connection writes its next request (or pipelined
 // batch, one send) as soon as the previous responses are complete; latency is
@@ -49,7 +50,7 @@ class BenchWorker final : private net::IoHandler {
 
   /// Runs until the duration ends, the request budget is spent, or requestStop().
   void run();
-  /// What run() does before running the loop: creates the loop and the connections and
+  /// What run() does before running the loop: creates the connections and
   /// hands out the first requests. A test then drives loop().runOnce() itself.
   void begin();
   /// The run ended (duration, budget, or stop): the loop was asked to quit.

@@ -83,7 +83,7 @@ TEST(BenchJson, DocumentedKeysOrderAndTypes) {
   EXPECT_EQ(doc["status"]["other"], 1);
   EXPECT_EQ(keysOf(doc["errors"]),
             (std::vector<std::string>{"total", "connect", "reset", "timeout", "read", "parse",
-                                      "status_4xx", "status_5xx"}));
+                                      "status_4xx", "status_5xx", "connect_error"}));
   EXPECT_EQ(doc["errors"]["total"], 2);
   EXPECT_EQ(doc["requests_per_connection"], 333.333);  // 3 decimals
   EXPECT_EQ(doc["reused_share"], 0.992);
