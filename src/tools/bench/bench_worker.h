@@ -11,10 +11,13 @@
 //
 // Time: every timestamp (latency, pacing, the measured window) is read from the
 // loop's clock (EventLoop::clock()), in ns on that clock's base. The pacing wake-up
-// is a timerfd when the loop runs on the monotonic clock: a timerfd follows
-// CLOCK_MONOTONIC to the microsecond, where the loop's 1 ms wheel would send each
-// paced request up to a tick late and count that delay as latency. On any other
-// clock (a ManualClock in tests) it is a timer on the loop's wheel, in virtual time.
+// is a timerfd when the loop runs on the monotonic clock: it wakes within tens of
+// microseconds of the intended time, where the loop's 1 ms wheel (and epoll's
+// millisecond timeout) sends each paced request up to about a millisecond late, and
+// latency counts from the intended time (--rate 2000 against `tether serve` on
+// loopback: p50 0.13-0.17 ms with the timerfd, 0.83-0.91 ms with the wheel). On any
+// other clock (a ManualClock in tests) it is a timer on the loop's wheel, in virtual
+// time.
 #pragma once
 
 #include <cstdint>
