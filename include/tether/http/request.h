@@ -4,6 +4,7 @@
 // only during the handler call. Copy what a deferred response needs.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -54,15 +55,25 @@ inline bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-/// Whether `s` is a token (RFC 9110 §5.6.2): one or more tchar.
+namespace detail {
+// RFC 9110 §5.6.2 tchar, as a table: token checks run on every header name.
+constexpr std::array<bool, 256> makeTcharTable() {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[std::size_t(c)] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[std::size_t(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[std::size_t(c)] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}
+inline constexpr std::array<bool, 256> kTchar = makeTcharTable();
+}  // namespace detail
+
+/// Whether `s` is a token (RFC 9110 §5.6.2): one or more tchar. The one token
+/// check of the tree (server rules, request writer, response framer).
 inline bool isToken(std::string_view s) noexcept {
   if (s.empty()) return false;
   for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    bool alnum = (u >= '0' && u <= '9') || ((u | 0x20u) >= 'a' && (u | 0x20u) <= 'z');
-    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
-      return false;
-    }
+    if (!detail::kTchar[static_cast<unsigned char>(c)]) return false;
   }
   return true;
 }

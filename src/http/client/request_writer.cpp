@@ -5,19 +5,6 @@
 namespace tether::http::client {
 namespace {
 
-// RFC 9110 §5.6.2 tchar.
-bool isToken(std::string_view s) noexcept {
-  if (s.empty()) return false;
-  for (unsigned char c : s) {
-    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (!alnum &&
-        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) == std::string_view::npos) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool isVisible(std::string_view s) noexcept {
   for (unsigned char c : s) {
     if (c <= 0x20 || c == 0x7f) return false;

@@ -10,27 +10,8 @@
 namespace tether::http::client {
 namespace {
 
-// RFC 9110 §5.6.2 tchar.
-constexpr std::array<bool, 256> makeTokenTable() {
-  std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[std::size_t(c)] = true;
-  for (int c = 'a'; c <= 'z'; ++c) t[std::size_t(c)] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) t[std::size_t(c)] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[std::size_t(c)] = true;
-  return t;
-}
-constexpr std::array<bool, 256> kToken = makeTokenTable();
-
 bool isDigit(char c) noexcept { return c >= '0' && c <= '9'; }
 bool isOws(char c) noexcept { return c == ' ' || c == '\t'; }
-
-bool isToken(const char* p, const char* end) noexcept {
-  if (p == end) return false;
-  for (; p < end; ++p) {
-    if (!kToken[static_cast<unsigned char>(*p)]) return false;
-  }
-  return true;
-}
 
 // reason-phrase = *( HTAB / SP / VCHAR / obs-text )
 bool isReason(const char* p, const char* end) noexcept {
@@ -155,7 +136,7 @@ const char* ResponseFramer::statusLineEnd(const char* p, std::size_t len, int& s
 // differs from a plain token scan (Proxy-Connection, a tab in Connection).
 bool ResponseFramer::scanHeaderLine(const char* line, const char* end, HeadFacts& facts) noexcept {
   auto* colon = static_cast<const char*>(std::memchr(line, ':', std::size_t(end - line)));
-  if (colon == nullptr || !isToken(line, colon)) return false;
+  if (colon == nullptr || !isToken(std::string_view(line, std::size_t(colon - line)))) return false;
   const char* value = colon + 1;
   if (hasControlByte(value, end)) return false;
   while (value < end && isOws(*value)) ++value;
