@@ -4,6 +4,7 @@
 #include "tools/bench/bench_connection.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <memory>
 #include <string>
@@ -28,8 +29,8 @@ class BenchConnectionTest : public ::testing::Test {
   ~BenchConnectionTest() override { worker.reset(); }
 
   // One connection with a budget of `requests` (-n), closed loop unless `rate` > 0.
-  void begin(std::uint64_t requests, double rate = 0) {
-    config.target = server.address();
+  void begin(std::uint64_t requests, double rate = 0, bool keepTarget = false) {
+    if (!keepTarget) config.target = server.address();
     config.request = kRequest;
     config.connections = 1;
     config.requests = requests;
@@ -183,6 +184,22 @@ TEST_F(BenchConnectionTest, PipelinedBatchIsOneWriteAndACloseMidBatchSendsTheRes
   EXPECT_EQ(stats().errors.total(), 0u);
   EXPECT_EQ(stats().connectionsOpened, 2u);
   EXPECT_TRUE(worker->finished());
+}
+
+TEST_F(BenchConnectionTest, ARefusedConnectIsAnErrorThenBacksOffTenVirtualMs) {
+  // A port bound but not listening refuses at once.
+  testing::Fd bound(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  net::SocketAddress any = *net::parseSocketAddress("127.0.0.1:0");
+  ASSERT_EQ(::bind(bound.fd, any.raw(), any.length), 0);
+  config.target = net::localAddress(bound.fd);
+  begin(1, 0, /*keepTarget=*/true);
+  ASSERT_TRUE(runUntil([&] { return stats().errors.connect > 0; }));
+  EXPECT_EQ(stats().errors.connect, 1u);
+  EXPECT_EQ(stats().errors.total(), 1u);
+  runAt(9);
+  EXPECT_FALSE(worker->finished()) << "still backing off";
+  runAt(10);
+  EXPECT_TRUE(worker->finished()) << "-n 1 spent: no new attempt after the backoff";
 }
 
 TEST_F(BenchConnectionTest, RatePacesOnTheLoopClockAndCountsFromTheIntendedTime) {
