@@ -151,8 +151,9 @@ void addServeOptions(CLI::App& cmd, ServeArgs& args) {
   cmd.add_flag("--reset-timedout-connection", args.resetTimedout,
                "Close timed-out connections with RST (idle keep-alive closes stay FIN)");
   label(cmd.add_option("--max-connections", args.maxConnections,
-                       "Open connection limit; at it, the oldest idle connection closes for a new "
-                       "one; 0: the file descriptor limit minus 64"),
+                       "Open connection limit; at it, the connection waiting longest for its "
+                       "request (idle or a slow header) closes for a new one; 0: the file "
+                       "descriptor limit minus 64"),
         "N")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

@@ -31,7 +31,7 @@ static_assert(sizeof(void*) != 8 || sizeof(ServerConnection) <= 160, "idle conne
 
 void ServerConnection::open(Worker& worker, int fd, std::uint64_t id, Millis lifetimeEnd) {
   worker_ = &worker;
-  idlePrev = idleNext = nullptr;  // idlePrev held the free-list link
+  waitPrev = waitNext = nullptr;  // waitPrev held the free-list link
   id_ = id;
   requests_ = 0;
   lifetimeEnd_ = lifetimeEnd;
@@ -39,6 +39,7 @@ void ServerConnection::open(Worker& worker, int fd, std::uint64_t id, Millis lif
   closeAfterWrite_ = bodyUnread_ = false;
   setState(State::kIdle);
   stream_.open(worker.loop(), fd, this, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+  worker.markWaiting(*this);  // for its first request head
   armTimer();
 }
 
@@ -156,8 +157,11 @@ void ServerConnection::process() {
   }
 }
 
+// A head that starts right after an idle wait keeps its place in the waiting
+// list (the wait goes on until the head is complete); one that follows a
+// pipelined request joins it now.
 void ServerConnection::beginRequest() {
-  worker_->unmarkIdle(*this);
+  worker_->markWaitingIfNot(*this);
   stateSince_ = worker_->loop().now();
   setState(State::kReadingHead);
   armTimer();
@@ -183,6 +187,7 @@ void ServerConnection::onHeadComplete() {
   ActiveState& a = *active_;
   a.headEnd = a.parsed;
   if (a.headEnd - a.start > worker_->options().maxHeaderSize) return rejectOversizedHead();
+  worker_->unmarkWaiting(*this);  // the client did its part: not a victim now
   ++requests_;
   WorkerStats& st = worker_->mutableStats();
   WorkerStats::add(st.requests, 1);

@@ -65,13 +65,14 @@ class ServerConnection final : public net::IoHandler {
   ActiveState* active() const noexcept { return active_; }
   void finishDeferred();
 
-  // Intrusive links: the worker's idle (LRU) list while open; the free list
-  // (nextFree) while pooled, sharing idlePrev's word. open() resets both links.
+  // Intrusive links: the worker's waiting list (connections waiting for a
+  // client's request head, oldest wait first) while open; the free list
+  // (nextFree) while pooled, sharing waitPrev's word. open() resets both links.
   union {
-    ServerConnection* idlePrev = nullptr;
+    ServerConnection* waitPrev = nullptr;
     ServerConnection* nextFree;
   };
-  ServerConnection* idleNext = nullptr;
+  ServerConnection* waitNext = nullptr;
 
  private:
   void onTimer();

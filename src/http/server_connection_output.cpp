@@ -102,7 +102,7 @@ void ServerConnection::maybeIdle() {
   active_ = nullptr;
   if (requests_ == 0) return;  // still the fresh connection's header wait
   stateSince_ = worker_->loop().now();
-  worker_->markIdle(*this);
+  worker_->markWaiting(*this);
   armTimer();
 }
 
@@ -164,7 +164,7 @@ void ServerConnection::closeOnError(int err) {
 void ServerConnection::close(CloseReason reason, bool reset) {
   if (state_ == State::kFree) return;
   WorkerStats::add(worker_->mutableStats().closes[static_cast<std::size_t>(reason)], 1);
-  worker_->unmarkIdle(*this);
+  worker_->unmarkWaiting(*this);
   worker_->loop().timers().unlink(timer_);
   if (active_ != nullptr) {
     worker_->releaseActive(active_);

@@ -73,11 +73,11 @@ void Worker::requestShutdown() {
 // ---- accepting ----------------------------------------------------------------
 
 // Out of descriptors, the acceptor asks onOutOfDescriptors() to close the
-// oldest idle connection, and otherwise comes back later by itself.
+// connection waiting longest for its client, and otherwise comes back later.
 void Worker::onAccepted(int fd) {
   if (!makeRoom()) {
     ::close(fd);
-    logLimited("tether: max-connections reached and no idle connection to close; refused");
+    logLimited("tether: max-connections reached and every connection is busy; refused");
     return;
   }
   ServerConnection* c = allocateConnection();
@@ -88,19 +88,26 @@ void Worker::onAccepted(int fd) {
   c->open(*this, fd, id, loop_->now() + lifetimeWithJitter());
 }
 
-// Near the limit, the oldest idle keep-alive connection makes way (nginx's
-// ngx_drain_connections); a connection with a request in progress never does.
+// At the limit, the connection that has waited longest for its client makes
+// way (as nginx's ngx_drain_connections closes idle keep-alive ones). Waiting
+// counts from the end of the last response (or the accept) to a complete head,
+// so an idle keep-alive connection and a head trickling in (slowloris) rank
+// alike, and a busy client, whose waits last microseconds, is the last to go:
+// evicting idle keep-alive connections only would hand a slowloris flood every
+// slot of the well-behaved clients. A connection whose head is complete (a
+// request in progress) never makes way.
 bool Worker::makeRoom() {
   std::uint64_t limit = server_.maxConnections();
   if (shared_.live.load(std::memory_order_relaxed) < limit) return true;
-  if (!evictOldestIdle()) return false;
-  logLimited("tether: max-connections reached; closed the oldest idle keep-alive connection");
+  if (!evictLongestWaiting()) return false;
+  logLimited(
+      "tether: max-connections reached; closed the connection waiting longest for its client");
   return true;
 }
 
-bool Worker::evictOldestIdle() {
-  if (idleHead_ == nullptr) return false;
-  idleHead_->close(CloseReason::kEviction);
+bool Worker::evictLongestWaiting() {
+  if (waitHead_ == nullptr) return false;
+  waitHead_->close(CloseReason::kEviction);
   return true;
 }
 
@@ -169,19 +176,29 @@ void Worker::releaseActive(ActiveState* a) noexcept {
   ++freeActiveCount_;
 }
 
-void Worker::markIdle(ServerConnection& c) noexcept {
-  unmarkIdle(c);
-  c.idlePrev = idleTail_;
-  c.idleNext = nullptr;
-  (idleTail_ ? idleTail_->idleNext : idleHead_) = &c;
-  idleTail_ = &c;
+namespace {
+bool isWaiting(const ServerConnection& c, const ServerConnection* head) noexcept {
+  return c.waitPrev != nullptr || head == &c;
+}
+}  // namespace
+
+void Worker::markWaiting(ServerConnection& c) noexcept {
+  unmarkWaiting(c);
+  c.waitPrev = waitTail_;
+  c.waitNext = nullptr;
+  (waitTail_ ? waitTail_->waitNext : waitHead_) = &c;
+  waitTail_ = &c;
 }
 
-void Worker::unmarkIdle(ServerConnection& c) noexcept {
-  if (c.idlePrev == nullptr && idleHead_ != &c) return;  // not in the list
-  (c.idlePrev ? c.idlePrev->idleNext : idleHead_) = c.idleNext;
-  (c.idleNext ? c.idleNext->idlePrev : idleTail_) = c.idlePrev;
-  c.idlePrev = c.idleNext = nullptr;
+void Worker::markWaitingIfNot(ServerConnection& c) noexcept {
+  if (!isWaiting(c, waitHead_)) markWaiting(c);
+}
+
+void Worker::unmarkWaiting(ServerConnection& c) noexcept {
+  if (!isWaiting(c, waitHead_)) return;
+  (c.waitPrev ? c.waitPrev->waitNext : waitHead_) = c.waitNext;
+  (c.waitNext ? c.waitNext->waitPrev : waitTail_) = c.waitPrev;
+  c.waitPrev = c.waitNext = nullptr;
 }
 
 // ---- iteration end, shutdown ----------------------------------------------------

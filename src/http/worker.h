@@ -80,9 +80,13 @@ class Worker final : public net::Acceptor::Owner {
 
   ActiveState* acquireActive();
   void releaseActive(ActiveState* state) noexcept;
-  void markIdle(ServerConnection& c) noexcept;    // append to the LRU idle list
-  void unmarkIdle(ServerConnection& c) noexcept;  // remove if present
-  void retire(ServerConnection& c) noexcept;      // after close: recycle at end of iteration
+  // The waiting list: connections waiting for a client's request head (fresh,
+  // idle keep-alive, or a head still arriving), in the order their waits
+  // began. Its head is the eviction victim at the connection limit.
+  void markWaiting(ServerConnection& c) noexcept;       // (re)append: a wait begins now
+  void markWaitingIfNot(ServerConnection& c) noexcept;  // append unless already there
+  void unmarkWaiting(ServerConnection& c) noexcept;     // remove if present
+  void retire(ServerConnection& c) noexcept;            // after close: recycle at end of iteration
   char* scratch() noexcept { return scratch_.get(); }
   static constexpr std::size_t kScratchSize = 64 * 1024;
   bool accessLogEnabled() const noexcept { return logFd_ >= 0; }
@@ -91,9 +95,9 @@ class Worker final : public net::Acceptor::Owner {
 
  private:
   void onAccepted(int fd) override;
-  bool onOutOfDescriptors() override { return evictOldestIdle(); }
+  bool onOutOfDescriptors() override { return evictLongestWaiting(); }
   bool makeRoom();
-  bool evictOldestIdle();
+  bool evictLongestWaiting();
   Millis lifetimeWithJitter();
   void logLimited(const char* message);
   ServerConnection* allocateConnection();
@@ -116,8 +120,8 @@ class Worker final : public net::Acceptor::Owner {
   ServerConnection* retired_ = nullptr;
   std::uint64_t openConnections_ = 0;
 
-  ServerConnection* idleHead_ = nullptr;  // oldest idle first
-  ServerConnection* idleTail_ = nullptr;
+  ServerConnection* waitHead_ = nullptr;  // the longest wait first
+  ServerConnection* waitTail_ = nullptr;
 
   ActiveState* freeActive_ = nullptr;
   std::size_t freeActiveCount_ = 0;
