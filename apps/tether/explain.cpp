@@ -7,11 +7,13 @@
 #include <stdexcept>
 
 #include "commands.h"
+#include "explain_path.h"
 #include "explain_report.h"
 #include "help_format.h"
 #include "tether/core/duration.h"
 #include "tether/liveness/detection_bound.h"
 #include "tether/liveness/keepalive_profile.h"
+#include "tether/liveness/timeout_ladder.h"
 
 namespace tether::app {
 namespace {
@@ -25,6 +27,7 @@ struct ExplainArgs {
   std::string soKeepalive = "on";
   std::string userTimeout = "0";
   std::string initialRto = "200ms";
+  std::vector<std::string> path;
   bool json = false;
 };
 
@@ -142,7 +145,15 @@ void printText(const Explanation& e) {
   for (const auto& w : e.warnings) fmt::print("  - {}: {}\n", w.code, w.message);
 }
 
+std::string presetList() {
+  std::string out;
+  for (std::string_view n : liveness::hopPresetNames())
+    out += fmt::format("{}{}", out.empty() ? "" : ", ", n);
+  return out;
+}
+
 int run(const ExplainArgs& args) {
+  if (!args.path.empty()) return runExplainPath(args.path, args.json);
   Explanation e = explain(args);
   if (args.json) {
     fmt::print("{}", explanationJson(e));
@@ -158,20 +169,29 @@ int run(const ExplainArgs& args) {
 Command addExplainCommand(CLI::App& app) {
   auto args = std::make_shared<ExplainArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "explain", "Explain a TCP keepalive profile: detection bounds, probe cost, warnings");
-  label(cmd->add_option("--so-keepalive", args->soKeepalive,
-                        "The profile: on, off or IDLE:INTVL:CNT (nginx syntax; an empty field "
-                        "keeps the system value: 30m::10; so do missing ones at the end: 30:1)"),
-        "on|off|IDLE:INTVL:CNT")
-      ->capture_default_str();
-  label(cmd->add_option("--tcp-user-timeout", args->userTimeout,
-                        "TCP_USER_TIMEOUT to explain with it; 0: not set"),
-        "DURATION")
-      ->capture_default_str();
-  label(cmd->add_option("--initial-rto", args->initialRto,
-                        "Initial retransmission timeout assumed for the tcp_retries2 estimate"),
-        "DURATION")
-      ->capture_default_str();
+      "explain",
+      "Explain a TCP keepalive profile (detection bounds, probe cost, warnings), or check the "
+      "idle timeouts along a path of hops (--path)");
+  CLI::Option* soKeepalive =
+      cmd->add_option("--so-keepalive", args->soKeepalive,
+                      "The profile: on, off or IDLE:INTVL:CNT (nginx syntax; an empty field "
+                      "keeps the system value: 30m::10; so do missing ones at the end: 30:1)");
+  label(soKeepalive, "on|off|IDLE:INTVL:CNT")->capture_default_str();
+  CLI::Option* userTimeout = cmd->add_option("--tcp-user-timeout", args->userTimeout,
+                                             "TCP_USER_TIMEOUT to explain with it; 0: not set");
+  label(userTimeout, "DURATION")->capture_default_str();
+  CLI::Option* initialRto =
+      cmd->add_option("--initial-rto", args->initialRto,
+                      "Initial retransmission timeout assumed for the tcp_retries2 estimate");
+  label(initialRto, "DURATION")->capture_default_str();
+  CLI::Option* path = cmd->add_option(
+      "--path", args->path,
+      "Check the idle timeouts along a chain of hops, client first: NAME[:KEY=VALUE,...] each, "
+      "NAME a preset (" +
+          presetList() +
+          "), KEY keepalive, pool (upstream), idle, hint, hint-margin or tcpka; exit 1 when a "
+          "hop may reuse a closed connection or a middlebox may forget an idle flow");
+  label(path, "HOP...")->excludes(soKeepalive)->excludes(userTimeout)->excludes(initialRto);
   cmd->add_flag("--json", args->json, "Print one JSON object instead of text");
   return {cmd, [args] { return run(*args); }};
 }

@@ -151,5 +151,70 @@ class ExplainTest(unittest.TestCase):
                 self.assertTrue(err[0].startswith("tether: "), err[0])
 
 
+class ExplainPathTest(unittest.TestCase):
+    """`tether explain --path`: the timeout ladder of a chain of hops (exit 1 on a problem)."""
+
+    ISSUE_CHAIN = ["client:pool=90s", "alb:idle=60s", "nginx:keepalive=75s,upstream=60s",
+                   "tether:keepalive=5s"]
+
+    def path_json(self, *hops, code):
+        r = explain("--path", *hops, "--json")
+        self.assertEqual(r.returncode, code, r.stdout + r.stderr)
+        lines = r.stdout.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stdout)
+        return json.loads(lines[0])
+
+    def test_misordered_chain_flags_each_race_with_a_fix(self):
+        doc = self.path_json(*self.ISSUE_CHAIN, code=1)
+        self.assertEqual([h["name"] for h in doc["path"]], ["client", "alb", "nginx", "tether"])
+        self.assertEqual([h["role"] for h in doc["path"]], ["client", "proxy", "proxy", "server"])
+        verdicts = [(f["from"], f["to"], f["verdict"]) for f in doc["findings"]]
+        self.assertEqual(verdicts, [("client", "alb", "race"), ("alb", "nginx", "ok"),
+                                    ("nginx", "tether", "race")])
+        self.assertEqual(doc["problems"], 2)
+        last = doc["findings"][2]
+        self.assertEqual((last["reuse_until_s"], last["closed_after_s"]), (60, 6))
+        self.assertEqual(last["suggest_closes_idle_after_s"], 65)
+        r = explain("--path", *self.ISSUE_CHAIN)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("nginx -> tether: RACE", r.stdout)
+        self.assertIn("tether serve --keepalive-timeout 64s", r.stdout)
+        self.assertIn("2 problems found.", r.stdout)
+
+    def test_following_the_fix_gives_a_clean_chain(self):
+        doc = self.path_json("client:pool=55s", "alb:idle=60s", "nginx:keepalive=75s,upstream=60s",
+                             "tether:keepalive=64s", code=0)
+        self.assertEqual([f["verdict"] for f in doc["findings"]], ["ok", "ok", "ok"])
+        r = explain("--path", "client:pool=55s", "alb", "nginx", "tether:keepalive=64s")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("No problems found.", r.stdout)
+
+    def test_nat_forgets_an_idle_flow_without_keepalive(self):
+        doc = self.path_json("requests", "nat:idle=5m", "tether:keepalive=1h", code=1)
+        drop = [f for f in doc["findings"] if f["verdict"] == "silent_drop"]
+        self.assertEqual(len(drop), 1, doc["findings"])
+        self.assertEqual((drop[0]["middlebox"], drop[0]["suggest_tcp_keepalive_idle_s"]), ("nat", 150))
+        self.path_json("requests:tcpka=60s", "nat:idle=5m", "server:keepalive=none", code=0)
+
+    def test_hint_reading_client_follows_tethers_hint(self):
+        doc = self.path_json("undici", "tether:keepalive=30s", code=0)
+        f = doc["findings"][0]
+        self.assertTrue(f["by_hint"])
+        self.assertEqual((f["reuse_until_s"], f["closed_after_s"], f["verdict"]), (28, 31, "tight"))
+
+    def test_bad_paths_exit_2_with_one_line(self):
+        for hops in (["clinet", "tether"], ["client", "tether:keepalvie=5s"], ["tether"],
+                     ["nat", "client", "tether"], ["client", "tether:keepalive=soon"]):
+            with self.subTest(hops=hops):
+                r = explain("--path", *hops)
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertEqual(r.stdout, "")
+                err = r.stderr.strip().splitlines()
+                self.assertEqual(len(err), 1, r.stderr)
+                self.assertTrue(err[0].startswith("tether: --path: "), err[0])
+        r = explain("--path", "client", "tether", "--so-keepalive", "30:1:3")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
