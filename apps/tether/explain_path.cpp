@@ -73,6 +73,11 @@ std::string keepaliveFix(const Hop& h, Millis closeAt) {
   return fmt::format("{}'s idle timeout {} or more", h.name, dur(closeAt));
 }
 
+std::string poolFix(const Hop& reuser, const LadderFinding& f) {
+  return fmt::format("{}'s pool {}", reuser.name,
+                     f.suggestPool == 0 ? "off" : fmt::format("at most {}", dur(f.suggestPool)));
+}
+
 std::string pairText(const LadderReport& r, const LadderFinding& f) {
   const Hop& a = r.hops[f.from];
   const Hop& b = r.hops[f.to];
@@ -93,17 +98,15 @@ std::string pairText(const LadderReport& r, const LadderFinding& f) {
       return head + fmt::format(
                         "TIGHT: {}; {} closes them after {}, less than {} later: a request "
                         "that leaves just before the limit may still meet the close.\n"
-                        "     Better: {}, or {}'s pool at most {}\n",
+                        "     Better: {}, or {}\n",
                         reuse, b.name, dur(f.closedAfter), dur(liveness::kLadderMargin),
-                        keepaliveFix(b, f.suggestKeepalive), a.name, dur(f.suggestPool));
+                        keepaliveFix(b, f.suggestKeepalive), poolFix(a, f));
     default: break;
   }
-  std::string poolFix =
-      fmt::format("{}'s pool {}", a.name,
-                  f.suggestPool == 0 ? "off" : fmt::format("at most {}", dur(f.suggestPool)));
-  std::string fix = f.suggestKeepalive == kNoLimit
-                        ? poolFix + fmt::format(" (or no idle timeout on {})", b.name)
-                        : fmt::format("{}, or {}", keepaliveFix(b, f.suggestKeepalive), poolFix);
+  std::string fix =
+      f.suggestKeepalive == kNoLimit
+          ? poolFix(a, f) + fmt::format(" (or no idle timeout on {})", b.name)
+          : fmt::format("{}, or {}", keepaliveFix(b, f.suggestKeepalive), poolFix(a, f));
   return head + fmt::format(
                     "RACE: {}; {} closes them after {}.\n"
                     "     A request sent on a connection idle for {} or more may find it closed: "
@@ -132,23 +135,26 @@ std::string dropText(const LadderReport& r, const LadderFinding& f) {
       a.name, b.name, dur(m.t.idle), f.suggestTcpKeepalive / 1000, dur(m.t.idle));
 }
 
-void printText(const LadderReport& r) {
+}  // namespace
+
+std::string ladderText(const LadderReport& r) {
   std::string names;
   for (const Hop& h : r.hops) names += fmt::format("{}{}", names.empty() ? "" : " -> ", h.name);
-  fmt::print("Path: {}\n", names);
-  for (const Hop& h : r.hops) fmt::print("{}", hopLine(h));
-  fmt::print("\nChecks (the side that reuses must stop {} before the other side closes):\n",
-             dur(liveness::kLadderMargin));
+  std::string out = fmt::format("Path: {}\n", names);
+  for (const Hop& h : r.hops) out += hopLine(h);
+  out += fmt::format("\nChecks (the side that reuses must stop {} before the other side closes):\n",
+                     dur(liveness::kLadderMargin));
   for (const LadderFinding& f : r.findings)
-    fmt::print("{}", f.verdict == LadderVerdict::kSilentDrop ? dropText(r, f) : pairText(r, f));
-  fmt::print("\nSources:\n");
-  for (const Hop& h : r.hops) fmt::print("  {}: {}\n", h.name, h.source);
-  fmt::print("\n{}\n", r.problems == 0 ? "No problems found."
-                                       : fmt::format("{} problem{} found.", r.problems,
-                                                     r.problems == 1 ? "" : "s"));
+    out += f.verdict == LadderVerdict::kSilentDrop ? dropText(r, f) : pairText(r, f);
+  out += "\nSources:\n";
+  for (const Hop& h : r.hops) out += fmt::format("  {}: {}\n", h.name, h.source);
+  out += fmt::format("\n{}\n", r.problems == 0 ? "No problems found."
+                                               : fmt::format("{} problem{} found.", r.problems,
+                                                             r.problems == 1 ? "" : "s"));
+  return out;
 }
 
-std::string ladderJson(const LadderReport& r) {
+json::Value ladderJson(const LadderReport& r) {
   json::Value hops = json::Value::array();
   for (const Hop& h : r.hops) {
     hops.push_back({{"name", h.name},
@@ -178,12 +184,8 @@ std::string ladderJson(const LadderReport& r) {
     }
     findings.push_back(std::move(v));
   }
-  json::Value doc = {
-      {"path", std::move(hops)}, {"findings", std::move(findings)}, {"problems", r.problems}};
-  return json::line(doc);
+  return {{"path", std::move(hops)}, {"findings", std::move(findings)}, {"problems", r.problems}};
 }
-
-}  // namespace
 
 int runExplainPath(const std::vector<std::string>& specs, bool json) {
   std::vector<liveness::Hop> hops;
@@ -193,11 +195,7 @@ int runExplainPath(const std::vector<std::string>& specs, bool json) {
     throw UsageError(fmt::format("--path: {}", e.what()));
   }
   LadderReport r = liveness::checkLadder(std::move(hops));
-  if (json) {
-    fmt::print("{}", ladderJson(r));
-  } else {
-    printText(r);
-  }
+  fmt::print("{}", json ? json::line(ladderJson(r)) : ladderText(r));
   return r.problems == 0 ? 0 : 1;
 }
 

@@ -15,6 +15,7 @@
 
 #include "bench_options.h"
 #include "commands.h"
+#include "explain_path.h"
 #include "help_format.h"
 #include "tether/core/duration.h"
 
@@ -27,6 +28,7 @@ struct InspectArgs {
   long long maxRequests = 1000;
   std::string timeout = "5s";
   std::vector<std::string> headers;
+  std::vector<std::string> against;  // hops in front of the server, for the ladder check
   bool json = false;
   KeepaliveArgs keepalive;
 };
@@ -117,7 +119,46 @@ class ProgressPrinter {
   std::string expected_;
 };
 
+// The hops in front of the server, then the server as measured.
+std::vector<std::string> againstSpecs(const InspectArgs& a,
+                                      const tools::inspect::InspectReport* r) {
+  std::vector<std::string> specs = a.against;
+  if (r == nullptr) {  // checking the syntax before the (long) inspection
+    specs.emplace_back("server");
+    return specs;
+  }
+  std::string keepalive = "off";
+  if (r->poolable) {
+    keepalive = r->idle.reached ? fmt::format("{:.0f}ms", r->idle.medianMs) : "none";
+  }
+  std::string hint = r->advertisedTimeoutS >= 0 ? fmt::format("{}s", r->advertisedTimeoutS) : "off";
+  specs.push_back(fmt::format("server:keepalive={},hint={}", keepalive, hint));
+  return specs;
+}
+
+liveness::LadderReport ladderAgainst(const InspectArgs& a, const tools::inspect::InspectReport& r) {
+  std::vector<liveness::Hop> hops = liveness::parsePath(againstSpecs(a, &r));
+  liveness::Hop& server = hops.back();
+  server.name = "server";
+  server.source = !r.poolable ? "measured: closes after each response"
+                  : r.idle.reached
+                      ? fmt::format("measured: idle close after {:.0f} ms (median of {})",
+                                    r.idle.medianMs, r.idle.samplesMs.size())
+                      : fmt::format("measured: no idle close within {:.0f} s (treated as none)",
+                                    r.idle.atLeastMs / 1000);
+  if (r.advertisedTimeoutS >= 0)
+    server.source += fmt::format("; advertises timeout={}", r.advertisedTimeoutS);
+  return liveness::checkLadder(std::move(hops));
+}
+
 int runInspect(const InspectArgs& a) {
+  if (!a.against.empty()) {
+    try {
+      liveness::parsePath(againstSpecs(a, nullptr));
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(fmt::format("--against: {}", e.what()));
+    }
+  }
   HttpUrl url;
   tools::inspect::InspectConfig config = toConfig(a, url);
   config.target = resolveHttpUrl(url);  // unknown host: runtime_error, exit 1 (not usage)
@@ -129,9 +170,21 @@ int runInspect(const InspectArgs& a) {
   tools::inspect::InspectReport report = tools::inspect::buildReport(config, result);
   std::string out =
       a.json ? tools::inspect::formatJson(report) : tools::inspect::formatText(report);
+  int code = 0;
+  if (!a.against.empty()) {
+    liveness::LadderReport ladder = ladderAgainst(a, report);
+    code = ladder.problems == 0 ? 0 : 1;
+    if (a.json) {
+      json::Value doc = json::Value::parse(out);
+      doc["against"] = ladderJson(ladder);
+      out = json::line(doc);
+    } else {
+      out += "\nThe server behind the given hops (--against):\n" + ladderText(ladder);
+    }
+  }
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
-  return 0;
+  return code;
 }
 
 }  // namespace
@@ -156,6 +209,11 @@ Command addInspectCommand(CLI::App& app) {
   label(cmd->add_option("-H,--header", args->headers,
                         "Extra request header 'Name: value', repeatable"),
         "HEADER");
+  label(cmd->add_option("--against", args->against,
+                        "Hops in front of the server, client first, as `tether explain --path` "
+                        "takes them (e.g. alb, or client:pool=90s nginx): check the timeout "
+                        "ladder with the measured server last; exit 1 on a race or a NAT drop"),
+        "HOP...");
   cmd->add_flag("--json", args->json, "Print one JSON object instead of text");
   addKeepaliveOptions(*cmd, args->keepalive, "the probe connections");
   return {cmd, [args] { return runInspect(*args); }};

@@ -469,8 +469,31 @@ class InspectCli(unittest.TestCase):
         report = json.loads(json_out)
         self.assertEqual(report["recommendations"]["idle_timeout_ms"], 74000.0)
 
+    def test_against_checks_the_ladder_with_the_measured_server(self):
+        # A server that closes idle connections after 1 s (+1 s grace) behind nginx's 60 s
+        # upstream pool races; behind a client that reads its hint it does not.
+        srv = self.enterContext(harness.Server("--keepalive-timeout", "1s"))
+        url = f"http://127.0.0.1:{srv.port}/plaintext"
+        args = ["--max-idle-wait", "5s", "--max-requests", "3", "--json"]
+        run = subprocess.run([harness.tether_bin(), "inspect", *args, url, "--against", "nginx"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(run.returncode, 1, run.stderr)
+        ladder = json.loads(run.stdout)["against"]
+        self.assertEqual([h["name"] for h in ladder["path"]], ["nginx", "server"])
+        closed = ladder["path"][1]["closes_idle_after_s"]
+        self.assertAlmostEqual(closed, 2.0, delta=0.3)  # measured: 1 s + 1 s grace, 0.3 s tolerance
+        self.assertEqual(ladder["path"][1]["advertised_timeout_s"], 1)
+        self.assertEqual(ladder["findings"][0]["verdict"], "race")
+        self.assertEqual(ladder["problems"], 1)
+        run = subprocess.run([harness.tether_bin(), "inspect", *args[:-1], url,
+                              "--against", "client:pool=90s,hint-margin=500ms"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)  # tight is a warning
+        self.assertIn("client -> server: TIGHT: client reuses idle connections for up to 500ms "
+                      "(from the hint); server closes them after ", run.stdout)
+
     def test_bad_options_exit_2_one_line(self):
-        for args in (["ftp://127.0.0.1/"], ["--max-idle-wait", "soon", "http://127.0.0.1:1/"],
+        for args in (["--against", "clinet", "http://127.0.0.1:1/"], ["ftp://127.0.0.1/"], ["--max-idle-wait", "soon", "http://127.0.0.1:1/"],
                      ["--max-requests", "0", "http://127.0.0.1:1/"],
                      ["-H", "no colon", "http://127.0.0.1:1/"], ["--timeout", "0", "http://x/"]):
             run = subprocess.run([harness.tether_bin(), "inspect", *args], capture_output=True,
