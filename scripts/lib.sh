@@ -16,3 +16,26 @@ logged() {
 # Empty as root, else "sudo": for the steps that change the system.
 # shellcheck disable=SC2034  # used by the scripts that source this file
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+
+# `timed NAME COMMAND...` runs COMMAND and then prints how long it took, as
+# "NAME: N s": the CI run's per-stage figures (README, Tests).
+timed() {
+  local name=$1 start=$SECONDS
+  shift
+  "$@"
+  echo "$name: $((SECONDS - start)) s"
+}
+
+# `build_preset PRESET [TARGET...]` configures and builds the CMake preset PRESET (every
+# target, or only TARGETs), quietly: the output goes to build/PRESET-build.log, printed
+# only if a step fails.
+build_preset() {
+  local preset=$1 log=build/$1-build.log targets=()
+  shift
+  if (($#)); then targets=(--target "$@"); fi
+  mkdir -p build
+  : >"$log"
+  echo "$preset: building${targets:+ $*} (log: $log)"
+  logged "$log" cmake --preset "$preset"
+  logged "$log" cmake --build --preset "$preset" -j"$(nproc)" "${targets[@]}"
+}
