@@ -17,13 +17,25 @@ logged() {
 # shellcheck disable=SC2034  # used by the scripts that source this file
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 
-# `timed NAME COMMAND...` runs COMMAND and then prints how long it took, as
-# "NAME: N s": the CI run's per-stage figures (README, Tests).
+# `timed NAME COMMAND...` runs COMMAND and then prints how long it took and the CPU time
+# it used (user + system, all its processes), as "NAME: N s (CPU M s)": the CI run's
+# per-stage figures (README, Tests). On a shared machine the CPU time is the steadier one.
 timed() {
-  local name=$1 start=$SECONDS
+  local name=$1 start=$SECONDS cpu
   shift
+  cpu=$(children_cpu_ms)
   "$@"
-  echo "$name: $((SECONDS - start)) s"
+  cpu=$(($(children_cpu_ms) - cpu))
+  echo "$name: $((SECONDS - start)) s (CPU $((cpu / 1000)) s)"
+}
+
+# CPU time (ms, user + system) of the finished children of this script's shell ($$):
+# cutime and cstime, fields 16 and 17 of /proc/PID/stat, in clock ticks.
+children_cpu_ms() {
+  local stat fields
+  stat=$(</proc/$$/stat)
+  read -ra fields <<<"${stat##*) }"  # after the command name: field 3 on
+  echo $(((fields[13] + fields[14]) * 1000 / $(getconf CLK_TCK)))
 }
 
 # `build_preset PRESET [TARGET...]` configures and builds the CMake preset PRESET (every
