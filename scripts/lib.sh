@@ -21,12 +21,15 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 # it used (user + system, all its processes), as "NAME: N s (CPU M s)": the CI run's
 # per-stage figures (README, Tests). On a shared machine the CPU time is the steadier one.
 timed() {
-  local name=$1 start=$SECONDS cpu
+  local name=$1 start=$SECONDS cpu status=0
   shift
   cpu=$(children_cpu_ms)
-  "$@"
+  "$@" || status=$?
   cpu=$(($(children_cpu_ms) - cpu))
-  echo "$name: $((SECONDS - start)) s (CPU $((cpu / 1000)) s)"
+  local failed=""
+  ((status == 0)) || failed=", failed"
+  echo "$name: $((SECONDS - start)) s (CPU $((cpu / 1000)) s)$failed"
+  return "$status"
 }
 
 # CPU time (ms, user + system) of the finished children of this script's shell ($$):
