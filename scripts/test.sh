@@ -1,15 +1,49 @@
 #!/usr/bin/env bash
-# Builds tether with AddressSanitizer + UndefinedBehaviorSanitizer and runs every test
-# (unit, integration, README examples, packaging, network-namespace) with ctest. Extra
-# arguments go to ctest. The build's output goes to build/test-build.log, printed only if
-# the build fails.
+# The one test command (README, Tests; .ci/run calls it). Installs the test dependencies,
+# then runs the CI stages, stops at the first failure, and prints each step's time:
+#   format   scripts/ci-format.sh   clang-format check of the tracked C/C++ files
+#   asan     scripts/ci-asan.sh     ASan+UBSan build; every ctest test (unit, integration,
+#                                   layering, install, fuzz.smoke; netns last, alone)
+#   tsan     scripts/ci-tsan.sh     ThreadSanitizer build; unit and integration tests
+#   release  scripts/ci-release.sh  release build of every target, warnings as errors
+# Test suites mostly wait (timeouts, peers, time-bounded fuzzers), so a build runs beside
+# each one at nice 19, taking only the CPU the tests leave: the tsan build beside the asan
+# tests, the release build beside the tsan tests. What is left of a build when its suite
+# ends runs at this script's priority. The fault suite (netns) needs the machine to itself
+# and runs last. Extra arguments go to the asan ctest runs (e.g. -E '^netns\.').
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$SECONDS
 scripts/setup.sh test
 . scripts/lib.sh
-log=build/test-build.log
-: >"$log"
-echo "test: building tether (asan; log: $log)"
-logged "$log" cmake --preset asan
-logged "$log" cmake --build --preset asan -j"$(nproc)"
-ctest --preset asan -j2 --timeout 300 "$@"
+
+# `beside NAME COMMAND...` starts COMMAND at nice 19 in its own process group (so that
+# a failure elsewhere stops all of it), its output in build/side.log.
+side_log=build/side.log
+beside() {
+  nice -n 19 setsid bash -c '. scripts/lib.sh; timed "$@"' bash "$@" >"$side_log" 2>&1 &
+  side=$!
+  trap 'kill -- -"$side" 2>/dev/null || true' EXIT
+}
+# `finish_beside`: back to this script's priority (root may raise it again; otherwise it
+# stays at 19), then waits for the side command and prints its time.
+finish_beside() {
+  renice -n "$(nice)" -g "$side" >/dev/null 2>&1 || true
+  if ! wait "$side"; then
+    cat "$side_log" >&2
+    exit 1
+  fi
+  trap - EXIT
+  tail -n 1 "$side_log"
+}
+
+timed format scripts/ci-format.sh
+timed "asan build" build_preset asan
+beside "tsan build (beside the asan tests)" scripts/ci-tsan.sh --build-only
+timed "asan tests" ctest --preset asan -j2 --timeout 300 -E '^netns\.' "$@"
+finish_beside
+beside "release build (beside the tsan tests)" scripts/ci-release.sh
+timed "tsan tests" ctest --preset tsan -j2 --timeout 300
+finish_beside
+timed "asan netns tests" ctest --preset asan -j2 --timeout 300 -R '^netns\.' "$@"
+echo "test: all stages passed in $((SECONDS - start)) s"

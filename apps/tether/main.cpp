@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
   commands.push_back(addExplainCommand(app));
   commands.push_back(addInspectCommand(app));
   addGeneratorFlags(app);  // hidden: --generate-man, --generate-bash-completion
-  if (argc == 1) {  // a bare `tether`: what it can do
+  if (argc == 1) {         // a bare `tether`: what it can do
     fmt::print("{}", app.help());
     return 0;
   }

@@ -48,6 +48,9 @@ STOP_TIMEOUT = 15.0      # seconds to wait for exit after SIGTERM
 IO_TIMEOUT = 5.0         # default socket timeout: no test can hang on I/O
 
 LISTEN_RE = re.compile(r"^tether: listening on (\[[^\]]+\]|[^\s\[\]]+):(\d+)\s*$")
+# The first line of a sanitizer report (TSan, ASan, LSan, UBSan) in a process's stderr.
+SANITIZER_RE = re.compile(
+    r"^(==\d+==)?(WARNING|ERROR): (Thread|Address|Leak)Sanitizer|: runtime error: ", re.M)
 STATUS_PATH = "/.tether/status"
 
 _PR_SET_PDEATHSIG = 1
@@ -63,6 +66,15 @@ def tether_bin():
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         raise RuntimeError(f"TETHER_BIN={path!r} is not an executable file")
     return path
+
+
+def sanitizer_report(text):
+    """The sanitizer report in `text` (a process's stderr), from its first line on
+    (at most 4000 characters), or None.  With TSAN_OPTIONS halt_on_error=1 a race
+    also ends the process with exit code 66; without it TSan only prints, so the
+    report itself is what must fail a test."""
+    m = SANITIZER_RE.search(text)
+    return None if m is None else text[text.rfind("\n", 0, m.start()) + 1:][:4000]
 
 
 def read_pty(primary, timeout):
@@ -147,6 +159,7 @@ class Server:
         if self.proc is not None and self.proc.poll() is not None and self.stop_elapsed is not None:
             # The test stopped the server itself and checked the exit code.
             self._join_drainers()
+            self._check_no_sanitizer_report(exc_type)
             return False
         try:
             code = self.stop()
@@ -158,7 +171,13 @@ class Server:
             raise AssertionError(
                 f"tether exited with code {code}, expected 0\n"
                 f"--- stderr ---\n{self.stderr_text()}")
+        self._check_no_sanitizer_report(exc_type)
         return False
+
+    def _check_no_sanitizer_report(self, exc_type):
+        report = sanitizer_report(self.stderr_text())
+        if exc_type is None and report is not None:
+            raise AssertionError(f"tether reported a sanitizer error:\n{report}")
 
     # lifecycle -------------------------------------------------------------
 

@@ -38,7 +38,7 @@ STOP_TIMEOUT = 20      # seconds for a background line to exit after SIGTERM
 NOT_RUN = {
     "scripts/serve.sh   # as root on Debian 12: installs build deps, builds, puts `tether` on the PATH, runs `tether serve` on 127.0.0.1:8080":
         "installs packages and a binary into the system, then serves in the foreground",
-    "scripts/test.sh    # as root on Debian 12: installs build and test deps, builds with ASan+UBSan, runs every test (ctest)":
+    "scripts/test.sh    # as root on Debian 12: installs build and test deps, runs the CI stages: format check, ASan+UBSan and TSan suites, release build":
         "runs this very suite",
     "cmake --preset release && cmake --build --preset release -j2 && cpack -G DEB -B build/release/package --config build/release/CPackConfig.cmake":
         "a release build takes minutes; package.deb builds the package from the tree under test",
@@ -66,14 +66,24 @@ NOT_RUN = {
         "a release build takes minutes; the tree under test is built already",
     "ctest --preset release":
         "would run the whole suite again, from inside it",
+    "scripts/ci-format.sh                 # format check (seconds)":
+        "a CI stage, run by scripts/test.sh; git's file list is that of the tree under test",
+    "scripts/ci-asan.sh -E '^netns\\.'     # asan build and suite, without the fault suite":
+        "a CI stage: builds and runs this very suite",
+    "scripts/ci-tsan.sh                   # tsan build, unit and integration tests under ThreadSanitizer":
+        "a CI stage: a ThreadSanitizer build takes minutes, and it runs this very test",
+    "scripts/ci-release.sh                # release build, warnings as errors":
+        "a CI stage: a release build takes minutes",
+    "scripts/fuzz.sh 30                   # the fuzz smoke run alone: every fuzzer for 30 s (scripts/fuzz.sh 600 request_parser: one, longer)":
+        "needs clang from scripts/test.sh's setup; fuzz.smoke runs it in the suite",
     "ctest --preset asan -R '^unit\\.'          # unit tests":
         "needs the test build of scripts/test.sh, and runs part of this very suite",
     "ctest --preset asan -R '^integration\\.'   # the binary against real peers":
         "runs this very test among the others",
-    "ctest --preset asan -R '^netns\\.'         # fault injection (root)":
-        "needs root and the test build; the netns tests run in the suite",
-    "scripts/fuzz.sh 60                         # every fuzzer for 60 s (scripts/fuzz.sh 600 request_parser: one, longer)":
-        "needs clang from scripts/test.sh's setup; fuzz.smoke runs it for 30 s per target",
+    "ctest --preset asan -R '^netns\\.'         # fault injection (root; nothing else running)":
+        "needs root, the test build and the whole machine; the netns tests run in the suite",
+    "ctest --preset tsan -j2                   # unit and integration tests under ThreadSanitizer":
+        "needs the build of scripts/ci-tsan.sh, and runs this very test",
 }
 
 # Lines that run until stopped: a regular expression their output must match

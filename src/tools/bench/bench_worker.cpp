@@ -3,6 +3,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <stdexcept>
 
@@ -45,9 +46,11 @@ void BenchWorker::begin() {
   }
   std::uint64_t now = nowNs();
   if (!budgeted_) {
+    // runAfter() counts from the loop's time, read when the loop was made on the driving
+    // thread, not from `now`: a thread that begins late must not end the run early.
     std::uint64_t endNs = measuredFromNs_ + std::uint64_t(config().duration) * 1'000'000u;
-    core::Millis delay = endNs > now ? core::Millis((endNs - now) / 1'000'000u) : 0;
-    loop_->runAfter(delay, [this] { finish(); });
+    core::Millis endMs = core::Millis((endNs + 999'999u) / 1'000'000u);  // never before endNs
+    loop_->runAfter(std::max<core::Millis>(0, endMs - loop_->now()), [this] { finish(); });
   }
   if (openLoop()) {
     pacer_ = RatePacer(plan_.startNs, plan_.rate);

@@ -43,6 +43,9 @@ TEST(ServeOptions, DefaultsFollowNginx) {
 }
 
 TEST(ServeOptions, ParsesEveryOption) {
+  // Options with their values kept together on a line (clang-format would put each
+  // string on its own line).
+  // clang-format off
   http::ServerOptions o = parse(
       {"--listen", "127.0.0.1:0", "--listen", "[::1]:9000", "--workers", "3",
        "--keepalive-timeout", "1500ms", "--keepalive-grace", "0", "--no-keepalive-header",
@@ -51,6 +54,7 @@ TEST(ServeOptions, ParsesEveryOption) {
        "--lingering-close", "always", "--lingering-time", "1m", "--lingering-timeout", "2s",
        "--reset-timedout-connection", "--max-connections", "100", "--max-header-size", "8k",
        "--max-body-size", "2m", "--access-log", "-", "--shutdown-timeout", "1h"});
+  // clang-format on
   ASSERT_EQ(o.listen.size(), 2u);
   EXPECT_EQ(o.listen[1].toString(), "[::1]:9000");
   EXPECT_EQ(o.workers, 3);

@@ -227,5 +227,27 @@ TEST_F(BenchConnectionTest, RatePacesOnTheLoopClockAndCountsFromTheIntendedTime)
   EXPECT_TRUE(worker->finished());
 }
 
+// The worker's loop reads its clock when it is made, on the driving thread; the run
+// still ends `duration` after the common start when the worker's thread begins late
+// (thread start-up is slow under ThreadSanitizer).
+TEST_F(BenchConnectionTest, DurationEndsOnTimeWhenTheThreadBeginsLate) {
+  config.target = server.address();
+  config.request = kRequest;
+  config.connections = 1;
+  config.requests = 0;
+  config.duration = 300;
+  config.timeout = kTimeout;
+  WorkerPlan plan;
+  plan.config = &config;
+  plan.startNs = std::uint64_t(clock.nanos());
+  worker = std::make_unique<BenchWorker>(plan, clock);
+  clock.advance(70);
+  worker->begin();
+  runAt(299);
+  EXPECT_FALSE(worker->finished());
+  runAt(300);
+  EXPECT_TRUE(worker->finished());
+}
+
 }  // namespace
 }  // namespace tether::tools::bench
