@@ -150,8 +150,10 @@ int main(int argc, char** argv) {
     }
     reapClosed(conns, n);
     double left = second + 1.0 - now();
-    if (left > 0 && now() + left < end) usleep(static_cast<useconds_t>(left * 1e6));
-    else if (left > 0) usleep(static_cast<useconds_t>((end - now() > 0 ? end - now() : 0) * 1e6));
+    if (left > 0 && now() + left < end)
+      usleep(static_cast<useconds_t>(left * 1e6));
+    else if (left > 0)
+      usleep(static_cast<useconds_t>((end - now() > 0 ? end - now() : 0) * 1e6));
   }
   reapClosed(conns, n);
   for (Conn& c : conns)
