@@ -106,8 +106,8 @@ bool Worker::makeRoom() {
   return true;
 }
 
-// A waiting connection whose client has already sent more is not idle, only
-// not read yet: accepted in the same burst as the newcomer, or its event comes
+// A waiting connection between requests whose client has already sent more is
+// not idle, only not read yet: accepted in the same burst as the newcomer, or its event comes
 // later in this batch. Closing it would reset a client that did nothing wrong
 // (and, at EMFILE, trade one fresh connection for another, over and over), so
 // the search looks past a few of those; with none to spare the newcomer is
@@ -118,7 +118,11 @@ bool Worker::evictLongestWaiting() {
   for (ServerConnection* c = waitHead_; c != nullptr && probes < kMaxProbes;
        c = c->waitNext, ++probes) {
     char byte;
-    if (::recv(c->fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) continue;
+    // A head already started (a slowloris trickle) earns no such protection.
+    if (c->state() == ServerConnection::State::kIdle &&
+        ::recv(c->fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+      continue;
+    }
     c->close(CloseReason::kEviction);
     return true;
   }

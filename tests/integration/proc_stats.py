@@ -55,6 +55,16 @@ def cpu_share(pid, window):
     return (cpu_seconds(pid) - start_cpu) / (time.monotonic() - start)
 
 
+def wait_quiet(pid, share=0.05, window=0.5, timeout=30.0):
+    """Waits until `pid` uses under `share` of a core over `window` seconds (a loaded
+    machine and an ASan build can take a while to work through a backlog); fails after
+    `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while cpu_share(pid, window) >= share:
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"pid {pid} still busy after {timeout} s")
+
+
 def snapshot(pid):
     """{'cpu_s', 'rss_kib', 'fds'} of `pid` now."""
     return {"cpu_s": cpu_seconds(pid), "rss_kib": rss_kib(pid), "fds": fd_count(pid)}

@@ -125,7 +125,8 @@ class SlowReaderTest(unittest.TestCase):
         warm = slow_socket(srv.port)  # pools and buffers at size before the baseline
         pipeline_until_blocked(warm)
         warm.close()
-        srv.wait_status(lambda st: st["connections"]["total"] == 1, what="warm-up closed")
+        srv.wait_status(lambda st: st["connections"]["total"] == 1, timeout=30,
+                        what="warm-up closed")
         before = proc_stats.rss_kib(pid)
         socks = []
         self.addCleanup(lambda: [s.close() for s in socks])
@@ -133,6 +134,7 @@ class SlowReaderTest(unittest.TestCase):
         for _ in range(SLOW_READERS):
             socks.append(slow_socket(srv.port))
             sent += pipeline_until_blocked(socks[-1])
+        proc_stats.wait_quiet(pid)  # answers to what it read are queued or written
         grown = proc_stats.rss_kib(pid) - before
         bound = SLOW_READERS * PER_CONN_BOUND_KIB + RSS_NOISE_KIB
         self.assertLess(grown, bound, f"RSS grew by {grown} KiB for {SLOW_READERS} stalled "
