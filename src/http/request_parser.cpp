@@ -18,6 +18,9 @@ RequestParser::RequestParser() {
   settings_.on_header_value = &RequestParser::onHeaderValue;
   settings_.on_headers_complete = &RequestParser::onHeadersComplete;
   settings_.on_body = &RequestParser::onBody;
+  settings_.on_chunk_header = &RequestParser::onChunkHeader;
+  settings_.on_chunk_extension_name = &RequestParser::onChunkExtension;
+  settings_.on_chunk_extension_value = &RequestParser::onChunkExtension;
   settings_.on_message_complete = &RequestParser::onMessageComplete;
   reset(0);
 }
@@ -30,6 +33,9 @@ void RequestParser::reset(std::uint64_t maxBodySize) {
   headComplete_ = false;
   urlComplete_ = false;
   messageComplete_ = false;
+  inTrailers_ = false;
+  framing_ = 0;
+  framingFrom_ = nullptr;
   errorStatus_ = 0;
 }
 
@@ -37,9 +43,16 @@ RequestParser::Event RequestParser::execute(const char* base, const char* at, st
                                             std::size_t& consumed) {
   base_ = base;
   if (llhttp_get_errno(&parser_) == HPE_PAUSED) llhttp_resume(&parser_);
+  // A chunked body resumes here: its framing run goes on from `at`.
+  framingFrom_ = headComplete_ && inMessage_ && chunked() ? at : nullptr;
   llhttp_errno_t err = llhttp_execute(&parser_, at, len);
   if (err == HPE_OK) {
     consumed = len;
+    if (checkFraming(at + len) != 0) return Event::kError;
+    if (framingFrom_ != nullptr) {
+      framing_ += static_cast<std::uint64_t>(at + len - framingFrom_);
+      framingFrom_ = at + len;
+    }
     return Event::kNeedMore;
   }
   consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - at);
@@ -127,6 +140,14 @@ int RequestParser::fail(int status, const char* reason) noexcept {
   return HPE_USER;
 }
 
+// The framing run up to `upTo` (within this call's input) must stay under the limit.
+int RequestParser::checkFraming(const char* upTo) noexcept {
+  if (framingFrom_ == nullptr) return 0;  // not in a chunked body
+  if (framing_ + static_cast<std::uint64_t>(upTo - framingFrom_) <= kMaxChunkFraming) return 0;
+  return inTrailers_ ? fail(431, "trailer section too large")
+                     : fail(413, "chunk size line too long");
+}
+
 int RequestParser::onMessageBegin(llhttp_t* p) {
   RequestParser& r = self(p);
   r.url_ = {};
@@ -136,6 +157,9 @@ int RequestParser::onMessageBegin(llhttp_t* p) {
   r.urlComplete_ = false;
   r.headComplete_ = false;
   r.messageComplete_ = false;
+  r.inTrailers_ = false;
+  r.framing_ = 0;
+  r.framingFrom_ = nullptr;
   r.inMessage_ = true;
   return 0;
 }
@@ -152,6 +176,10 @@ int RequestParser::onUrlComplete(llhttp_t* p) {
 
 int RequestParser::onHeaderField(llhttp_t* p, const char* at, std::size_t len) {
   RequestParser& r = self(p);
+  if (r.headComplete_) {  // a trailer field: bounded, then discarded
+    r.inTrailers_ = true;
+    return r.checkFraming(at + len);
+  }
   if (r.inValue_ || r.headers_.empty()) r.headers_.emplace_back();
   r.inValue_ = false;
   r.extend(r.headers_.back().name, at, len);
@@ -160,6 +188,7 @@ int RequestParser::onHeaderField(llhttp_t* p, const char* at, std::size_t len) {
 
 int RequestParser::onHeaderValue(llhttp_t* p, const char* at, std::size_t len) {
   RequestParser& r = self(p);
+  if (r.headComplete_) return r.checkFraming(at + len);  // a trailer field
   Span& value = r.headers_.back().value;
   // llhttp delivers an obs-fold continuation as a second, non-adjacent piece.
   if (r.inValue_ && value.length != 0 && at != r.base_ + value.offset + value.length) {
@@ -233,13 +262,32 @@ int RequestParser::onBody(llhttp_t* p, const char* at, std::size_t len) {
   RequestParser& r = self(p);
   if (r.body_.size() + len > r.maxBodySize_) return r.fail(413, "body too large");
   r.body_.append(at, len);
+  if (r.framingFrom_ != nullptr) {  // data ends the framing run
+    r.framing_ = 0;
+    r.framingFrom_ = at + len;
+  }
   return 0;
+}
+
+// A chunk-size line is complete: a chunk that cannot fit is refused now, not
+// after the client has sent (or, stalling, never sent) its data.
+int RequestParser::onChunkHeader(llhttp_t* p) {
+  RequestParser& r = self(p);
+  if (p->content_length > r.maxBodySize_ - r.body_.size()) {
+    return r.fail(413, "body too large");
+  }
+  return 0;
+}
+
+int RequestParser::onChunkExtension(llhttp_t* p, const char* at, std::size_t len) {
+  return self(p).checkFraming(at + len);
 }
 
 int RequestParser::onMessageComplete(llhttp_t* p) {
   RequestParser& r = self(p);
   r.messageComplete_ = true;
   r.inMessage_ = false;
+  r.framingFrom_ = nullptr;
   return HPE_PAUSED;
 }
 

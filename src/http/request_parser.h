@@ -4,7 +4,9 @@
 //
 // Header names/values are recorded as offsets into the connection's read buffer,
 // which must keep the current head's bytes in place (or call shift() when it
-// moves them). Not thread-safe; one per active connection.
+// moves them). Trailer fields are discarded (RFC 9110 §6.5.1 allows it): the
+// buffer holding them may already have been compacted, so offsets into it
+// would be stale. Not thread-safe; one per active connection.
 #pragma once
 
 #include <llhttp.h>
@@ -25,6 +27,13 @@ class RequestParser {
   /// kHeadComplete comes only for requests with a body; a bodiless request
   /// goes straight to kMessageComplete (its head is complete then too).
   enum class Event { kNeedMore, kHeadComplete, kMessageComplete, kError };
+
+  /// Most bytes of chunked framing between two pieces of body data: a chunk-size
+  /// line with its extensions, or the trailer section. Without a bound a client
+  /// could stream them forever (llhttp skips extensions and leading zeros
+  /// whatever their length, and they count against no other limit); 16 KiB as
+  /// Node.js (CVE-2024-22019). Over it: 413, or 431 within the trailer section.
+  static constexpr std::uint64_t kMaxChunkFraming = 16 * 1024;
 
   RequestParser();
   RequestParser(const RequestParser&) = delete;
@@ -79,6 +88,8 @@ class RequestParser {
   static int onHeaderValue(llhttp_t* p, const char* at, std::size_t len);
   static int onHeadersComplete(llhttp_t* p);
   static int onBody(llhttp_t* p, const char* at, std::size_t len);
+  static int onChunkHeader(llhttp_t* p);
+  static int onChunkExtension(llhttp_t* p, const char* at, std::size_t len);
   static int onMessageComplete(llhttp_t* p);
 
   void extend(Span& span, const char* at, std::size_t len) noexcept;
@@ -86,6 +97,7 @@ class RequestParser {
   int checkHeaders() noexcept;
   Event mapError(llhttp_errno_t err) noexcept;
   bool wellFormedVersionAt(const char* pos) const noexcept;
+  int checkFraming(const char* upTo) noexcept;
 
   llhttp_t parser_;
   llhttp_settings_t settings_;
@@ -97,6 +109,12 @@ class RequestParser {
   bool headComplete_ = false;
   bool inMessage_ = false;
   bool messageComplete_ = false;
+  bool inTrailers_ = false;
+  // Chunked framing since the last body data: bytes counted in earlier
+  // execute() calls, and where the uncounted run starts in this call's input
+  // (nullptr outside a chunked body).
+  std::uint64_t framing_ = 0;
+  const char* framingFrom_ = nullptr;
   std::uint64_t maxBodySize_ = 0;
   std::string body_;
   ConnectionTokens connection_;

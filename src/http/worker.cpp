@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "active_state.h"
@@ -105,10 +106,27 @@ bool Worker::makeRoom() {
   return true;
 }
 
+// A waiting connection between requests whose client has already sent more is
+// not idle, only not read yet: accepted in the same burst as the newcomer, or its event comes
+// later in this batch. Closing it would reset a client that did nothing wrong
+// (and, at EMFILE, trade one fresh connection for another, over and over), so
+// the search looks past a few of those; with none to spare the newcomer is
+// refused, or the acceptor retries once they have been served.
 bool Worker::evictLongestWaiting() {
-  if (waitHead_ == nullptr) return false;
-  waitHead_->close(CloseReason::kEviction);
-  return true;
+  constexpr int kMaxProbes = 16;  // bounds the peeks per eviction
+  int probes = 0;
+  for (ServerConnection* c = waitHead_; c != nullptr && probes < kMaxProbes;
+       c = c->waitNext, ++probes) {
+    char byte;
+    // A head already started (a slowloris trickle) earns no such protection.
+    if (c->state() == ServerConnection::State::kIdle &&
+        ::recv(c->fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+      continue;
+    }
+    c->close(CloseReason::kEviction);
+    return true;
+  }
+  return false;
 }
 
 Millis Worker::lifetimeWithJitter() {

@@ -82,7 +82,8 @@ class Worker final : public net::Acceptor::Owner {
   void releaseActive(ActiveState* state) noexcept;
   // The waiting list: connections waiting for a client's request head (fresh,
   // idle keep-alive, or a head still arriving), in the order their waits
-  // began. Its head is the eviction victim at the connection limit.
+  // began. Its first entry with no unread input is the eviction victim at the
+  // connection limit and when descriptors run out.
   void markWaiting(ServerConnection& c) noexcept;       // (re)append: a wait begins now
   void markWaitingIfNot(ServerConnection& c) noexcept;  // append unless already there
   void unmarkWaiting(ServerConnection& c) noexcept;     // remove if present

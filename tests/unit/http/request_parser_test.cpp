@@ -219,5 +219,70 @@ TEST(RequestParser, OptionsAsterisk) {
   EXPECT_EQ(o.requests[0].path, "*");
 }
 
+// ---- chunked framing bombs ---------------------------------------------------
+
+const std::string kChunkedHead =
+    "POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+constexpr std::size_t kOverFraming = RequestParser::kMaxChunkFraming + 1024;
+
+TEST(RequestParser, ChunkExtensionWithoutEndIs413) {
+  std::string wire = kChunkedHead + "1;name=" + std::string(kOverFraming, 'v');
+  for (std::size_t step : {1000u, 1u << 20}) {
+    EXPECT_EQ(parse(wire, step).errorStatus, 413) << "step " << step;
+  }
+}
+
+TEST(RequestParser, LeadingZerosWithoutEndAre413) {
+  // No callback sees these digits: the check after each execute() does.
+  std::string wire = kChunkedHead + std::string(kOverFraming, '0');
+  for (std::size_t step : {1000u, 1u << 20}) {
+    EXPECT_EQ(parse(wire, step).errorStatus, 413) << "step " << step;
+  }
+}
+
+TEST(RequestParser, TrailerSectionWithoutEndIs431) {
+  std::string trailers;
+  while (trailers.size() < kOverFraming) trailers += "X-T: v\r\n";
+  std::string wire = kChunkedHead + "1\r\nx\r\n0\r\n" + trailers;
+  for (std::size_t step : {1000u, 1u << 20}) {
+    EXPECT_EQ(parse(wire, step).errorStatus, 431) << "step " << step;
+  }
+}
+
+TEST(RequestParser, FramingIsBoundedPerRunNotPerMessage) {
+  // Several extensions each under the bound, with data between them: accepted.
+  std::string ext(RequestParser::kMaxChunkFraming / 2, 'e');
+  std::string wire = kChunkedHead;
+  for (int i = 0; i < 4; ++i) wire += "1;" + ext + "\r\nx\r\n";
+  wire += "0\r\nX-T: v\r\n\r\n";
+  Outcome o = parse(wire, 1000);
+  EXPECT_EQ(o.errorStatus, 0);
+  ASSERT_EQ(o.bodies.size(), 1u);
+  EXPECT_EQ(o.bodies[0], "xxxx");
+}
+
+TEST(RequestParser, TrailerFieldsAreDiscarded) {
+  // Their bytes may have been compacted away by the time the message completes,
+  // so they must not reach the request (a long name once read past the buffer).
+  std::string wire =
+      kChunkedHead + "1\r\nx\r\n0\r\n" + std::string(3000, 'T') + ": v\r\nX-T: w\r\n\r\n";
+  for (std::size_t step : {1u, 1000u}) {
+    Outcome o = parse(wire, step);
+    ASSERT_EQ(o.requests.size(), 1u) << "step " << step;
+    EXPECT_EQ(o.requests[0].headers.size(), 2u);  // Host, Transfer-Encoding
+    EXPECT_EQ(o.requests[0].header("x-t"), "");
+    EXPECT_EQ(o.bodies[0], "x");
+  }
+}
+
+TEST(RequestParser, ChunkOverTheBodyLimitIs413AtItsSizeLine) {
+  // The data never comes: the size line alone decides (no wait for a body timeout).
+  EXPECT_EQ(parse(kChunkedHead + "FFFFFFFFFF\r\n", 1u << 20, 1000).errorStatus, 413);
+  EXPECT_EQ(parse(kChunkedHead + "3e8\r\n", 1u << 20, 1000).errorStatus, 0);  // 1000 fits
+  EXPECT_EQ(parse(kChunkedHead + "3e8\r\n" + std::string(1000, 'a') + "\r\n1\r\n", 1u << 20, 1000)
+                .errorStatus,
+            413);
+}
+
 }  // namespace
 }  // namespace tether::http

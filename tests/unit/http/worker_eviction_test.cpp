@@ -2,11 +2,13 @@
 // handed in over socket pairs as the acceptor would. At the limit the connection that has
 // waited longest for its client's request head makes way: an idle keep-alive connection or a
 // head still trickling in (slowloris) alike, counted from when the wait began; a connection
-// whose head is complete never does, and with nothing waiting the newcomer is refused.
+// whose head is complete never does, nor one whose client has sent bytes not read yet, and
+// with nothing to spare the newcomer is refused.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -64,6 +66,15 @@ class WorkerEvictionTest : public ::testing::Test {
     while ((n = ::read(peers[i], buf, sizeof buf)) > 0) {
     }
     return n == 0 || (n < 0 && errno == ECONNRESET);
+  }
+  // What the server has sent this peer so far (empty when nothing arrived).
+  std::string reply(std::size_t i) {
+    char buf[4096];
+    std::string out;
+    ssize_t n;
+    while ((n = ::read(peers[i], buf, sizeof buf)) > 0)
+      out.append(buf, static_cast<std::size_t>(n));
+    return out;
   }
   std::uint64_t evictions() const {
     return worker.stats().closes[static_cast<std::size_t>(CloseReason::kEviction)].load();
@@ -145,6 +156,39 @@ TEST_F(WorkerEvictionTest, RequestInProgressNeverMakesWayAndTheNewcomerIsRefused
   EXPECT_TRUE(closed(refused)) << "nothing waits on its client: the new connection is closed";
   for (std::size_t i = 0; i < kLimit; ++i) EXPECT_FALSE(closed(i)) << i;
   EXPECT_EQ(live(), kLimit);
+}
+
+TEST_F(WorkerEvictionTest, ConnectionWithUnreadRequestIsNoVictimSoTheNewcomerIsRefused) {
+  // A burst: accepted back to back, each request already in its socket, none read yet.
+  std::vector<std::size_t> burst;
+  for (std::size_t i = 0; i <= kLimit; ++i) {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    peers.push_back(sv[1]);
+    ASSERT_EQ(::write(sv[1], kGet, std::strlen(kGet)), static_cast<ssize_t>(std::strlen(kGet)));
+    static_cast<net::Acceptor::Owner&>(worker).onAccepted(sv[0]);
+    burst.push_back(peers.size() - 1);
+  }
+  worker.loop().runOnce(0);
+  EXPECT_EQ(evictions(), 0u);
+  for (std::size_t i = 0; i < kLimit; ++i) {
+    EXPECT_EQ(reply(burst[i]).substr(0, 15), "HTTP/1.1 200 OK") << i;
+  }
+  EXPECT_TRUE(closed(burst[kLimit])) << "the newcomer is refused, not an earlier client";
+}
+
+TEST_F(WorkerEvictionTest, OutOfDescriptorsLooksPastConnectionsWithUnreadInput) {
+  std::size_t early = connectAt(0);  // waiting since 0 ms, nothing sent yet
+  std::size_t idle = connectAt(10);
+  send(idle, kGet);  // served, idle since 10 ms
+  // The early client's request arrives; its event is not handled yet.
+  ASSERT_EQ(::write(peers[early], kGet, std::strlen(kGet)),
+            static_cast<ssize_t>(std::strlen(kGet)));
+  EXPECT_TRUE(static_cast<net::Acceptor::Owner&>(worker).onOutOfDescriptors());
+  EXPECT_TRUE(closed(idle)) << "the longest wait with nothing unread goes";
+  worker.loop().runOnce(0);
+  EXPECT_EQ(reply(early).substr(0, 15), "HTTP/1.1 200 OK");
+  EXPECT_EQ(evictions(), 1u);
 }
 
 }  // namespace
