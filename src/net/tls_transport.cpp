@@ -76,8 +76,8 @@ IoResult TlsTransport::read(Stream&, char* buf, std::size_t len) {
     std::size_t n = 0;
     errno = 0;  // SSL_ERROR_SYSCALL with errno 0 is an EOF
     int rc = SSL_read_ex(ssl_, buf + got, len - got, &n);
+    noteHandshake();  // it may finish in a call that then waits for data
     if (rc == 1) {
-      noteHandshake();
       got += n;
       continue;
     }
@@ -98,8 +98,8 @@ IoResult TlsTransport::writeOne(const char* data, std::size_t len) {
   std::size_t n = 0;
   errno = 0;
   int rc = SSL_write_ex(ssl_, data, len, &n);
-  if (rc != 1) return result(rc, Dir::kWrite);
   noteHandshake();
+  if (rc != 1) return result(rc, Dir::kWrite);
   writeWantsRead_ = false;
   return {Kind::kDone, n};
 }
