@@ -19,7 +19,7 @@ profile=${1:-run}
 # Building: the release and asan presets configure the unit tests too (GoogleTest).
 build_packages=(
   build-essential cmake g++ pkg-config
-  node-llhttp libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev
+  node-llhttp libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libssl-dev
 )
 # Running: the README's examples talk to `tether serve` with curl.
 run_packages=(curl)
@@ -29,7 +29,7 @@ run_packages=(curl)
 test_packages=(
   clang-format libbenchmark-dev file man-db clang libclang-rt-14-dev
   wrk apache2-utils python3 python3-requests iproute2 procps nftables conntrack
-  nginx apache2 lighttpd nodejs
+  nginx apache2 lighttpd nodejs openssl
 )
 case $profile in
   run) packages=("${build_packages[@]}" "${run_packages[@]}") ;;

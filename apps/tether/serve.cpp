@@ -15,6 +15,7 @@
 #include "tether/http/default_site.h"
 #include "tether/http/server.h"
 #include "tether/http/static_files.h"
+#include "tether/net/tls.h"
 
 namespace tether::app {
 namespace {
@@ -42,6 +43,24 @@ void bindOrExplain(http::Server& server) {
   }
 }
 
+// Builds the TLS context here rather than in bind(), so that a bad certificate
+// or cipher list is a usage error (exit 2), and the fingerprint can be shown.
+void setUpTls(http::Server& server) {
+  const http::ServerOptions& o = server.options();
+  if (!o.anyTls()) return;
+  std::unique_ptr<net::TlsContext> ctx;
+  try {
+    ctx = net::TlsContext::server(o.tls);
+  } catch (const std::runtime_error& e) {
+    throw UsageError(e.what());
+  }
+  if (o.tls.selfSigned) {
+    fmt::print("tether: self-signed certificate for localhost, 127.0.0.1, ::1; SHA-256 {}\n",
+               ctx->fingerprint());
+  }
+  server.setTlsContext(std::move(ctx));
+}
+
 // Signals are blocked in every thread and taken synchronously here, so the
 // shutdown runs as ordinary code, not in a signal handler.
 int serve(const ServeArgs& args) {
@@ -55,9 +74,13 @@ int serve(const ServeArgs& args) {
     http::installStaticFiles(server, args.root);
   }
   http::installStatusEndpoint(server);
+  setUpTls(server);
   bindOrExplain(server);
-  for (const auto& addr : server.boundAddresses()) {
-    fmt::print("tether: listening on {}\n", addr.toString());
+  const std::vector<bool>& tls = server.options().tlsListen;
+  for (std::size_t i = 0; i < server.boundAddresses().size(); ++i) {
+    bool secure = i < tls.size() && tls[i];
+    fmt::print("tether: listening on {}{}\n", server.boundAddresses()[i].toString(),
+               secure ? " (TLS)" : "");
   }
   std::fflush(stdout);
 

@@ -42,12 +42,44 @@ liveness::KeepaliveProfile tcpKeepalive(const ServeArgs& a, std::vector<std::str
   return p.value_or(liveness::KeepaliveProfile{});
 }
 
+constexpr std::string_view kTlsMarker = "tls:";
+
+void tlsOptions(const ServeArgs& a, http::ServerOptions& o) {
+  if (a.tlsSelfSigned && (!a.tlsCert.empty() || !a.tlsKey.empty())) {
+    throw UsageError("--tls-self-signed: not with --tls-cert/--tls-key (it makes its own)");
+  }
+  if (a.tlsCert.empty() != a.tlsKey.empty()) {
+    throw UsageError(a.tlsCert.empty() ? "--tls-key: needs --tls-cert"
+                                       : "--tls-cert: needs --tls-key");
+  }
+  o.tls.certFile = a.tlsCert;
+  o.tls.keyFile = a.tlsKey;
+  o.tls.selfSigned = a.tlsSelfSigned;
+  o.tls.ciphers = a.tlsCiphers;
+  o.tls.ciphersuites = a.tlsCiphersuites;
+  o.tls.sessionTimeout = duration("--tls-session-timeout", a.tlsSessionTimeout);
+  o.tlsHandshakeTimeout = duration("--tls-handshake-timeout", a.tlsHandshakeTimeout);
+  if (o.tls.sessionTimeout <= 0) throw UsageError("--tls-session-timeout: must be positive");
+  if (o.tlsHandshakeTimeout <= 0) throw UsageError("--tls-handshake-timeout: must be positive");
+}
+
 }  // namespace
 
 http::ServerOptions toServerOptions(const ServeArgs& a, std::vector<std::string>* warnings) {
   http::ServerOptions o;
-  for (const std::string& text :
+  tlsOptions(a, o);
+  bool marked = false;  // some --listen has the tls: prefix: only those serve TLS
+  for (const std::string& text : a.listen) marked = marked || text.starts_with(kTlsMarker);
+  for (std::string text :
        a.listen.empty() ? std::vector<std::string>{"127.0.0.1:8080"} : a.listen) {
+    bool tls = text.starts_with(kTlsMarker);
+    if (tls) text.erase(0, kTlsMarker.size());
+    if (tls && !o.tls.enabled()) {
+      throw UsageError(fmt::format(
+          "--listen: tls:{} needs a certificate (--tls-cert and --tls-key, or --tls-self-signed)",
+          text));
+    }
+    o.tlsListen.push_back(marked ? tls : o.tls.enabled());
     auto addr = net::parseSocketAddress(text);
     if (!addr) {
       throw UsageError(
@@ -83,10 +115,41 @@ http::ServerOptions toServerOptions(const ServeArgs& a, std::vector<std::string>
   return o;
 }
 
+namespace {
+
+void addTlsOptions(CLI::App& cmd, ServeArgs& args) {
+  label(cmd.add_option("--tls-cert", args.tlsCert,
+                       "Serve TLS with this PEM certificate chain (leaf first), with --tls-key"),
+        "FILE")
+      ->check(CLI::ExistingFile);
+  label(cmd.add_option("--tls-key", args.tlsKey, "PEM private key of --tls-cert"), "FILE")
+      ->check(CLI::ExistingFile);
+  cmd.add_flag("--tls-self-signed", args.tlsSelfSigned,
+               "Serve TLS with an in-memory self-signed certificate for localhost, 127.0.0.1 "
+               "and ::1 (valid 7 days); prints its SHA-256 fingerprint");
+  label(cmd.add_option("--tls-ciphers", args.tlsCiphers,
+                       "TLS 1.2 cipher list (OpenSSL syntax); default: OpenSSL's"),
+        "LIST");
+  label(cmd.add_option("--tls-ciphersuites", args.tlsCiphersuites,
+                       "TLS 1.3 cipher suites (OpenSSL syntax); default: OpenSSL's"),
+        "LIST");
+  label(cmd.add_option("--tls-session-timeout", args.tlsSessionTimeout,
+                       "Lifetime of cached TLS sessions; session ticket keys rotate as often"),
+        "DURATION")
+      ->capture_default_str();
+  label(cmd.add_option("--tls-handshake-timeout", args.tlsHandshakeTimeout,
+                       "Time for the TLS handshake after the accept, else close"),
+        "DURATION")
+      ->capture_default_str();
+}
+
+}  // namespace
+
 void addServeOptions(CLI::App& cmd, ServeArgs& args) {
   label(cmd.add_option("--listen", args.listen,
                        "Address to listen on, repeatable: 127.0.0.1:8080, [::1]:8080, *:8080 "
-                       "(port 0: a free port)"),
+                       "(port 0: a free port). With a certificate every address serves TLS, "
+                       "unless some are marked tls:ADDR:PORT: then only those"),
         "ADDR:PORT")
       ->default_str("127.0.0.1:8080");
   cmd.add_flag("--share-port", args.sharePort,
@@ -177,6 +240,7 @@ void addServeOptions(CLI::App& cmd, ServeArgs& args) {
         "DURATION")
       ->capture_default_str();
   addKeepaliveOptions(cmd, args.soKeepalive, args.tcpUserTimeout, "accepted sockets");
+  addTlsOptions(cmd, args);
 }
 
 }  // namespace tether::app

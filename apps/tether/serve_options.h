@@ -30,6 +30,11 @@ struct ServeArgs {
   std::string shutdownTimeout = "10s";
   std::string soKeepalive;     // empty: leave SO_KEEPALIVE alone (off)
   std::string tcpUserTimeout;  // empty: not set
+  // TLS: PEM files or an in-memory certificate; empty cipher lists: OpenSSL's defaults.
+  std::string tlsCert, tlsKey;
+  bool tlsSelfSigned = false;
+  std::string tlsCiphers, tlsCiphersuites;
+  std::string tlsSessionTimeout = "5m", tlsHandshakeTimeout = "10s";
 };
 
 /// Registers every `serve` option on `cmd`, writing into `args`.

@@ -149,6 +149,12 @@ std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o,
                    {"reused_requests", s.reusedRequests},
                    {"requests_per_connection", core::roundDecimals(perConnection, 3)}};
   doc["closes"] = std::move(closes);
+  // Handshake failures are close reasons (tls_*); these count the successes.
+  doc["tls"] = {{"full_handshakes", s.tlsFullHandshakes},
+                {"resumed_handshakes", s.tlsResumedHandshakes},
+                {"tls1_2", s.tls12},
+                {"tls1_3", s.tls13},
+                {"abandoned_handshakes", s.tlsHandshakesAbandoned}};
   json::Value settings = json::Value::object();
   for (const SettingRow& r : settingRows(o, maxConnections)) {
     for (const auto& [key, value] : r.keys) settings[key] = value;

@@ -8,6 +8,7 @@
 #include <system_error>
 #include <thread>
 
+#include "tether/net/tls.h"
 #include "worker.h"
 
 namespace tether::http {
@@ -62,6 +63,10 @@ std::string_view closeReasonName(CloseReason reason) noexcept {
     case CloseReason::kKeepaliveTimeout: return "keepalive_timeout";
     case CloseReason::kUserTimeout: return "user_timeout";
     case CloseReason::kClientReset: return "client_reset";
+    case CloseReason::kTlsHandshakeTimeout: return "tls_handshake_timeout";
+    case CloseReason::kTlsPlainHttp: return "tls_plain_http";
+    case CloseReason::kTlsAlert: return "tls_alert";
+    case CloseReason::kTlsProtocolError: return "tls_protocol_error";
     case CloseReason::kCount: break;
   }
   return "unknown";
@@ -80,7 +85,7 @@ Server::Server(ServerOptions options)
 }
 
 Server::~Server() {
-  workers_.clear();
+  workers_.clear();  // before the TLS context their connections use
   if (accessLogFd_ > 1) ::close(accessLogFd_);
 }
 
@@ -116,7 +121,10 @@ void Server::dispatch(const Request& req, Response& res) const {
   fallback_(req, res);
 }
 
+void Server::setTlsContext(std::unique_ptr<net::TlsContext> ctx) { tls_ = std::move(ctx); }
+
 void Server::bind() {
+  if (options_.anyTls() && !tls_) tls_ = net::TlsContext::server(options_.tls);
   std::uint64_t fdLimit = softFdLimit();
   maxConnections_ = options_.maxConnections != 0
                         ? options_.maxConnections

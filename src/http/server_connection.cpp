@@ -11,6 +11,7 @@
 #include "active_state.h"
 #include "keepalive_policy.h"
 #include "response_head.h"
+#include "tether/net/tls.h"
 #include "worker.h"
 
 namespace tether::http {
@@ -29,7 +30,8 @@ static_assert(sizeof(void*) != 8 || sizeof(ServerConnection) <= 160, "idle conne
 
 }  // namespace
 
-void ServerConnection::open(Worker& worker, int fd, std::uint64_t id, Millis lifetimeEnd) {
+void ServerConnection::open(Worker& worker, int fd, std::uint64_t id, Millis lifetimeEnd,
+                            const net::TlsContext* tls) {
   worker_ = &worker;
   waitPrev = waitNext = nullptr;  // waitPrev held the free-list link
   id_ = id;
@@ -39,6 +41,9 @@ void ServerConnection::open(Worker& worker, int fd, std::uint64_t id, Millis lif
   closeAfterWrite_ = bodyUnread_ = false;
   setState(State::kIdle);
   stream_.open(worker.loop(), fd, this, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+  if (tls != nullptr) {
+    stream_.setTransport(new net::TlsTransport(*tls, fd));  // closeTls() deletes it
+  }
   worker.markWaiting(*this);  // for its first request head
   armTimer();
 }
@@ -83,7 +88,9 @@ bool ServerConnection::readOnce() {
   acquireActive();
   ActiveState& a = *active_;
   if (a.end == a.capacity) compactBuffer();
+  bool handshake = stream_.transport() != nullptr && handshaking();
   net::IoResult r = stream_.read(a.buffer.get() + a.end, a.capacity - a.end);
+  if (handshake) afterTlsRead();
   switch (r.kind) {
     case net::IoResult::Kind::kDone:
       a.end += static_cast<std::uint32_t>(r.bytes);

@@ -23,6 +23,11 @@
 #include "tether/net/event_loop.h"
 #include "tether/net/stream.h"
 
+namespace tether::net {
+class TlsContext;
+class TlsTransport;
+}  // namespace tether::net
+
 namespace tether::http {
 
 using core::Millis;
@@ -45,8 +50,10 @@ class ServerConnection final : public net::IoHandler {
   ServerConnection(const ServerConnection&) = delete;
   ServerConnection& operator=(const ServerConnection&) = delete;
 
-  /// Takes ownership of the accepted non-blocking socket `fd`.
-  void open(Worker& worker, int fd, std::uint64_t id, Millis lifetimeEnd);
+  /// Takes ownership of the accepted non-blocking socket `fd`; speaks TLS over
+  /// it when `tls` is given (the handshake runs inside the first reads).
+  void open(Worker& worker, int fd, std::uint64_t id, Millis lifetimeEnd,
+            const net::TlsContext* tls = nullptr);
   void onIoEvents(std::uint32_t events) override;
 
   /// Closes now (FIN, or RST when `reset`), counting `reason`. Idempotent.
@@ -60,6 +67,8 @@ class ServerConnection final : public net::IoHandler {
   int fd() const noexcept { return stream_.fd(); }
   std::uint64_t requests() const noexcept { return requests_; }
   Worker& worker() const noexcept { return *worker_; }
+  /// The TLS session (nullptr on a plain connection).
+  const net::TlsTransport* tls() const noexcept;
 
   // DeferredResponse support.
   ActiveState* active() const noexcept { return active_; }
@@ -104,6 +113,12 @@ class ServerConnection final : public net::IoHandler {
   void closeOnError(int err);
   void linger();
   void acquireActive();
+  // TLS hooks (server_connection_tls.cpp).
+  net::TlsTransport* tlsTransport() const noexcept;
+  bool handshaking() const noexcept;  // TLS, and its handshake is not finished
+  void afterTlsRead();
+  std::optional<CloseReason> tlsFailure(int err);
+  void closeTls(CloseReason reason, bool reset) noexcept;
 
   Worker* worker_ = nullptr;
   ActiveState* active_ = nullptr;

@@ -146,6 +146,7 @@ void ServerConnection::linger() {
 void ServerConnection::closeOnError(int err) {
   bool queued = state_ == State::kWriting || (active_ != nullptr && active_->outputPending());
   CloseReason reason = CloseReason::kError;
+  if (auto tlsReason = tlsFailure(err)) return close(*tlsReason);
   switch (stream_.classify(err, queued)) {
     case net::StreamError::kPeerReset: reason = CloseReason::kClientReset; break;
     case net::StreamError::kKeepaliveTimeout: reason = CloseReason::kKeepaliveTimeout; break;
@@ -170,6 +171,7 @@ void ServerConnection::close(CloseReason reason, bool reset) {
     worker_->releaseActive(active_);
     active_ = nullptr;
   }
+  if (stream_.transport() != nullptr) closeTls(reason, reset);
   stream_.close(worker_->loop(), this, reset);
   ++generation_;
   setState(State::kFree);

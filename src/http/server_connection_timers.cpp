@@ -21,8 +21,9 @@ Millis ServerConnection::deadline() const noexcept {
   const ServerOptions& o = worker_->options();
   switch (state_) {
     case State::kIdle: {
-      Millis d = requests_ == 0 ? stateSince_ + o.clientHeaderTimeout
-                                : stateSince_ + o.keepaliveTimeout + o.keepaliveGrace;
+      Millis d = handshaking()    ? stateSince_ + o.tlsHandshakeTimeout
+                 : requests_ == 0 ? stateSince_ + o.clientHeaderTimeout
+                                  : stateSince_ + o.keepaliveTimeout + o.keepaliveGrace;
       if (worker_->shuttingDown()) {
         d = std::min(d, std::max(stateSince_, worker_->shutdownStartedAt()) + o.keepaliveGrace);
       }
@@ -67,6 +68,7 @@ void ServerConnection::handleTimeout() {
   switch (state_) {
     case State::kIdle:
       if (worker_->shuttingDown()) return close(CloseReason::kShutdown);
+      if (handshaking()) return close(CloseReason::kTlsHandshakeTimeout);
       // A fresh connection that sent nothing gets no response (as nginx).
       return close(requests_ == 0 ? CloseReason::kHeaderTimeout : CloseReason::kIdleTimeout);
     case State::kReadingHead:

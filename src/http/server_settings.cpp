@@ -31,6 +31,23 @@ SettingRow flag(const char* option, const char* key, bool on) {
   return {option, {{key, on}}, on ? "on" : "off"};
 }
 
+// TLS: the certificate, and the policy in force (shown even with TLS off, so
+// the defaults are visible).
+void addTlsRows(std::vector<SettingRow>& rows, const ServerOptions& o) {
+  const net::TlsServerConfig& t = o.tls;
+  std::string cert = !o.anyTls()    ? std::string("off")
+                     : t.selfSigned ? std::string("self-signed (in memory)")
+                                    : t.certFile;
+  rows.push_back({"--tls-cert", {{"tls_cert", cert}}, cert});
+  auto list = [](const std::string& s) { return s.empty() ? std::string("OpenSSL default") : s; };
+  rows.push_back({"--tls-ciphers", {{"tls_ciphers", list(t.ciphers)}}, list(t.ciphers)});
+  rows.push_back(
+      {"--tls-ciphersuites", {{"tls_ciphersuites", list(t.ciphersuites)}}, list(t.ciphersuites)});
+  rows.push_back(duration("--tls-session-timeout", "tls_session_timeout_ms", t.sessionTimeout));
+  rows.push_back(
+      duration("--tls-handshake-timeout", "tls_handshake_timeout_ms", o.tlsHandshakeTimeout));
+}
+
 }  // namespace
 
 std::vector<SettingRow> settingRows(const ServerOptions& o, std::uint64_t maxConnections) {
@@ -79,6 +96,7 @@ std::vector<SettingRow> settingRows(const ServerOptions& o, std::uint64_t maxCon
   rows.push_back({"--tcp-user-timeout",
                   {{"tcp_user_timeout_ms", k.userTimeout}},
                   k.userTimeout > 0 ? formatDuration(k.userTimeout) : std::string("not set")});
+  addTlsRows(rows, o);
   return rows;
 }
 

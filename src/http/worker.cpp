@@ -6,6 +6,7 @@
 
 #include "active_state.h"
 #include "tether/net/socket.h"
+#include "tether/net/tls.h"
 
 namespace tether::http {
 namespace {
@@ -31,6 +32,11 @@ void WorkerStats::addTo(ServerStatsSnapshot& s) const noexcept {
   s.requests += get(requests);
   s.reusedRequests += get(reusedRequests);
   for (std::size_t i = 0; i < closes.size(); ++i) s.closes[i] += get(closes[i]);
+  s.tlsFullHandshakes += get(tlsFull);
+  s.tlsResumedHandshakes += get(tlsResumed);
+  s.tls12 += get(tls12);
+  s.tls13 += get(tls13);
+  s.tlsHandshakesAbandoned += get(tlsAbandoned);
 }
 
 Worker::Worker(Server& server, std::vector<int> listenFds, SharedCounters& shared, int logFd,
@@ -43,8 +49,14 @@ Worker::Worker(Server& server, std::vector<int> listenFds, SharedCounters& share
       scratch_(std::make_unique<char[]>(kScratchSize)),
       logFd_(logFd),
       rng_(static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(this)) | 1) {
-  for (int fd : listenFds) {
-    acceptors_.push_back(std::make_unique<net::Acceptor>(*loop_, fd, *this, /*noDelay=*/true));
+  // listenFds[i] listens on options().listen[i].
+  const std::vector<bool>& tls = server.options().tlsListen;
+  for (std::size_t i = 0; i < listenFds.size(); ++i) {
+    listeners_.push_back(std::make_unique<Listener>());
+    listeners_.back()->worker = this;
+    listeners_.back()->tls = i < tls.size() && tls[i];
+    acceptors_.push_back(std::make_unique<net::Acceptor>(*loop_, listenFds[i], *listeners_.back(),
+                                                         /*noDelay=*/true));
   }
   loop_->addEndOfIterationHook([this] { endOfIteration(); });
 }
@@ -75,7 +87,7 @@ void Worker::requestShutdown() {
 
 // Out of descriptors, the acceptor asks onOutOfDescriptors() to close the
 // connection waiting longest for its client, and otherwise comes back later.
-void Worker::onAccepted(int fd) {
+void Worker::adopt(int fd, bool tls) {
   if (!makeRoom()) {
     ::close(fd);
     logLimited("tether: max-connections reached and every connection is busy; refused");
@@ -86,7 +98,7 @@ void Worker::onAccepted(int fd) {
   ++openConnections_;
   WorkerStats::add(stats_.accepted, 1);
   std::uint64_t id = shared_.nextId.fetch_add(1, std::memory_order_relaxed);
-  c->open(*this, fd, id, loop_->now() + lifetimeWithJitter());
+  c->open(*this, fd, id, loop_->now() + lifetimeWithJitter(), tls ? server_.tlsContext() : nullptr);
 }
 
 // At the limit, the connection that has waited longest for its client makes
@@ -264,10 +276,16 @@ void Worker::logAccess(const ServerConnection& c, std::string_view requestLine, 
                        std::uint64_t bytes, bool keepAlive) {
   if (logFd_ < 0) return;
   net::SocketAddress peer = net::peerAddress(c.fd());
-  fmt::format_to(std::back_inserter(logBuffer_), "{} conn={} req={} [{}] \"{}\" {} {} {}\n",
+  fmt::format_to(std::back_inserter(logBuffer_), "{} conn={} req={} [{}] \"{}\" {} {} {}",
                  peer.toString(), c.id(), c.requests(), loop_->httpDate(),
                  requestLine.empty() ? std::string_view("-") : requestLine, status, bytes,
                  keepAlive ? "keep-alive" : "close");
+  // TLS connections only, so plain lines keep their format.
+  if (const net::TlsTransport* tls = c.tls()) {
+    fmt::format_to(std::back_inserter(logBuffer_), " tls={} {}", tls->version(),
+                   tls->resumed() ? "resumed" : "full");
+  }
+  logBuffer_ += '\n';
 }
 
 void Worker::flushAccessLog() {

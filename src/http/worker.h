@@ -45,6 +45,7 @@ class WorkerStats {
   }
   Counter accepted{0}, requests{0}, reusedRequests{0};
   std::array<Counter, static_cast<std::size_t>(CloseReason::kCount)> closes{};
+  Counter tlsFull{0}, tlsResumed{0}, tls12{0}, tls13{0}, tlsAbandoned{0};
 
   void addTo(ServerStatsSnapshot& s) const noexcept;
 };
@@ -95,8 +96,17 @@ class Worker final : public net::Acceptor::Owner {
                  std::uint64_t bytes, bool keepAlive);
 
  private:
-  void onAccepted(int fd) override;
+  // One per listener: tells the worker whether its connections speak TLS.
+  struct Listener final : net::Acceptor::Owner {
+    Worker* worker = nullptr;
+    bool tls = false;
+    void onAccepted(int fd) override { worker->adopt(fd, tls); }
+    bool onOutOfDescriptors() override { return worker->evictLongestWaiting(); }
+  };
+  // As an Acceptor::Owner itself (unit tests hand it sockets): plain connections.
+  void onAccepted(int fd) override { adopt(fd, false); }
   bool onOutOfDescriptors() override { return evictLongestWaiting(); }
+  void adopt(int fd, bool tls);
   bool makeRoom();
   bool evictLongestWaiting();
   Millis lifetimeWithJitter();
@@ -112,6 +122,7 @@ class Worker final : public net::Acceptor::Owner {
   Server& server_;
   SharedCounters& shared_;
   std::unique_ptr<net::EventLoop> loop_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::unique_ptr<net::Acceptor>> acceptors_;
   std::thread thread_;
   WorkerStats stats_;

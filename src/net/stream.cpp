@@ -56,6 +56,7 @@ void Stream::close(EventLoop& loop, IoHandler* handler, bool reset) noexcept {
 }
 
 void Stream::onEvents(std::uint32_t events) noexcept {
+  if (transport_) events = transport_->adjustEvents(events);
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) flags_ |= kReadReady;
   if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) flags_ |= kWriteReady;
   if (events & (EPOLLRDHUP | EPOLLHUP)) flags_ |= kRdHup;
@@ -69,7 +70,7 @@ IoResult Stream::read(char* buf, std::size_t len) {
     case Kind::kDone:
       // A short read drained the socket: the next byte raises a new edge. After
       // the peer's FIN no edge follows, so keep reading until EOF is seen.
-      if (r.bytes < len && !(flags_ & kRdHup)) flags_ &= ~kReadReady;
+      if (r.bytes < len && !(flags_ & kRdHup) && !r.more) flags_ &= ~kReadReady;
       break;
     case Kind::kEof: flags_ = (flags_ & ~kReadReady) | kEofSeen; break;
     case Kind::kBlocked:

@@ -47,7 +47,7 @@ STARTUP_TIMEOUT = 10.0   # seconds to wait for the "listening on" line(s)
 STOP_TIMEOUT = 15.0      # seconds to wait for exit after SIGTERM
 IO_TIMEOUT = 5.0         # default socket timeout: no test can hang on I/O
 
-LISTEN_RE = re.compile(r"^tether: listening on (\[[^\]]+\]|[^\s\[\]]+):(\d+)\s*$")
+LISTEN_RE = re.compile(r"^tether: listening on (\[[^\]]+\]|[^\s\[\]]+):(\d+)(?: \(TLS\))?\s*$")
 # The first line of a sanitizer report (TSan, ASan, LSan, UBSan) in a process's stderr.
 SANITIZER_RE = re.compile(
     r"^(==\d+==)?(WARNING|ERROR): (Thread|Address|Leak)Sanitizer|: runtime error: ", re.M)

@@ -89,6 +89,8 @@ NOT_RUN = {
 # Lines that run until stopped: a regular expression their output must match
 # (stdout and stderr together) before the next line runs.
 BACKGROUND = [
+    (re.compile(r"^tether serve .*--tls-self-signed"),
+     re.compile(r"tether: listening on 127\.0\.0\.1:8443 \(TLS\)")),
     (re.compile(r"^tether serve\b"), re.compile(r"tether: listening on 127\.0\.0\.1:8080")),
     (re.compile(r"^tether heartbeat serve\b"), re.compile(r"tether: listening on 127\.0\.0\.1:9000")),
     (re.compile(r"^tether heartbeat connect\b"), re.compile(r'"event":\s*"pong"')),
@@ -133,6 +135,8 @@ CHECKS = [
     (re.compile(r"^curl -v http://127\.0\.0\.1:8080/plaintext http://127\.0\.0\.1:8080/plaintext\b"),
      _check_curl_reuse),
     (re.compile(r"^curl -s http://127\.0\.0\.1:8080/\.tether/status\b"), _check_status),
+    (re.compile(r"^curl -kv https://127\.0\.0\.1:8443/plaintext https://127\.0\.0\.1:8443/plaintext\b"),
+     _check_curl_reuse),
     (re.compile(r"^tether explain --so-keepalive 30:1:3 +#"), _check_explain),
     (re.compile(r"^tether explain .*--json"), _check_explain_json),
     (re.compile(r"^tether bench "), _check_bench),

@@ -18,7 +18,8 @@ from harness import Server, assert_clean_eof  # noqa: E402
 CLOSE_REASONS = ["client_closed", "client_requested", "idle_timeout", "max_requests",
                  "lifetime", "header_timeout", "body_timeout", "send_timeout",
                  "bad_request", "error", "eviction", "shutdown", "keepalive_disabled",
-                 "keepalive_timeout", "user_timeout", "client_reset"]
+                 "keepalive_timeout", "user_timeout", "client_reset",
+                 "tls_handshake_timeout", "tls_plain_http", "tls_alert", "tls_protocol_error"]
 STATES = ["idle", "reading", "writing", "lingering", "total"]
 IDLE_CLOSE = 1.0 + 0.2  # --keepalive-timeout 1s + --keepalive-grace 200ms
 

@@ -25,7 +25,8 @@
 
 namespace tether::net {
 class EventLoop;
-}
+class TlsContext;
+}  // namespace tether::net
 
 namespace tether::http {
 
@@ -54,7 +55,8 @@ class Server {
   /// Creates every worker's listening sockets. Throws std::system_error naming
   /// the address on failure: EADDRINUSE also when another process listens on
   /// it with SO_REUSEPORT, unless ServerOptions::sharePort. Port 0 is resolved
-  /// once and shared by all workers.
+  /// once and shared by all workers. With a TLS listener, first builds the TLS
+  /// context (std::runtime_error naming the certificate or option at fault).
   void bind();
   /// Addresses actually bound (valid after bind()).
   const std::vector<net::SocketAddress>& boundAddresses() const noexcept { return bound_; }
@@ -71,6 +73,11 @@ class Server {
 
   /// Worker threads: route a parsed request.
   void dispatch(const Request& req, Response& res) const;
+  /// Serve the TLS listeners with `ctx` instead of one bind() builds from
+  /// ServerOptions::tls (call before bind()).
+  void setTlsContext(std::unique_ptr<net::TlsContext> ctx);
+  /// The TLS context of the TLS listeners (built by bind(); nullptr: none).
+  const net::TlsContext* tlsContext() const noexcept { return tls_.get(); }
   /// Effective connection limit (options, or derived from RLIMIT_NOFILE).
   std::uint64_t maxConnections() const noexcept { return maxConnections_; }
 
@@ -79,6 +86,7 @@ class Server {
   std::uint64_t maxConnections_ = 0;
   int accessLogFd_ = -1;
   std::unique_ptr<SharedCounters> shared_;
+  std::unique_ptr<net::TlsContext> tls_;
   struct Route {
     std::string path;
     std::string allow;  // empty: every method

@@ -9,6 +9,7 @@
 #include "tether/core/timer_wheel.h"
 #include "tether/liveness/keepalive_profile.h"
 #include "tether/net/socket.h"
+#include "tether/net/tls.h"
 
 namespace tether::http {
 
@@ -50,6 +51,19 @@ struct ServerOptions {
   // with SO_REUSEPORT); true: join its SO_REUSEPORT group (a restart handing
   // the port from the old process to the new one).
   bool sharePort = false;
+
+  // TLS: which listeners serve it (parallel to `listen`; missing entries: plain),
+  // their one certificate and policy, and the handshake's time limit (it
+  // replaces the header timeout until the handshake is done).
+  std::vector<bool> tlsListen;
+  net::TlsServerConfig tls;
+  Millis tlsHandshakeTimeout = 10'000;
+  bool anyTls() const noexcept {
+    for (bool t : tlsListen) {
+      if (t) return true;
+    }
+    return false;
+  }
 };
 
 }  // namespace tether::http

@@ -26,6 +26,14 @@ enum class CloseReason : std::uint8_t {
   kKeepaliveTimeout,   // ETIMEDOUT with nothing in flight: TCP keepalive probes unanswered
   kUserTimeout,        // ETIMEDOUT with data in flight: TCP_USER_TIMEOUT (or tcp_retries2)
   kClientReset,        // peer reset the connection (ECONNRESET, EPIPE)
+  // TLS handshake unfinished after --tls-handshake-timeout
+  kTlsHandshakeTimeout,
+  // plain HTTP on a TLS port (answered 400 in plain text)
+  kTlsPlainHttp,
+  // an alert ended the handshake (ours or the client's)
+  kTlsAlert,
+  // malformed TLS records or any other TLS error
+  kTlsProtocolError,
   kCount
 };
 
@@ -42,6 +50,11 @@ struct ServerStatsSnapshot {
   std::uint64_t requests = 0;        // request headers completely received
   std::uint64_t reusedRequests = 0;  // of those, not the first on their connection
   std::array<std::uint64_t, static_cast<std::size_t>(CloseReason::kCount)> closes{};
+  // TLS connections: finished handshakes (full or resumed, by version) and
+  // those the client abandoned by closing before the handshake finished.
+  std::uint64_t tlsFullHandshakes = 0, tlsResumedHandshakes = 0;
+  std::uint64_t tls12 = 0, tls13 = 0;
+  std::uint64_t tlsHandshakesAbandoned = 0;
 
   std::uint64_t open() const noexcept { return idle + reading + writing + lingering; }
 };

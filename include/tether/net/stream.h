@@ -48,6 +48,9 @@ struct IoResult {
   };
   Kind kind = Kind::kDone;
   std::size_t bytes = 0;
+  // kDone from a transport: it already holds more input (or an end) than it
+  // returned, so the caller reads again without waiting for an edge.
+  bool more = false;
   int err = 0;  // errno when kFailed
   bool done() const noexcept { return kind == Kind::kDone; }
 };
@@ -62,6 +65,9 @@ class Transport {
   virtual IoResult writev(Stream& s, const iovec* iov, int count) = 0;
   virtual IoResult sendFile(Stream& s, int fileFd, std::uint64_t offset, std::size_t len) = 0;
   virtual void shutdownWrite(Stream& s) = 0;
+  /// The poller's events as the caller should see them: a transport whose read
+  /// waits for the socket to be writable (TLS) turns EPOLLOUT into EPOLLIN too.
+  virtual std::uint32_t adjustEvents(std::uint32_t events) const noexcept { return events; }
 
  protected:
   ~Transport() = default;

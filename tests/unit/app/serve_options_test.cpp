@@ -144,12 +144,8 @@ TEST(ServeOptions, SoKeepaliveRoundingIsReported) {
   EXPECT_NE(warnings[0].find("rounded up to 3s"), std::string::npos) << warnings[0];
 }
 
-TEST(ServeOptions, BadKeepaliveValuesNameTheOption) {
-  const std::vector<std::vector<std::string>> cases = {
-      {"--so-keepalive", "40000:1:3"}, {"--so-keepalive", "1:1:200"},
-      {"--so-keepalive", "x"},         {"--so-keepalive", "1:2:3:4"},
-      {"--tcp-user-timeout", "soon"},  {"--tcp-user-timeout", "30d"},
-  };
+// Each command line is refused with one line that starts with its first option.
+void expectRejectedNamingTheOption(const std::vector<std::vector<std::string>>& cases) {
   for (const auto& argv : cases) {
     try {
       parse(argv);
@@ -160,6 +156,50 @@ TEST(ServeOptions, BadKeepaliveValuesNameTheOption) {
       EXPECT_EQ(message.find('\n'), std::string::npos) << message;
     }
   }
+}
+
+TEST(ServeOptions, BadKeepaliveValuesNameTheOption) {
+  expectRejectedNamingTheOption({
+      {"--so-keepalive", "40000:1:3"},
+      {"--so-keepalive", "1:1:200"},
+      {"--so-keepalive", "x"},
+      {"--so-keepalive", "1:2:3:4"},
+      {"--tcp-user-timeout", "soon"},
+      {"--tcp-user-timeout", "30d"},
+  });
+}
+
+TEST(ServeOptions, TlsDefaultsAndEveryListenerWithACertificate) {
+  http::ServerOptions plain = parse({});
+  EXPECT_FALSE(plain.anyTls());
+  EXPECT_EQ(plain.tls.sessionTimeout, 300'000);
+  EXPECT_EQ(plain.tlsHandshakeTimeout, 10'000);
+  http::ServerOptions o =
+      parse({"--tls-self-signed", "--listen", "127.0.0.1:0", "--listen", "[::1]:0",
+             "--tls-session-timeout", "1m", "--tls-handshake-timeout", "3s", "--tls-ciphers",
+             "HIGH", "--tls-ciphersuites", "TLS_AES_128_GCM_SHA256"});
+  EXPECT_EQ(o.tlsListen, (std::vector<bool>{true, true}));
+  EXPECT_TRUE(o.tls.selfSigned);
+  EXPECT_EQ(o.tls.sessionTimeout, 60'000);
+  EXPECT_EQ(o.tlsHandshakeTimeout, 3'000);
+  EXPECT_EQ(o.tls.ciphers, "HIGH");
+  EXPECT_EQ(o.tls.ciphersuites, "TLS_AES_128_GCM_SHA256");
+}
+
+TEST(ServeOptions, TlsMarkerSelectsTheTlsListeners) {
+  http::ServerOptions o =
+      parse({"--tls-self-signed", "--listen", "127.0.0.1:8080", "--listen", "tls:127.0.0.1:8443"});
+  ASSERT_EQ(o.listen.size(), 2u);
+  EXPECT_EQ(o.listen[1].toString(), "127.0.0.1:8443");
+  EXPECT_EQ(o.tlsListen, (std::vector<bool>{false, true}));
+}
+
+TEST(ServeOptions, BadTlsCombinationsNameTheOption) {
+  expectRejectedNamingTheOption({
+      {"--listen", "tls:127.0.0.1:0"},
+      {"--tls-handshake-timeout", "0"},
+      {"--tls-session-timeout", "never"},
+  });
 }
 
 }  // namespace

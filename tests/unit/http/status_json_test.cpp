@@ -25,7 +25,8 @@ TEST(StatusJson, DocumentedKeysOrderAndTypes) {
   o.tcpKeepalive = {true, 30, 1, 3, 20'000};
   auto doc = parseJsonLine(statusJson(s, o, 1000));
 
-  EXPECT_EQ(keysOf(doc), (std::vector<std::string>{"connections", "totals", "closes", "settings"}));
+  EXPECT_EQ(keysOf(doc),
+            (std::vector<std::string>{"connections", "totals", "closes", "tls", "settings"}));
   EXPECT_EQ(keysOf(doc["connections"]),
             (std::vector<std::string>{"idle", "reading", "writing", "lingering", "total"}));
   EXPECT_EQ(doc["connections"]["total"], 3);
@@ -70,7 +71,12 @@ TEST(StatusJson, DocumentedKeysOrderAndTypes) {
                                                                "tcp_keepalive_idle_s",
                                                                "tcp_keepalive_interval_s",
                                                                "tcp_keepalive_count",
-                                                               "tcp_user_timeout_ms"}));
+                                                               "tcp_user_timeout_ms",
+                                                               "tls_cert",
+                                                               "tls_ciphers",
+                                                               "tls_ciphersuites",
+                                                               "tls_session_timeout_ms",
+                                                               "tls_handshake_timeout_ms"}));
   EXPECT_EQ(doc["settings"]["max_connections"], 1000);  // the effective limit
   EXPECT_EQ(doc["settings"]["lingering_close"], "on");
   EXPECT_EQ(doc["settings"]["keepalive_header"], true);

@@ -196,7 +196,9 @@ struct FlipTransport final : Transport {
   }
   IoResult sendFile(Stream&, int, std::uint64_t, std::size_t) override {
     ++calls;
-    return {IoResult::Kind::kFailed, 0, EOPNOTSUPP};
+    IoResult r{IoResult::Kind::kFailed};
+    r.err = EOPNOTSUPP;
+    return r;
   }
   void shutdownWrite(Stream& s) override {
     ++calls;
