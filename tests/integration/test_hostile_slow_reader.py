@@ -4,8 +4,9 @@
   after the server's last successful write, counted as send_timeout; it receives a
   truncated body, then EOF.
 - Memory per such connection is bounded: a client pipelining requests without reading
-  their answers makes the server stop reading its requests once 256 KiB of output is
-  queued (the output high-water mark), so a stalled connection holds at most its read
+  their answers makes the server stop reading from it while answers wait for the full
+  socket, and stop parsing the requests already read once 256 KiB of output is queued
+  (the output high-water mark), so a stalled connection holds at most its read
   buffer (--max-header-size + 4 KiB), the queued output up to the high-water mark and
   the one response that crossed it.  A generated body (/bytes) or a file is written
   from its source as the socket drains and is never buffered whole.
@@ -33,7 +34,8 @@ PIPELINED = harness.STATUS_PATH
 PIPELINE_CAP = 512 << 10  # requests a pipelining slow reader sends at most (~10000)
 SLOW_READERS = 4
 # Per stalled pipelining connection: 256 KiB high-water + a 20 KiB read buffer + one
-# status answer, doubled for allocator and ASan overhead.  Without the high-water mark
+# status answer, doubled for allocator and ASan overhead.  Without the backpressure (no
+# read while output waits; see the module docstring)
 # the server would answer every request sent: ~7 MiB of responses of which the kernel
 # takes at most 4 MiB, the rest in the output queue.
 PER_CONN_BOUND_KIB = 2 * (256 + 20 + 2)
