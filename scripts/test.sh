@@ -14,6 +14,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
+# The timing tolerance of the integration tests (harness.TOL, 0.3 s by default): a build runs
+# beside the asan and tsan suites here, and on 2 cores its share of the CPU delays the servers
+# under test by tenths of a second (seen: 1.30 s against a 1.0 s + 0.3 s bound). 0.5 s covers it.
+export TETHER_TEST_TOL=${TETHER_TEST_TOL:-0.5}
 scripts/setup.sh test
 . scripts/lib.sh
 
