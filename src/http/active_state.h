@@ -28,6 +28,12 @@ struct ActiveState {
   }
   bool outputPending() const noexcept { return outSent < out.size() || source != nullptr; }
 
+  /// Makes room at the end of a full buffer: moves the current message to the
+  /// front and tells the parser by how much its recorded offsets moved. Mid-body
+  /// it keeps the head (the request refers to it) and drops the body bytes the
+  /// parser has already copied out.
+  void compact() noexcept;
+
   std::unique_ptr<char[]> buffer;
   std::uint32_t capacity;
   std::uint32_t start = 0;    // first byte of the current message

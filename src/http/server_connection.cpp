@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "active_state.h"
 #include "keepalive_policy.h"
@@ -87,7 +86,7 @@ void ServerConnection::drive() {
 bool ServerConnection::readOnce() {
   acquireActive();
   ActiveState& a = *active_;
-  if (a.end == a.capacity) compactBuffer();
+  if (a.end == a.capacity) a.compact();
   bool handshake = stream_.transport() != nullptr && handshaking();
   net::IoResult r = stream_.read(a.buffer.get() + a.end, a.capacity - a.end);
   if (handshake) afterTlsRead();
@@ -101,27 +100,6 @@ bool ServerConnection::readOnce() {
     case net::IoResult::Kind::kFailed: closeOnError(r.err); return false;
   }
   return false;
-}
-
-void ServerConnection::compactBuffer() {
-  ActiveState& a = *active_;
-  std::uint32_t shift = a.start;
-  char* buf = a.buffer.get();
-  if (a.parser.headComplete() && a.parser.messageInProgress()) {
-    // Mid-body: keep the head (the request refers to it), drop consumed body bytes.
-    std::uint32_t headLen = a.headEnd - a.start;
-    std::memmove(buf, buf + a.start, headLen);
-    std::memmove(buf + headLen, buf + a.parsed, a.end - a.parsed);
-    a.end = headLen + (a.end - a.parsed);
-    a.parsed = a.headEnd = headLen;
-  } else {
-    std::memmove(buf, buf + a.start, a.end - a.start);
-    a.parsed -= shift;
-    a.end -= shift;
-    a.headEnd = 0;
-  }
-  a.start = 0;
-  a.parser.shift(shift);
 }
 
 // Half-close does not end a request (RFC 9112 §9.6): responses to complete

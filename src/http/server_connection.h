@@ -92,7 +92,6 @@ class ServerConnection final : public net::IoHandler {
 
   void drive();
   bool readOnce();
-  void compactBuffer();
   void onPeerEof();
   void process();
   void beginRequest();
