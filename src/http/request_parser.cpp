@@ -69,7 +69,7 @@ RequestParser::Event RequestParser::mapError(llhttp_errno_t err) noexcept {
   // A callback chose the status (llhttp reports on_headers_complete failures
   // as HPE_CB_HEADERS_COMPLETE rather than HPE_USER).
   if (errorStatus_ != 0) return Event::kError;
-  if (err == HPE_INVALID_VERSION && wellFormedVersionAt(llhttp_get_error_pos(&parser_))) {
+  if (err == HPE_INVALID_VERSION && unsupportedVersionBefore(llhttp_get_error_pos(&parser_))) {
     fail(505, "unsupported HTTP version");
   } else {
     fail(400, llhttp_get_error_reason(&parser_));
@@ -77,16 +77,22 @@ RequestParser::Event RequestParser::mapError(llhttp_errno_t err) noexcept {
   return Event::kError;
 }
 
-// llhttp stops at the line end after a syntactically valid but unknown version
-// ("HTTP/3.1"): that is a 505. Anywhere else ("HTTP/1.x", trailing junk) it is a 400.
-bool RequestParser::wellFormedVersionAt(const char* pos) const noexcept {
+// llhttp rejects a syntactically valid but unsupported version ("HTTP/3.1") as
+// soon as its last digit is read, before the byte after it has arrived: that is
+// a 505. Decided from the bytes before `pos` only, so the status is the same
+// however the request line is split across reads (the byte at `pos` may not be
+// in the buffer yet). A supported version failing means what follows it is
+// wrong ("HTTP/1.1 junk"), and anything else malformed ("HTTP/1.x"): 400.
+bool RequestParser::unsupportedVersionBefore(const char* pos) const noexcept {
   constexpr std::size_t kLen = 8;  // "HTTP/d.d"
-  if (pos == nullptr || (*pos != '\r' && *pos != '\n')) return false;
+  if (pos == nullptr) return false;
   if (static_cast<std::size_t>(pos - base_) < kLen + url_.offset + url_.length) return false;
   const char* v = pos - kLen;
   auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  return std::string_view(v, 5) == "HTTP/" && digit(v[5]) && v[6] == '.' && digit(v[7]) &&
-         v[-1] == ' ';
+  bool wellFormed = std::string_view(v, 5) == "HTTP/" && digit(v[5]) && v[6] == '.' &&
+                    digit(v[7]) && v[-1] == ' ';
+  bool supported = v[5] == '1' && (v[7] == '0' || v[7] == '1');
+  return wellFormed && !supported;
 }
 
 void RequestParser::shift(std::uint32_t delta) noexcept {

@@ -96,7 +96,7 @@ class RequestParser {
   int fail(int status, const char* reason) noexcept;
   int checkHeaders() noexcept;
   Event mapError(llhttp_errno_t err) noexcept;
-  bool wellFormedVersionAt(const char* pos) const noexcept;
+  bool unsupportedVersionBefore(const char* pos) const noexcept;
   int checkFraming(const char* upTo) noexcept;
 
   llhttp_t parser_;

@@ -117,11 +117,31 @@ TEST(RequestParser, RejectsBadInputWithTheRightStatus) {
       {"HTTP/1.x", "GET / HTTP/1.x\r\nHost: h\r\n\r\n", 400},
       {"junk after version", "GET / HTTP/1.1 junk\r\nHost: h\r\n\r\n", 400},
       {"HTTP/11.1", "GET / HTTP/11.1\r\nHost: h\r\n\r\n", 400},
+      {"HTTP/1.2", "GET / HTTP/1.2\r\nHost: h\r\n\r\n", 505},
+      {"HTTP/1.10", "GET / HTTP/1.10\r\nHost: h\r\n\r\n", 400},
       {"body over limit", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2000\r\n\r\n", 413},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(parse(c.wire, 1 << 20, 1000).errorStatus, c.status) << c.name;
     EXPECT_EQ(parse(c.wire, 3, 1000).errorStatus, c.status) << c.name << " (split)";
+  }
+}
+
+// Found by the fuzzer reading through a compacted buffer: llhttp rejects an
+// unsupported version at its last digit, and the status used to depend on the
+// byte after it, which may not have been read yet (stale bytes in the buffer,
+// or one past its end).
+TEST(RequestParser, VersionStatusIgnoresBytesNotYetRead) {
+  for (char unread : {'\r', 'X', '\0'}) {
+    for (const char* line : {"GET / HTTP/3.1", "GET / HTTP/1.2"}) {
+      std::string buf = std::string(line) + unread;
+      RequestParser p;
+      p.reset(1000);
+      std::size_t consumed = 0;
+      auto ev = p.execute(buf.data(), buf.data(), buf.size() - 1, consumed);
+      ASSERT_EQ(ev, RequestParser::Event::kError) << line;
+      EXPECT_EQ(p.errorStatus(), 505) << line << " then byte " << int(unread);
+    }
   }
 }
 
