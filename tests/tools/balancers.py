@@ -42,11 +42,15 @@ def _nginx_conf(d, listen, backends, upstream_idle, client_idle, keepalive):
             "    }\n}\n")
 
 
-def nginx(d, listen, backends, upstream_idle="60s", client_idle="75s", keepalive=32):
+def nginx(d, listen, backends, upstream_idle="60s", client_idle="75s", keepalive=32,
+          fail_timeout=None):
     """argv of nginx proxying `listen` ("127.0.0.1:8080") to `backends`
     (["198.19.2.2:8081", ...]) with HTTP/1.1 keep-alive to them. nginx's own
     defaults apply otherwise: a POST is never retried on another backend, a GET
-    is once; a backend that fails once is skipped for 10 s (max_fails=1)."""
+    is once; a backend that fails once is skipped for 10 s (max_fails=1), or
+    for `fail_timeout` ("2s") if given."""
+    if fail_timeout:
+        backends = [f"{b} fail_timeout={fail_timeout}" for b in backends]
     path = os.path.join(d, "nginx.conf")
     with open(path, "w") as f:
         f.write(_nginx_conf(d, listen, backends, upstream_idle, client_idle, keepalive))
@@ -54,19 +58,25 @@ def nginx(d, listen, backends, upstream_idle="60s", client_idle="75s", keepalive
             "-g", "daemon off;"]
 
 
-def haproxy(d, listen, backends, purge_delay=None, client_idle="75s", reuse="always"):
+def haproxy(d, listen, backends, purge_delay=None, client_idle="75s", reuse="always",
+            retries=False):
     """argv of HAProxy (foreground, -db) proxying `listen` to `backends`
     round-robin with `http-reuse` (default here: always, the most reuse) and,
-    if given, `pool-purge-delay` on every server. Its request log goes to
-    stderr."""
+    if given, `pool-purge-delay` on every server. With `retries`, what its
+    documentation advises for backends that restart: a refused or reset
+    connection, or an empty response, is retried (3 times, the last on
+    another server); never a POST. Its request log goes to stderr."""
     purge = f" pool-purge-delay {purge_delay}" if purge_delay else ""
+    retry = ("    retries 3\n    option redispatch 1\n"
+             "    retry-on conn-failure empty-response response-timeout\n"
+             "    http-request disable-l7-retry if METH_POST\n") if retries else ""
     servers = "".join(f"    server t{i} {b}{purge}\n" for i, b in enumerate(backends))
     conf = ("global\n    log stderr format raw local0 info\n    maxconn 8192\n"
             "defaults\n    mode http\n    log global\n    option httplog\n"
             "    timeout connect 2s\n    timeout client 60s\n    timeout server 30s\n"
             f"    timeout http-keep-alive {client_idle}\n"
             f"frontend fe\n    bind {listen}\n    default_backend be\n"
-            f"backend be\n    balance roundrobin\n    http-reuse {reuse}\n" + servers)
+            f"backend be\n    balance roundrobin\n    http-reuse {reuse}\n" + retry + servers)
     path = os.path.join(d, "haproxy.cfg")
     with open(path, "w") as f:
         f.write(conf)
