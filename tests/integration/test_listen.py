@@ -10,6 +10,8 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -64,6 +66,55 @@ class PortInUseTest(unittest.TestCase):
             if accepted == {True}:
                 break
         self.assertEqual(accepted, {True}, "with --share-port both processes take connections")
+
+    def test_handover_under_load_loses_no_connection_attempt(self):
+        """The restart procedure: start the new server with --share-port, then
+        SIGTERM the old one, while four clients open a new connection for
+        every request. The old server accepts what its queue already holds
+        before it closes its listener (a listener closed with connections in
+        its queue resets them), so no attempt fails."""
+        old = Server()
+        old.start()
+        port = old.port
+        counts = {"ok": 0, "failed": []}
+        lock = threading.Lock()
+        stop = threading.Event()
+
+        def client():
+            for _ in range(20000):  # bounded; stopped by the event long before
+                if stop.is_set():
+                    return
+                try:
+                    with harness.connect(port) as c:
+                        status = c.request("GET", "/plaintext",
+                                           headers=[("Connection", "close")]).status
+                    outcome = "ok" if status == 200 else f"status {status}"
+                except (OSError, AssertionError) as e:
+                    outcome = repr(e)
+                with lock:
+                    if outcome == "ok":
+                        counts["ok"] += 1
+                    else:
+                        counts["failed"].append(outcome)
+
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(0.5)
+            new = self.enterContext(Server("--share-port", listen=(f"127.0.0.1:{port}",)))
+            time.sleep(0.3)
+            before = counts["ok"]
+            self.assertEqual(old.stop(), 0)
+            time.sleep(0.5)
+            after_stop = counts["ok"] - before
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+        self.assertEqual(counts["failed"], [], f"{counts['ok']} ok")
+        self.assertGreater(after_stop, 50, "the load went on through the handover")
+        self.assertGreater(new.status()["totals"]["accepted"], 50)
 
     def test_a_port_in_time_wait_is_not_in_use(self):
         # SO_REUSEADDR: a restart right after the old server closed connections binds.
