@@ -25,9 +25,9 @@ build_packages=(
 run_packages=(curl)
 # Testing: peers and tools of the integration and fault tests, the .deb check
 # (dpkg-shlibdeps needs `file`; `man -w` needs man-db), formatting, the fuzzers (clang
-# and its libFuzzer runtime).
+# and its libFuzzer runtime), the CI's compiler cache (ccache).
 test_packages=(
-  clang-format libbenchmark-dev file man-db clang libclang-rt-14-dev
+  clang-format libbenchmark-dev file man-db clang libclang-rt-14-dev ccache
   wrk apache2-utils python3 python3-requests iproute2 procps nftables conntrack
   nginx apache2 lighttpd haproxy nodejs openssl
 )
