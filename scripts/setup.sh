@@ -6,7 +6,7 @@
 # Idempotent: apt-get runs only when a package is missing.
 # Quiet: apt's output goes to build/setup.log, which is printed only if a step fails.
 # No system service is left enabled or running. Debian starts and enables the services of
-# the packages it installs (nginx, apache2, lighttpd, haproxy, man-db's timer): a policy-rc.d that
+# the packages it installs (nginx, apache2, lighttpd, haproxy, prometheus, man-db's timer): a policy-rc.d that
 # answers 101 keeps them from starting, and afterwards the systemd units and init scripts
 # of every package this script installed are disabled, whether this run installed it or an
 # earlier one (found in apt's history log, which also records the earlier version of this
@@ -29,7 +29,7 @@ run_packages=(curl)
 test_packages=(
   clang-format libbenchmark-dev file man-db clang libclang-rt-14-dev ccache
   wrk apache2-utils python3 python3-requests iproute2 procps nftables conntrack
-  nginx apache2 lighttpd haproxy nodejs openssl
+  nginx apache2 lighttpd haproxy nodejs openssl prometheus
 )
 case $profile in
   run) packages=("${build_packages[@]}" "${run_packages[@]}") ;;
