@@ -13,6 +13,7 @@
 #include "shutdown_signals.h"
 #include "tether/core/plural.h"
 #include "tether/http/default_site.h"
+#include "tether/http/metrics.h"
 #include "tether/http/server.h"
 #include "tether/http/static_files.h"
 #include "tether/net/tls.h"
@@ -74,6 +75,7 @@ int serve(const ServeArgs& args) {
     http::installStaticFiles(server, args.root);
   }
   http::installStatusEndpoint(server);
+  http::installMetricsEndpoint(server);
   setUpTls(server);
   bindOrExplain(server);
   const std::vector<bool>& tls = server.options().tlsListen;

@@ -1,0 +1,92 @@
+#include "tether/http/metrics.h"
+
+#include <fmt/format.h>
+
+#include <iterator>
+
+namespace tether::http {
+namespace {
+
+// Every family is written as HELP, TYPE, then its samples, as the format
+// requires (one block per name, no name twice).
+class Exposition {
+ public:
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    fmt::format_to(std::back_inserter(out_), "# HELP {} {}\n# TYPE {} {}\n", name, help, name,
+                   type);
+  }
+  void sample(std::string_view name, std::uint64_t value) {
+    fmt::format_to(std::back_inserter(out_), "{} {}\n", name, value);
+  }
+  void sample(std::string_view name, std::string_view label, std::string_view labelValue,
+              std::uint64_t value) {
+    fmt::format_to(std::back_inserter(out_), "{}{{{}=\"{}\"}} {}\n", name, label, labelValue,
+                   value);
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+void connections(Exposition& e, const ServerStatsSnapshot& s, std::uint64_t maxConnections) {
+  e.family("tether_connections", "gauge", "Connections open now, by state.");
+  e.sample("tether_connections", "state", "idle", s.idle);
+  e.sample("tether_connections", "state", "reading", s.reading);
+  e.sample("tether_connections", "state", "writing", s.writing);
+  e.sample("tether_connections", "state", "lingering", s.lingering);
+  e.family("tether_connections_max", "gauge",
+           "Connections the server keeps open at most (--max-connections, or what the "
+           "descriptor limit allows).");
+  e.sample("tether_connections_max", maxConnections);
+  e.family("tether_connections_accepted_total", "counter", "Connections accepted.");
+  e.sample("tether_connections_accepted_total", s.accepted);
+  e.family("tether_connections_closed_total", "counter",
+           "Connections closed, by reason (exactly one reason per connection).");
+  for (std::size_t i = 0; i < s.closes.size(); ++i) {
+    e.sample("tether_connections_closed_total", "reason",
+             closeReasonName(static_cast<CloseReason>(i)), s.closes[i]);
+  }
+}
+
+void requests(Exposition& e, const ServerStatsSnapshot& s) {
+  e.family("tether_requests_total", "counter", "Requests whose head was completely received.");
+  e.sample("tether_requests_total", s.requests);
+  e.family("tether_requests_reused_total", "counter",
+           "Requests that were not the first on their connection (keep-alive reuse).");
+  e.sample("tether_requests_reused_total", s.reusedRequests);
+}
+
+void tls(Exposition& e, const ServerStatsSnapshot& s) {
+  e.family("tether_tls_handshakes_total", "counter",
+           "Finished TLS handshakes, full or resumed (failures are close reasons tls_*).");
+  e.sample("tether_tls_handshakes_total", "resumed", "false", s.tlsFullHandshakes);
+  e.sample("tether_tls_handshakes_total", "resumed", "true", s.tlsResumedHandshakes);
+  e.family("tether_tls_handshakes_by_version_total", "counter",
+           "Finished TLS handshakes, by protocol version.");
+  e.sample("tether_tls_handshakes_by_version_total", "version", "1.2", s.tls12);
+  e.sample("tether_tls_handshakes_by_version_total", "version", "1.3", s.tls13);
+  e.family("tether_tls_handshakes_abandoned_total", "counter",
+           "TLS handshakes the client ended by closing before they finished.");
+  e.sample("tether_tls_handshakes_abandoned_total", s.tlsHandshakesAbandoned);
+}
+
+}  // namespace
+
+std::string prometheusText(const ServerStatsSnapshot& s, std::uint64_t maxConnections) {
+  Exposition e;
+  connections(e, s, maxConnections);
+  requests(e, s);
+  tls(e, s);
+  return e.take();
+}
+
+void installMetricsEndpoint(Server& server) {
+  server.handle(std::string(kMetricsPath), "GET, HEAD", [&server](const Request&, Response& res) {
+    res.setContentType(kMetricsContentType);
+    res.addHeader("Cache-Control", "no-store");
+    res.setBody(prometheusText(server.stats(), server.maxConnections()));
+  });
+}
+
+}  // namespace tether::http
