@@ -112,6 +112,8 @@ class ServerConnection final : public net::IoHandler {
   void closeOnError(int err);
   void linger();
   void acquireActive();
+  /// Records now - `since` (ms) into the worker's histogram `d`.
+  void observeSince(Distribution d, Millis since) noexcept;
   // TLS hooks (server_connection_tls.cpp).
   net::TlsTransport* tlsTransport() const noexcept;
   bool handshaking() const noexcept;  // TLS, and its handshake is not finished
@@ -125,6 +127,7 @@ class ServerConnection final : public net::IoHandler {
   std::uint64_t id_ = 0;
   std::uint64_t requests_ = 0;  // requests begun on this connection
   Millis lifetimeEnd_ = 0;
+  Millis openedAt_ = 0;  // accepted (the lifetime histogram)
   // Entered the current state: idle, lingering, or reading a head (its first byte).
   Millis stateSince_ = 0;
   Millis lastActivity_ = 0;  // last successful read or write

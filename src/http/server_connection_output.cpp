@@ -82,6 +82,7 @@ bool ServerConnection::afterOutput() {
     setState(a.parser.headComplete() ? State::kReadingBody : State::kReadingHead);
     armTimer();
   } else {
+    stateSince_ = worker_->loop().now();  // the keep-alive wait begins
     setState(State::kIdle);
   }
   if (stream_.peerEof() && !a.parser.messageInProgress() && a.parsed == a.end) {
@@ -164,7 +165,13 @@ void ServerConnection::closeOnError(int err) {
 
 void ServerConnection::close(CloseReason reason, bool reset) {
   if (state_ == State::kFree) return;
-  WorkerStats::add(worker_->mutableStats().closes[static_cast<std::size_t>(reason)], 1);
+  WorkerStats& st = worker_->mutableStats();
+  WorkerStats::add(st.closes[static_cast<std::size_t>(reason)], 1);
+  st.observe(Distribution::kRequestsPerConnection, requests_);
+  observeSince(Distribution::kConnectionSeconds, openedAt_);
+  if (state_ == State::kIdle && requests_ > 0) {
+    observeSince(Distribution::kIdleClosedSeconds, stateSince_);
+  }
   worker_->unmarkWaiting(*this);
   worker_->loop().timers().unlink(timer_);
   if (active_ != nullptr) {

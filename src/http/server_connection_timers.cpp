@@ -86,6 +86,11 @@ void ServerConnection::handleTimeout() {
   }
 }
 
+void ServerConnection::observeSince(Distribution d, Millis since) noexcept {
+  Millis now = worker_->loop().now();
+  worker_->mutableStats().observe(d, static_cast<std::uint64_t>(now > since ? now - since : 0));
+}
+
 void ServerConnection::setState(State s) noexcept {
   if (s == state_) return;
   WorkerStats& st = worker_->mutableStats();

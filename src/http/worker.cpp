@@ -37,6 +37,7 @@ void WorkerStats::addTo(ServerStatsSnapshot& s) const noexcept {
   s.tls12 += get(tls12);
   s.tls13 += get(tls13);
   s.tlsHandshakesAbandoned += get(tlsAbandoned);
+  for (std::size_t i = 0; i < histograms.size(); ++i) histograms[i].addTo(s.histograms[i]);
 }
 
 Worker::Worker(Server& server, std::vector<int> listenFds, SharedCounters& shared, int logFd,

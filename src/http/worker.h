@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "histograms.h"
 #include "server_connection.h"
 #include "tether/http/server.h"
 #include "tether/net/acceptor.h"
@@ -46,6 +47,10 @@ class WorkerStats {
   Counter accepted{0}, requests{0}, reusedRequests{0};
   std::array<Counter, static_cast<std::size_t>(CloseReason::kCount)> closes{};
   Counter tlsFull{0}, tlsResumed{0}, tls12{0}, tls13{0}, tlsAbandoned{0};
+  std::array<HistogramCounters, static_cast<std::size_t>(Distribution::kCount)> histograms;
+  void observe(Distribution d, std::uint64_t value) noexcept {
+    histograms[static_cast<std::size_t>(d)].observe(histogramSpec(d), value);
+  }
 
   void addTo(ServerStatsSnapshot& s) const noexcept;
 };

@@ -39,6 +39,40 @@ enum class CloseReason : std::uint8_t {
 
 std::string_view closeReasonName(CloseReason reason) noexcept;
 
+/// Distributions a server records, each into fixed buckets (histogramSpec()).
+enum class Distribution : std::uint8_t {
+  kRequestsPerConnection,  // at each close: requests begun on the connection
+  kConnectionSeconds,      // at each close: time since accept
+  kIdleGapSeconds,         // each reuse: end of a response to the next request's first byte
+  kIdleClosedSeconds,      // each close of an idle keep-alive connection: how long it had waited
+  kRequestSeconds,         // each response: the request's first byte to the response queued
+  kCount
+};
+
+/// Most finite bucket bounds of any distribution.
+inline constexpr std::size_t kMaxBuckets = 20;
+
+/// A distribution's buckets: `bounds` are the inclusive upper bounds (Prometheus
+/// `le`) in the unit values are recorded in (milliseconds for the _seconds
+/// ones, whole requests for the other); one more bucket holds the rest.
+struct HistogramSpec {
+  std::string_view name;  // Prometheus name, base unit in it
+  std::string_view help;
+  std::uint64_t perUnit;  // recorded values per exported unit (1000: ms -> s)
+  std::array<std::uint64_t, kMaxBuckets> bounds;
+  std::size_t size;  // finite bounds used
+};
+
+const HistogramSpec& histogramSpec(Distribution d) noexcept;
+
+/// Merged counts: `buckets[i]` observations in bucket i (not cumulative; the
+/// last used index, spec.size, is everything above the last bound).
+struct HistogramSnapshot {
+  std::array<std::uint64_t, kMaxBuckets + 1> buckets{};
+  std::uint64_t count = 0;
+  std::uint64_t sum = 0;  // in recorded units
+};
+
 struct ServerStatsSnapshot {
   // Connections open now, by state.
   std::uint64_t idle = 0;       // waiting for a request (fresh or keep-alive)
@@ -55,6 +89,10 @@ struct ServerStatsSnapshot {
   std::uint64_t tlsFullHandshakes = 0, tlsResumedHandshakes = 0;
   std::uint64_t tls12 = 0, tls13 = 0;
   std::uint64_t tlsHandshakesAbandoned = 0;
+  std::array<HistogramSnapshot, static_cast<std::size_t>(Distribution::kCount)> histograms{};
+  const HistogramSnapshot& histogram(Distribution d) const noexcept {
+    return histograms[static_cast<std::size_t>(d)];
+  }
 
   std::uint64_t open() const noexcept { return idle + reading + writing + lingering; }
 };

@@ -8,7 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <map>
 #include <string>
+#include <utility>
 
 #include "http/worker.h"
 #include "tether/http/server.h"
@@ -208,6 +210,38 @@ TEST_F(ServerConnectionTest, ShutdownGivesIdleConnectionsTheGraceOnly) {
   worker.requestShutdown();  // queued: the next iteration begins the shutdown
   worker.loop().runOnce(0);
   expectCloseAt(1'000 + kGrace, CloseReason::kShutdown);
+}
+
+// The histograms in virtual time: exact gaps, the request count and the
+// lifetime of a connection, and how long it waited before its idle close.
+TEST_F(ServerConnectionTest, HistogramsRecordIdleGapsRequestsLifetimeAndIdleWait) {
+  connect();
+  for (Millis at : {100, 1600, 1800}) {  // gaps of 1500 and 200 ms after the responses
+    runAt(at);
+    send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    EXPECT_NE(receive().find("HTTP/1.1 200"), std::string::npos);
+  }
+  expectCloseAt(1800 + kKeepalive + kGrace, CloseReason::kIdleTimeout);
+  ServerStatsSnapshot s;
+  worker.stats().addTo(s);
+  // Observations per bucket, keyed by the bucket's upper bound (recorded units;
+  // ~0 for the one above the last bound), and the sum.
+  using Buckets = std::map<std::uint64_t, std::uint64_t>;
+  auto expect = [&](Distribution d, const Buckets& want, std::uint64_t sum) {
+    const HistogramSpec& spec = histogramSpec(d);
+    const HistogramSnapshot& h = s.histogram(d);
+    Buckets got;
+    for (std::size_t i = 0; i <= spec.size; ++i) {
+      if (h.buckets[i] != 0) got[i < spec.size ? spec.bounds[i] : ~0ull] = h.buckets[i];
+    }
+    EXPECT_EQ(got, want) << spec.name;
+    EXPECT_EQ(h.sum, sum) << spec.name;
+  };
+  expect(Distribution::kIdleGapSeconds, {{250, 1}, {2000, 1}}, 1700);
+  expect(Distribution::kRequestsPerConnection, {{3, 1}}, 3);
+  expect(Distribution::kConnectionSeconds, {{10000, 1}}, 7800);
+  expect(Distribution::kIdleClosedSeconds, {{10000, 1}}, kKeepalive + kGrace);
+  expect(Distribution::kRequestSeconds, {{1, 3}}, 0);
 }
 
 }  // namespace

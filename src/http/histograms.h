@@ -1,0 +1,31 @@
+// A worker's counters of one distribution (server_stats.h: Distribution,
+// HistogramSpec). Single writer (the worker's loop), read from any thread
+// with relaxed loads, like the other WorkerStats counters: a scrape may see an
+// observation's bucket before its sum, never a torn value.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "tether/http/server_stats.h"
+
+namespace tether::http {
+
+class HistogramCounters {
+ public:
+  /// Loop thread only. `value` in the spec's recorded unit.
+  void observe(const HistogramSpec& spec, std::uint64_t value) noexcept;
+  /// Any thread: adds these counts to `s`.
+  void addTo(HistogramSnapshot& s) const noexcept;
+
+ private:
+  using Counter = std::atomic<std::uint64_t>;
+  static void bump(Counter& c, std::uint64_t by) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+  }
+  std::array<Counter, kMaxBuckets + 1> buckets_{};
+  Counter count_{0}, sum_{0};
+};
+
+}  // namespace tether::http
