@@ -9,6 +9,11 @@ namespace {
 
 // Every family is written as HELP, TYPE, then its samples, as the format
 // requires (one block per name, no name twice).
+// A recorded value in the exported unit (ms -> s).
+double inUnits(const HistogramSpec& spec, std::uint64_t v) {
+  return static_cast<double>(v) / static_cast<double>(spec.perUnit);
+}
+
 class Exposition {
  public:
   void family(std::string_view name, std::string_view type, std::string_view help) {
@@ -22,6 +27,18 @@ class Exposition {
               std::uint64_t value) {
     fmt::format_to(std::back_inserter(out_), "{}{{{}=\"{}\"}} {}\n", name, label, labelValue,
                    value);
+  }
+  void histogram(const HistogramSpec& spec, const HistogramSnapshot& h) {
+    family(spec.name, "histogram", spec.help);
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i <= spec.size; ++i) {
+      cumulative += h.buckets[i];
+      std::string le = i < spec.size ? fmt::format("{}", inUnits(spec, spec.bounds[i])) : "+Inf";
+      fmt::format_to(std::back_inserter(out_), "{}_bucket{{le=\"{}\"}} {}\n", spec.name, le,
+                     cumulative);
+    }
+    fmt::format_to(std::back_inserter(out_), "{}_sum {}\n{}_count {}\n", spec.name,
+                   inUnits(spec, h.sum), spec.name, h.count);
   }
   std::string take() { return std::move(out_); }
 
@@ -78,6 +95,10 @@ std::string prometheusText(const ServerStatsSnapshot& s, std::uint64_t maxConnec
   connections(e, s, maxConnections);
   requests(e, s);
   tls(e, s);
+  for (std::size_t i = 0; i < s.histograms.size(); ++i) {
+    auto d = static_cast<Distribution>(i);
+    e.histogram(histogramSpec(d), s.histogram(d));
+  }
   return e.take();
 }
 

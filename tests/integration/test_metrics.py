@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -84,6 +85,46 @@ class MetricsTest(unittest.TestCase):
         self.assertEqual(st["totals"]["requests"], m["tether_requests_total"] + 1)
         self.assertEqual(st["totals"]["reused_requests"], m["tether_requests_reused_total"])
         self.assertEqual(m["tether_connections_max"], st["settings"]["max_connections"])
+
+    def test_histograms_match_known_gaps_and_requests_per_connection(self):
+        """Four connections of three requests each, two idling 0.3 s between
+        them and two 1.2 s, at once; then the client closes them. The server
+        measures each gap from its response's end, so a gap is at least the
+        client's sleep and at most that plus scheduling: 0.3 s lands in
+        (0.25, 0.5], 1.2 s in (1, 2]."""
+        def client(server, gap):
+            with server.connect() as c:
+                for i in range(3):
+                    if i:
+                        time.sleep(gap)
+                    self.assertEqual(c.request("GET", "/plaintext").status, 200)
+
+        with Server() as server:
+            threads = [threading.Thread(target=client, args=(server, g))
+                       for g in (0.3, 0.3, 1.2, 1.2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=30)
+            deadline = time.monotonic() + 5
+            while True:  # the four closes are counted (the metrics request is not closed)
+                m = parse(self.fetch(server).body.decode())
+                if m["tether_connection_requests_count"] >= 4 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+        gap = "tether_keepalive_idle_gap_seconds_bucket"
+        self.assertEqual([m[f'{gap}{{le="{le}"}}'] for le in ("0.25", "0.5", "1", "2", "+Inf")],
+                         [0, 4, 4, 8, 8], m)
+        self.assertEqual(m["tether_keepalive_idle_gap_seconds_count"], 8)
+        self.assertGreaterEqual(m["tether_keepalive_idle_gap_seconds_sum"], 2 * 0.3 * 2 + 2 * 1.2 * 2)
+        # Requests per connection: the four closed ones had 3 each (the
+        # metrics connections of the polls above were closed too: 1 each).
+        rpc = "tether_connection_requests_bucket"
+        polls = m["tether_connection_requests_count"] - 4
+        self.assertEqual(m[f'{rpc}{{le="2"}}'], polls)
+        self.assertEqual(m[f'{rpc}{{le="3"}}'] - m[f'{rpc}{{le="2"}}'], 4)
+        self.assertEqual(m["tether_keepalive_idle_closed_seconds_count"], 4)
+        self.assertEqual(m["tether_request_duration_seconds_count"], 12 + polls)
 
     def test_head_has_no_body_and_other_methods_get_405(self):
         with Server() as server:

@@ -77,9 +77,39 @@ TEST(Metrics, FamiliesAreWellFormed) {
       continue;
     }
     std::string name = line.substr(0, line.find_first_of("{ "));
+    if (type == "histogram") {
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+        if (name.ends_with(suffix)) name.resize(name.size() - std::string_view(suffix).size());
+      }
+    }
     EXPECT_EQ(name, current) << line;
   }
-  EXPECT_GE(seen.size(), 9u);
+  EXPECT_GE(seen.size(), 14u);
+}
+
+TEST(Metrics, HistogramsAreCumulativeInSecondsWithSumAndCount) {
+  ServerStatsSnapshot s;
+  auto& gap = s.histograms[static_cast<std::size_t>(Distribution::kIdleGapSeconds)];
+  const HistogramSpec& spec = histogramSpec(Distribution::kIdleGapSeconds);
+  gap.buckets[0] = 2;          // <= 1 ms
+  gap.buckets[8] = 1;          // (0.5 s, 1 s]
+  gap.buckets[spec.size] = 1;  // above the last bound
+  gap.count = 4;
+  gap.sum = 1 + 1 + 800 + 400000;
+  auto m = samples(prometheusText(s, 1));
+  std::string name(spec.name);
+  EXPECT_EQ(name, "tether_keepalive_idle_gap_seconds");
+  EXPECT_EQ(m[name + "_bucket{le=\"0.001\"}"], "2");
+  EXPECT_EQ(m[name + "_bucket{le=\"0.5\"}"], "2");
+  EXPECT_EQ(m[name + "_bucket{le=\"1\"}"], "3");
+  EXPECT_EQ(m[name + "_bucket{le=\"75\"}"], "3");
+  EXPECT_EQ(m[name + "_bucket{le=\"300\"}"], "3");
+  EXPECT_EQ(m[name + "_bucket{le=\"+Inf\"}"], "4");
+  EXPECT_EQ(m[name + "_count"], "4");
+  EXPECT_EQ(m[name + "_sum"], "400.802");
+  auto rpc = samples(prometheusText(s, 1));
+  EXPECT_EQ(rpc["tether_connection_requests_bucket{le=\"1\"}"], "0");  // counts, not seconds
+  EXPECT_EQ(rpc["tether_connection_requests_bucket{le=\"+Inf\"}"], "0");
 }
 
 }  // namespace
