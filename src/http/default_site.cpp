@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "json_line.h"
+#include "keepalive_advice.h"
 #include "server_settings.h"
 #include "tether/core/duration.h"
 #include "tether/core/round.h"
@@ -128,6 +129,34 @@ void installDefaultSite(Server& server) {
   server.handle("/bytes", kReadOnly, &bytes);
 }
 
+namespace {
+
+// From the observed idle gaps: what shorter timeouts would have kept, and the
+// smallest one that keeps 99 % of the reuses seen (src/http/keepalive_advice.h).
+json::Value adviceJson(const ServerStatsSnapshot& s, const ServerOptions& o) {
+  KeepaliveAdvice a =
+      adviseKeepalive(s.histogram(Distribution::kIdleGapSeconds), o.keepaliveTimeout);
+  json::Value doc = {{"reuses", a.reuses}};
+  json::Value shorter = json::Value::array();
+  for (const KeepaliveAdvice::Kept& k : a.shorter) {
+    shorter.push_back({{"timeout_s", k.timeout / 1000}, {"kept_percent", k.percent}});
+  }
+  if (!a.timeoutFor99) {
+    doc["summary"] = "no keep-alive reuse seen yet";
+    doc["timeout_for_99_percent_s"] = nullptr;
+  } else {
+    doc["summary"] =
+        fmt::format("a keepalive timeout of {} would have kept {} % of the {} reuses seen (now {})",
+                    core::formatDuration(*a.timeoutFor99), a.keptAt99, a.reuses,
+                    core::formatDuration(o.keepaliveTimeout));
+    doc["timeout_for_99_percent_s"] = static_cast<double>(*a.timeoutFor99) / 1000.0;
+  }
+  doc["shorter"] = std::move(shorter);
+  return doc;
+}
+
+}  // namespace
+
 std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o,
                        std::uint64_t maxConnections) {
   json::Value closes = json::Value::object();
@@ -155,6 +184,7 @@ std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o,
                 {"tls1_2", s.tls12},
                 {"tls1_3", s.tls13},
                 {"abandoned_handshakes", s.tlsHandshakesAbandoned}};
+  doc["keepalive_advice"] = adviceJson(s, o);
   json::Value settings = json::Value::object();
   for (const SettingRow& r : settingRows(o, maxConnections)) {
     for (const auto& [key, value] : r.keys) settings[key] = value;

@@ -112,6 +112,13 @@ class MetricsTest(unittest.TestCase):
                 if m["tether_connection_requests_count"] >= 4 or time.monotonic() > deadline:
                     break
                 time.sleep(0.05)
+            advice = server.status()["keepalive_advice"]
+        # The status document reads the same histogram: all 8 gaps are within
+        # 2 s, half of them within 1 s.
+        self.assertEqual(advice["reuses"], 8, advice)
+        self.assertEqual(advice["timeout_for_99_percent_s"], 2.0, advice)
+        self.assertEqual(advice["shorter"][0], {"timeout_s": 1, "kept_percent": 50.0}, advice)
+        self.assertIn("a keepalive timeout of 2s would have kept 100", advice["summary"])
         gap = "tether_keepalive_idle_gap_seconds_bucket"
         self.assertEqual([m[f'{gap}{{le="{le}"}}'] for le in ("0.25", "0.5", "1", "2", "+Inf")],
                          [0, 4, 4, 8, 8], m)

@@ -25,8 +25,8 @@ TEST(StatusJson, DocumentedKeysOrderAndTypes) {
   o.tcpKeepalive = {true, 30, 1, 3, 20'000};
   auto doc = parseJsonLine(statusJson(s, o, 1000));
 
-  EXPECT_EQ(keysOf(doc),
-            (std::vector<std::string>{"connections", "totals", "closes", "tls", "settings"}));
+  EXPECT_EQ(keysOf(doc), (std::vector<std::string>{"connections", "totals", "closes", "tls",
+                                                   "keepalive_advice", "settings"}));
   EXPECT_EQ(keysOf(doc["connections"]),
             (std::vector<std::string>{"idle", "reading", "writing", "lingering", "total"}));
   EXPECT_EQ(doc["connections"]["total"], 3);
