@@ -337,7 +337,10 @@ class BenchTest(unittest.TestCase):
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     stdin=subprocess.DEVNULL, text=True)
             try:
-                time.sleep(1.0)
+                # Killed once bench is under way (not after a fixed sleep: an ASan
+                # bench on a loaded machine may not have sent a request in 1 s).
+                srv.wait_status(lambda st: st["totals"]["requests"] > 20, timeout=2.5,
+                                what="bench's requests reach the server")
                 srv.proc.send_signal(signal.SIGKILL)  # our server, by PID
                 srv.proc.wait(10)
                 out, err = proc.communicate(timeout=RUN_TIMEOUT)
