@@ -15,10 +15,10 @@ namespace tether::app {
 /// blocked set.
 sigset_t blockShutdownSignals() noexcept;
 
-/// A thread that waits (sigwait) for one of `signals`, blocked beforehand by
-/// blockShutdownSignals(), and then calls `onSignal(signal number)` on that thread, once. The
-/// destructor releases the thread when no signal came (without calling
-/// `onSignal`) and joins it, so it also cleans up when the command throws.
+/// A thread that waits (sigtimedwait, polling every 100 ms) for one of `signals`, blocked
+/// beforehand by blockShutdownSignals(), and then calls `onSignal(signal number)` on that
+/// thread, once. The destructor releases the thread when no signal came (without calling
+/// `onSignal`) and joins it (within 100 ms), so it also cleans up when the command throws.
 class ShutdownWaiter {
  public:
   ShutdownWaiter(sigset_t signals, std::function<void(int)> onSignal);
