@@ -6,4 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+# client_driver is a test target: switch the suite on, as scripts/serve.sh may have left it off
+# in this build directory.
+mkdir -p build
+logged build/release-configure.log cmake --preset release -DTETHER_BUILD_TESTS=ON
 build_preset release tether_cli tether_docs hello_server client_driver

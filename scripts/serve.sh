@@ -11,7 +11,8 @@ scripts/setup.sh run
 log=build/serve.log
 : >"$log"
 echo "serve: building tether (release; log: $log)"
-logged "$log" cmake --preset release
+# The test suite is not built here, so GoogleTest is not needed (scripts/test.sh builds it).
+logged "$log" cmake --preset release -DTETHER_BUILD_TESTS=OFF
 logged "$log" cmake --build --preset release -j"$(nproc)" --target tether_cli tether_docs
 logged "$log" $SUDO cmake --install build/release --component cli --prefix /usr/local
 echo "serve: installed /usr/local/bin/tether, its man page (man tether) and bash completion"

@@ -16,18 +16,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 profile=${1:-run}
-# Building: the release and asan presets configure the unit tests too (GoogleTest).
+# Building: llhttp's C sources come from node-llhttp (Debian 12 has no libllhttp-dev), which
+# depends on nodejs.
 build_packages=(
   build-essential cmake g++ pkg-config
-  node-llhttp libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libssl-dev
+  node-llhttp libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev
 )
-# Running: the README's examples talk to `tether serve` with curl.
-run_packages=(curl)
-# Testing: peers and tools of the integration and fault tests, the .deb check
-# (dpkg-shlibdeps needs `file`; `man -w` needs man-db), formatting, the fuzzers (clang
+# Running: the README's examples talk to `tether serve` with curl; `man tether` needs man-db.
+run_packages=(curl man-db)
+# Testing: GoogleTest, peers and tools of the integration and fault tests, the .deb check
+# (dpkg-shlibdeps needs `file`), formatting, the fuzzers (clang
 # and its libFuzzer runtime), the CI's compiler cache (ccache).
 test_packages=(
-  clang-format libbenchmark-dev file man-db clang libclang-rt-14-dev ccache
+  libgtest-dev libgmock-dev clang-format libbenchmark-dev file clang libclang-rt-14-dev ccache
   wrk apache2-utils python3 python3-requests iproute2 procps nftables conntrack
   nginx apache2 lighttpd haproxy nodejs openssl prometheus
 )
