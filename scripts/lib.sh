@@ -54,3 +54,19 @@ build_preset() {
   logged "$log" cmake --preset "$preset"
   logged "$log" cmake --build --preset "$preset" -j"$(nproc)" "${targets[@]}"
 }
+
+# `ctest_quiet LOG CTEST-ARGS...` runs ctest with every test's line in LOG and prints only
+# its summary; when a test fails, also the failing tests' output (everything in LOG but the
+# per-test start and pass lines).
+ctest_quiet() {
+  local log=$1 status=0
+  shift
+  ctest --output-on-failure "$@" >"$log" 2>&1 || status=$?
+  if ((status == 0)); then
+    grep -E "tests passed|tests failed" "$log" || true
+  else
+    grep -vE '^ *Start +[0-9]+: |Test +#[0-9]+: .* Passed ' "$log" >&2 || true
+    echo "(full ctest output: $log)" >&2
+  fi
+  return "$status"
+}

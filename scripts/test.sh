@@ -51,10 +51,10 @@ finish_beside() {
 timed format scripts/ci-format.sh
 timed "asan build" build_preset asan
 beside "tsan build (beside the asan tests)" scripts/ci-tsan.sh --build-only
-timed "asan tests" ctest --preset asan -j2 --timeout 300 -E '^netns\.' "$@"
+timed "asan tests" ctest_quiet build/asan-tests.log --preset asan -j2 --timeout 300 -E '^netns\.' "$@"
 finish_beside
 beside "release build (beside the tsan tests)" scripts/ci-release.sh
-timed "tsan tests" ctest --preset tsan -j2 --timeout 300
+timed "tsan tests" ctest_quiet build/tsan-tests.log --preset tsan -j2 --timeout 300
 finish_beside
-timed "asan netns tests" ctest --preset asan -j2 --timeout 300 -R '^netns\.' "$@"
+timed "asan netns tests" ctest_quiet build/netns-tests.log --preset asan -j2 --timeout 300 -R '^netns\.' "$@"
 echo "test: all stages passed in $((SECONDS - start)) s"
