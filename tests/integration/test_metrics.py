@@ -9,7 +9,6 @@ storage in a temp dir, on loopback).
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import client_driver as cd  # noqa: E402
 import harness  # noqa: E402
 from harness import Server  # noqa: E402
 
@@ -46,12 +46,6 @@ def traffic(server):
         r = c.request("GET", "/plaintext", headers=[("Connection", "close")])
         assert r.status == 200
         c.read_until_eof(5)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class MetricsTest(unittest.TestCase):
@@ -169,7 +163,7 @@ class PrometheusScrapeTest(unittest.TestCase):
                     "scrape_configs:\n  - job_name: tether\n"
                     f"    metrics_path: {METRICS_PATH}\n"
                     f"    static_configs:\n      - targets: ['{target}']\n")
-        port = free_port()
+        port = cd.free_port()
         log = open(os.path.join(self.dir, "prometheus.log"), "wb")
         self.addCleanup(log.close)
         proc = subprocess.Popen(

@@ -8,6 +8,7 @@ timeout (ETIMEDOUT), 5 peer closed, 6 peer reset.
 """
 
 import json
+import os
 import re
 import time
 
@@ -25,6 +26,14 @@ def _listening(proc, what):
         proc.kill()
         raise AssertionError(f"{what} did not report its port\n{proc.output()}")
     return int(LISTEN_RE.search(found[1]).group(1))
+
+
+def driver_bin():
+    """The pool's test driver (tests/tools/client_driver.cpp), from TETHER_CLIENT_DRIVER."""
+    path = os.environ.get("TETHER_CLIENT_DRIVER")
+    if not path or not os.access(path, os.X_OK):
+        raise RuntimeError(f"TETHER_CLIENT_DRIVER={path!r} is not an executable file")
+    return path
 
 
 def heartbeat_server(bed, *args, deadline=120):

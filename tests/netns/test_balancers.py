@@ -63,13 +63,6 @@ def explain_verdict(kind, case):
     return r.returncode, r.stdout
 
 
-def driver_bin():
-    path = os.environ.get("TETHER_CLIENT_DRIVER")
-    if not path or not os.access(path, os.X_OK):
-        raise RuntimeError(f"TETHER_CLIENT_DRIVER={path!r} is not an executable file")
-    return path
-
-
 def wait_listening(bed, port, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -111,7 +104,7 @@ def through(kind, case):
             lb = Proc(bed, "cli", argv, DEADLINE)
             wait_listening(bed, LB_PORT)
             driver = Proc(bed, "cli", [
-                driver_bin(), "--target", f"127.0.0.1:{LB_PORT}", "--lanes", 1,
+                peers.driver_bin(), "--target", f"127.0.0.1:{LB_PORT}", "--lanes", 1,
                 "--requests", REQUESTS, "--gap-ms", GAP_MS, "--per-request", "--ignore-hint",
                 "--idle-timeout-ms", 30000, "--max-seconds", DEADLINE - 10,
                 "--method", "POST", "--path", "/echo", "--body", "payload"], DEADLINE)

@@ -27,7 +27,6 @@ Asserted per case (each in its own bed, suite.REPS repetitions at once):
 """
 
 import errno
-import os
 import re
 import time
 
@@ -41,13 +40,6 @@ GAP_MS = 2000  # > the server's idle close (1 s, grace 0) + scheduling on a busy
 DRIVER_DEADLINE = 25
 # 198.18.1.2:46974 conn=1 req=1 [date] "GET /plaintext?id=1 HTTP/1.1" 200 13 keep-alive
 LOG_RE = re.compile(r'^(\S+):(\d+) conn=(\d+) req=\d+ \[[^]]*\] "(\S+) \S*[?&]id=(\d+) ')
-
-
-def driver_bin():
-    path = os.environ.get("TETHER_CLIENT_DRIVER")
-    if not path or not os.access(path, os.X_OK):
-        raise RuntimeError(f"TETHER_CLIENT_DRIVER={path!r} is not an executable file")
-    return path
 
 
 def abort_on_data(bed, role):
@@ -80,7 +72,7 @@ def race(method, *driver_args, drop=True):
         path = "/plaintext" if method in ("GET", "HEAD") else "/echo"
         body = [] if method in ("GET", "HEAD", "DELETE") else ["--body", "payload"]
         driver = Proc(bed, "cli", [
-            driver_bin(), "--target", f"{netbed.SRV_ADDR}:{port}", "--lanes", 1,
+            peers.driver_bin(), "--target", f"{netbed.SRV_ADDR}:{port}", "--lanes", 1,
             "--requests", 2, "--gap-ms", GAP_MS, "--per-request", "--ignore-hint",
             "--idle-timeout-ms", 10000, "--max-seconds", DRIVER_DEADLINE - 5,
             "--method", method, "--path", path, *body, *driver_args], DRIVER_DEADLINE)
