@@ -48,9 +48,9 @@ const HistogramSpec& histogramSpec(Distribution d) noexcept {
 void HistogramCounters::observe(const HistogramSpec& spec, std::uint64_t value) noexcept {
   auto end = spec.bounds.begin() + static_cast<std::ptrdiff_t>(spec.size);
   auto bucket = std::lower_bound(spec.bounds.begin(), end, value) - spec.bounds.begin();
-  bump(buckets_[static_cast<std::size_t>(bucket)], 1);
-  bump(count_, 1);
-  bump(sum_, value);
+  addRelaxed(buckets_[static_cast<std::size_t>(bucket)], 1);
+  addRelaxed(count_, 1);
+  addRelaxed(sum_, value);
 }
 
 void HistogramCounters::addTo(HistogramSnapshot& s) const noexcept {

@@ -12,6 +12,13 @@
 
 namespace tether::http {
 
+/// Adds `by` to a counter with one writer (the worker's loop): a relaxed load
+/// and store, no read-modify-write, since no other thread writes it. Unsigned
+/// wrap-around makes a negative delta (cast) a decrement.
+inline void addRelaxed(std::atomic<std::uint64_t>& c, std::uint64_t by) noexcept {
+  c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
 class HistogramCounters {
  public:
   /// Loop thread only. `value` in the spec's recorded unit.
@@ -21,9 +28,6 @@ class HistogramCounters {
 
  private:
   using Counter = std::atomic<std::uint64_t>;
-  static void bump(Counter& c, std::uint64_t by) noexcept {
-    c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
-  }
   std::array<Counter, kMaxBuckets + 1> buckets_{};
   Counter count_{0}, sum_{0};
 };

@@ -28,8 +28,7 @@ class WorkerStats {
  public:
   using Counter = std::atomic<std::uint64_t>;
   static void add(Counter& c, std::int64_t delta) noexcept {
-    c.store(c.load(std::memory_order_relaxed) + static_cast<std::uint64_t>(delta),
-            std::memory_order_relaxed);
+    addRelaxed(c, static_cast<std::uint64_t>(delta));
   }
   Counter idle{0}, reading{0}, writing{0}, lingering{0};
   /// The gauge counting connections in `state` (nullptr for kFree).
