@@ -42,7 +42,11 @@ bool initCrypto(const TlsTicketKeys::Key& k, unsigned char* iv, EVP_CIPHER_CTX* 
 }
 
 // OpenSSL's contract: encrypt: 1 ok, -1 error; decrypt: 0 unknown key (full
-// handshake), 1 ok, 2 ok and issue a new ticket (key was the previous one).
+// handshake), 1 ok, 2 ok and issue a new ticket. A new ticket when the key was
+// the previous one, and on every TLS 1.3 resumption: clients use a TLS 1.3
+// ticket once (RFC 8446 §C.4), and OpenSSL sends none after a resumption
+// unless asked, so a client reconnecting often would fall back to full
+// handshakes every third connection.
 int ticketCallback(SSL* ssl, unsigned char name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher,
                    EVP_MAC_CTX* mac, int enc) {
   auto* keys =
@@ -59,7 +63,7 @@ int ticketCallback(SSL* ssl, unsigned char name[16], unsigned char* iv, EVP_CIPH
   if (!isCurrent && !isPrevious) return 0;
   const TlsTicketKeys::Key& k = isCurrent ? keys->current : keys->previous;
   if (!initCrypto(k, iv, cipher, mac, 0)) return -1;
-  return isCurrent ? 1 : 2;
+  return isCurrent && SSL_version(ssl) < TLS1_3_VERSION ? 1 : 2;
 }
 
 }  // namespace
