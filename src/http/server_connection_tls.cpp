@@ -76,7 +76,9 @@ std::optional<CloseReason> ServerConnection::tlsFailure(int err) {
       ::send(fd(), kPlainHttpAnswer.data(), kPlainHttpAnswer.size(), MSG_NOSIGNAL);
       return CloseReason::kTlsPlainHttp;
     case net::TlsTransport::Failure::kAlert: return CloseReason::kTlsAlert;
-    case net::TlsTransport::Failure::kProtocol: return CloseReason::kTlsProtocolError;
+    case net::TlsTransport::Failure::kProtocol:
+    case net::TlsTransport::Failure::kVerify:  // servers do not verify clients
+      return CloseReason::kTlsProtocolError;
   }
   return CloseReason::kTlsProtocolError;
 }

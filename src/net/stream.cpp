@@ -55,11 +55,12 @@ void Stream::close(EventLoop& loop, IoHandler* handler, bool reset) noexcept {
   flags_ = 0;
 }
 
-void Stream::onEvents(std::uint32_t events) noexcept {
+std::uint32_t Stream::onEvents(std::uint32_t events) noexcept {
   if (transport_) events = transport_->adjustEvents(events);
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) flags_ |= kReadReady;
   if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) flags_ |= kWriteReady;
   if (events & (EPOLLRDHUP | EPOLLHUP)) flags_ |= kRdHup;
+  return events;
 }
 
 // ---- reading ------------------------------------------------------------------
@@ -179,6 +180,7 @@ void Stream::shutdownWrite() {
 
 bool Stream::quietAndOpen() const noexcept {
   if (fd_ < 0 || peerDone()) return false;
+  if (transport_) return transport_->quiet();
   char byte;
   ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   // 0: FIN queued; > 0: bytes nobody asked for; an error other than EAGAIN: RST.

@@ -112,6 +112,10 @@ std::unique_ptr<TlsContext> TlsContext::client(const TlsClientConfig& c) {
   std::unique_ptr<TlsContext> t(new TlsContext(raw, false));
   applyCommon(raw);
   SSL_CTX_set_alpn_protos(raw, kAlpnHttp11, sizeof(kAlpnHttp11) - 1);
+  // Sessions go to the TlsOrigin that made the connection, not to a cache
+  // shared by every origin and thread.
+  SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(raw, onNewClientSession);
   if (!c.verify) return t;
   SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, nullptr);
   int ok = c.caFile.empty() ? SSL_CTX_set_default_verify_paths(raw)

@@ -42,6 +42,10 @@ struct TlsTicketKeys {
 
 std::unique_ptr<TlsTicketKeys> installTicketKeys(SSL_CTX* ctx, core::Millis period);
 
+/// The client context's new-session callback: hands the session to the
+/// TlsOrigin that started the connection (tls_client.cpp).
+int onNewClientSession(SSL* ssl, SSL_SESSION* session);
+
 /// A BIO on a non-blocking socket that sends with MSG_NOSIGNAL (the stock
 /// socket BIO uses write(), which raises SIGPIPE on a closed peer).
 BIO* newSocketBio(int fd);

@@ -1,6 +1,7 @@
 // TlsTransport: one SSL object driven by the stream's non-blocking operations.
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@ TlsTransport::Failure classifySslError(unsigned long e) {
   }
   // An alert received from the peer (reason codes start at SSL_AD_REASON_OFFSET),
   // or one we sent because nothing was acceptable.
+  if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED) return TlsTransport::Failure::kVerify;
   if (reason >= SSL_AD_REASON_OFFSET || reason == SSL_R_NO_APPLICATION_PROTOCOL ||
       reason == SSL_R_NO_SHARED_CIPHER || reason == SSL_R_UNSUPPORTED_PROTOCOL) {
     return TlsTransport::Failure::kAlert;
@@ -40,8 +42,7 @@ TlsTransport::Failure classifySslError(unsigned long e) {
 
 }  // namespace
 
-TlsTransport::TlsTransport(const TlsContext& ctx, int fd, const char* serverName)
-    : ssl_(SSL_new(ctx.native())) {
+TlsTransport::TlsTransport(const TlsContext& ctx, int fd) : ssl_(SSL_new(ctx.native())) {
   if (ssl_ == nullptr) {
     fatal_ = true;
     return;
@@ -53,10 +54,6 @@ TlsTransport::TlsTransport(const TlsContext& ctx, int fd, const char* serverName
     return;
   }
   SSL_set_connect_state(ssl_);
-  if (serverName != nullptr) {
-    SSL_set_tlsext_host_name(ssl_, serverName);
-    SSL_set1_host(ssl_, serverName);
-  }
 }
 
 TlsTransport::~TlsTransport() { SSL_free(ssl_); }
@@ -161,12 +158,45 @@ bool TlsTransport::peerCloseNotify() const noexcept {
   return ssl_ != nullptr && (SSL_get_shutdown(ssl_) & SSL_RECEIVED_SHUTDOWN);
 }
 
+bool TlsTransport::quiet() noexcept {
+  if (fatal_ || pendingEnd_.kind != Kind::kDone) return false;
+  char byte;
+  std::size_t n = 0;
+  errno = 0;
+  int rc = SSL_peek_ex(ssl_, &byte, 1, &n);
+  if (rc == 1) return false;  // application bytes nobody asked for
+  int err = SSL_get_error(ssl_, rc);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return true;
+  // close_notify, EOF, reset or a broken record: this session is over.
+  ERR_clear_error();
+  fatal_ = true;
+  return false;
+}
+
+std::string TlsTransport::alpn() const {
+  const unsigned char* data = nullptr;
+  unsigned int len = 0;
+  if (ssl_ != nullptr) SSL_get0_alpn_selected(ssl_, &data, &len);
+  return data != nullptr ? std::string(reinterpret_cast<const char*>(data), len) : std::string();
+}
+
+const char* TlsTransport::cipher() const noexcept {
+  const char* name = ssl_ != nullptr ? SSL_get_cipher_name(ssl_) : nullptr;
+  return name != nullptr ? name : "-";
+}
+
+const char* TlsTransport::verifyError() const noexcept {
+  if (failure_ != Failure::kVerify) return "";
+  return X509_verify_cert_error_string(SSL_get_verify_result(ssl_));
+}
+
 const char* TlsTransport::failureName(Failure f) noexcept {
   switch (f) {
     case Failure::kNone: return "none";
     case Failure::kNotTls: return "not_tls";
     case Failure::kAlert: return "alert";
     case Failure::kProtocol: return "protocol";
+    case Failure::kVerify: return "verify";
   }
   return "protocol";
 }

@@ -68,6 +68,10 @@ class Transport {
   /// The poller's events as the caller should see them: a transport whose read
   /// waits for the socket to be writable (TLS) turns EPOLLOUT into EPOLLIN too.
   virtual std::uint32_t adjustEvents(std::uint32_t events) const noexcept { return events; }
+  /// For the pre-reuse check, when the poller saw nothing: true when no
+  /// application byte and no end of the session is waiting. The transport may
+  /// consume records of its own (TLS 1.3 tickets) to find out.
+  virtual bool quiet() noexcept = 0;
 
  protected:
   ~Transport() = default;
@@ -91,8 +95,9 @@ class Stream {
   /// loop already fetched for `handler`: the one place stale events die.
   void close(EventLoop& loop, IoHandler* handler, bool reset = false) noexcept;
 
-  /// Forward each readiness event here first.
-  void onEvents(std::uint32_t events) noexcept;
+  /// Forward each readiness event here first. Returns the events as the owner
+  /// should act on them (a transport may turn writable into readable: TLS).
+  std::uint32_t onEvents(std::uint32_t events) noexcept;
 
   /// One read into the owner's buffer. kDone with bytes > 0, kBlocked, kEof or kFailed.
   IoResult read(char* buf, std::size_t len);

@@ -89,10 +89,11 @@ class TlsTransport final : public Transport {
     kNotTls,    // the client spoke plain HTTP (or something else) on the TLS port
     kAlert,     // an alert ended the handshake (received, or ours: e.g. no common ALPN)
     kProtocol,  // malformed records or any other TLS error
+    kVerify,    // a client refused the server's certificate (verifyError() says why)
   };
 
-  /// `serverName`: SNI and the name verified, clients only.
-  TlsTransport(const TlsContext& ctx, int fd, const char* serverName = nullptr);
+  /// Clients start theirs through a TlsOrigin (SNI, name check, sessions).
+  TlsTransport(const TlsContext& ctx, int fd);
   ~TlsTransport();
   TlsTransport(const TlsTransport&) = delete;
   TlsTransport& operator=(const TlsTransport&) = delete;
@@ -103,6 +104,10 @@ class TlsTransport final : public Transport {
   /// close_notify, then our FIN.
   void shutdownWrite(Stream& s) override;
   std::uint32_t adjustEvents(std::uint32_t events) const noexcept override;
+  /// Processes the records waiting on the socket without taking application
+  /// data (SSL_peek): late TLS 1.3 tickets are absorbed; a close_notify, EOF,
+  /// error or application byte means the connection cannot be reused.
+  bool quiet() noexcept override;
 
   /// Sends close_notify once, best effort (not before the handshake finished,
   /// nor after a fatal error). Call before closing the socket.
@@ -116,6 +121,12 @@ class TlsTransport final : public Transport {
   Failure failure() const noexcept { return failure_; }
   /// A close_notify from the peer was seen.
   bool peerCloseNotify() const noexcept;
+  /// The negotiated ALPN protocol ("" if none), and the cipher suite's name.
+  std::string alpn() const;
+  const char* cipher() const noexcept;
+  /// Why the certificate was refused, in OpenSSL's words ("certificate has
+  /// expired", "hostname mismatch", ...); "" unless failure() is kVerify.
+  const char* verifyError() const noexcept;
 
   static const char* failureName(Failure f) noexcept;
   /// The SSL object (a client keeps its session for resumption through it).

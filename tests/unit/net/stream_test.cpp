@@ -204,6 +204,10 @@ struct FlipTransport final : Transport {
     ++calls;
     ::shutdown(s.fd(), SHUT_WR);
   }
+  bool quiet() noexcept override {
+    ++calls;
+    return true;
+  }
 };
 
 TEST_F(StreamTest, TransportSeamCarriesEveryOperation) {
@@ -222,8 +226,10 @@ TEST_F(StreamTest, TransportSeamCarriesEveryOperation) {
   ASSERT_EQ(r.kind, Kind::kDone);
   EXPECT_EQ(std::string(buf, r.bytes), "ab");
   EXPECT_EQ(h.stream.sendFile(0, 0, 1).err, EOPNOTSUPP);
+  ASSERT_EQ(::write(peer.fd, "x", 1), 1);  // a raw peek would see this byte...
+  EXPECT_TRUE(h.stream.quietAndOpen());    // ...the transport's answer counts
   h.stream.shutdownWrite();
-  EXPECT_EQ(flip.calls, 4);
+  EXPECT_EQ(flip.calls, 5);
   h.stream.close(loop, &h);
 }
 

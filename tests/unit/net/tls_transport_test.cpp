@@ -11,8 +11,7 @@
 #include <cstdio>
 #include <string>
 
-#include "net_test_util.h"
-#include "tether/net/tls.h"
+#include "tls_test_util.h"
 
 namespace tether::net {
 namespace {
@@ -21,14 +20,7 @@ using testing::Fd;
 using Kind = IoResult::Kind;
 using Failure = TlsTransport::Failure;
 
-const TlsContext& serverContext() {
-  static auto ctx = [] {
-    TlsServerConfig c;
-    c.selfSigned = true;
-    return TlsContext::server(c);
-  }();
-  return *ctx;
-}
+const TlsContext& serverContext() { return testing::selfSignedServer(); }
 
 std::unique_ptr<TlsContext> clientContext() {
   TlsClientConfig c;
@@ -36,29 +28,7 @@ std::unique_ptr<TlsContext> clientContext() {
   return TlsContext::client(c);
 }
 
-// One end: a stream with a TLS transport on it.
-struct End {
-  Stream stream;
-  std::unique_ptr<TlsTransport> tls;
-  End(const TlsContext& ctx, int fd) : tls(std::make_unique<TlsTransport>(ctx, fd)) {
-    stream.adopt(fd);
-    stream.setTransport(tls.get());
-  }
-  ~End() {
-    if (stream.isOpen()) ::close(stream.fd());
-  }
-  IoResult read(std::string& into) {
-    char buf[4096];
-    IoResult r = stream.read(buf, sizeof buf);
-    if (r.done()) into.append(buf, r.bytes);
-    return r;
-  }
-  bool write(std::string_view data) {
-    std::size_t sent = 0;
-    for (int i = 0; i < 100 && sent < data.size(); ++i) stream.writeAll(data, &sent);
-    return sent == data.size();
-  }
-};
+using End = testing::TlsEnd;
 
 class TlsTransportTest : public ::testing::Test {
  protected:
@@ -70,25 +40,9 @@ class TlsTransportTest : public ::testing::Test {
     return {std::make_unique<End>(*clientCtx, c), std::make_unique<End>(serverContext(), s)};
   }
 
-  // Alternates reads until both handshakes finished (or a side fails).
-  static bool handshake(End& client, End& server) {
-    std::string ignored;
-    for (int i = 0; i < 50; ++i) {
-      if (client.tls->handshakeDone() && server.tls->handshakeDone()) return true;
-      if (client.read(ignored).kind == Kind::kFailed) return false;
-      if (server.read(ignored).kind == Kind::kFailed) return false;
-    }
-    return false;
-  }
-
-  // Reads until `want` bytes arrived or the read ends.
+  static bool handshake(End& client, End& server) { return testing::tlsHandshake(client, server); }
   static IoResult readUntil(End& e, std::string& into, std::size_t want) {
-    IoResult r;
-    for (int i = 0; i < 10000 && into.size() < want; ++i) {
-      r = e.read(into);
-      if (r.kind == Kind::kEof || r.kind == Kind::kFailed) return r;
-    }
-    return r;
+    return testing::tlsReadUntil(e, into, want);
   }
 };
 

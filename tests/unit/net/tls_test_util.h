@@ -1,0 +1,98 @@
+// Test-only helpers for TLS over loopback pairs: a self-signed server context,
+// one end of a connection (a stream with its transport), and drivers that
+// alternate the two ends by hand (no loop, no sleeps).
+#pragma once
+
+#include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "net_test_util.h"
+#include "tether/net/tls.h"
+
+namespace tether::net::testing {
+
+/// The in-memory certificate for localhost, 127.0.0.1 and ::1.
+inline const TlsContext& selfSignedServer() {
+  static auto ctx = [] {
+    TlsServerConfig c;
+    c.selfSigned = true;
+    return TlsContext::server(c);
+  }();
+  return *ctx;
+}
+
+/// That certificate as a CA file (what --cacert takes), written once.
+inline const std::string& selfSignedCaFile() {
+  static const std::string path = [] {
+    std::string p = ::testing::TempDir() + "tether-self-signed-ca.pem";
+    std::FILE* f = std::fopen(p.c_str(), "w");
+    EXPECT_NE(f, nullptr);
+    PEM_write_X509(f, SSL_CTX_get0_certificate(selfSignedServer().native()));
+    std::fclose(f);
+    return p;
+  }();
+  return path;
+}
+
+/// One end: a stream with a TLS transport on it; closes the fd on scope exit.
+struct TlsEnd {
+  Stream stream;
+  std::unique_ptr<TlsTransport> tls;
+  TlsEnd(const TlsContext& ctx, int fd) : TlsEnd(std::make_unique<TlsTransport>(ctx, fd), fd) {}
+  TlsEnd(std::unique_ptr<TlsTransport> t, int fd) : tls(std::move(t)) {
+    stream.adopt(fd);
+    stream.setTransport(tls.get());
+  }
+  ~TlsEnd() {
+    if (stream.isOpen()) ::close(stream.fd());
+  }
+  IoResult read(std::string& into) {
+    char buf[4096];
+    IoResult r = stream.read(buf, sizeof buf);
+    if (r.done()) into.append(buf, r.bytes);
+    return r;
+  }
+  bool write(std::string_view data) {
+    std::size_t sent = 0;
+    for (int i = 0; i < 100 && sent < data.size(); ++i) stream.writeAll(data, &sent);
+    return sent == data.size();
+  }
+};
+
+/// Alternates reads until both handshakes finished (or a side fails).
+inline bool tlsHandshake(TlsEnd& client, TlsEnd& server) {
+  std::string ignored;
+  for (int i = 0; i < 50; ++i) {
+    if (client.tls->handshakeDone() && server.tls->handshakeDone()) return true;
+    if (client.read(ignored).kind == IoResult::Kind::kFailed) return false;
+    if (server.read(ignored).kind == IoResult::Kind::kFailed) return false;
+  }
+  return false;
+}
+
+/// Waits (up to 2 s) until `fd` has something to read. Loopback delivery is
+/// not always instant: a busy machine defers it to a softirq.
+inline bool waitReadable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 2000) == 1;
+}
+
+/// Reads until `want` bytes arrived or the read ends.
+inline IoResult tlsReadUntil(TlsEnd& e, std::string& into, std::size_t want) {
+  IoResult r;
+  for (int i = 0; i < 10000 && into.size() < want; ++i) {
+    r = e.read(into);
+    if (r.kind == IoResult::Kind::kEof || r.kind == IoResult::Kind::kFailed) return r;
+  }
+  return r;
+}
+
+}  // namespace tether::net::testing
