@@ -55,6 +55,7 @@ HttpUrl parseHttpUrl(const std::string& url) {
   std::string error;
   std::optional<http::Url> u = http::parseUrl(url, &error);
   if (!u) throw UsageError(error);
+  if (u->tls) throw UsageError("https:// URLs: not supported by this command yet");
   return *u;
 }
 

@@ -1,5 +1,7 @@
 #include "tether/http/url.h"
 
+#include <strings.h>
+
 #include <charconv>
 
 namespace tether::http {
@@ -10,16 +12,25 @@ std::optional<Url> fail(std::string* error, std::string why) {
   return std::nullopt;
 }
 
+bool hasPrefix(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() &&
+         strncasecmp(text.data(), prefix.data(), prefix.size()) == 0;
+}
+
 }  // namespace
 
 std::optional<Url> parseUrl(std::string_view text, std::string* error) {
-  constexpr std::string_view kScheme = "http://";
-  std::string_view rest = text;
-  if (rest.substr(0, kScheme.size()) != kScheme) {
-    return fail(error, "URL must start with http:// (got '" + std::string(text) + "')");
-  }
-  rest.remove_prefix(kScheme.size());
   Url u;
+  std::string_view rest = text;
+  if (hasPrefix(rest, "https://")) {
+    u.tls = true;
+    u.port = 443;
+    rest.remove_prefix(8);
+  } else if (hasPrefix(rest, "http://")) {
+    rest.remove_prefix(7);
+  } else {
+    return fail(error, "URL must start with http:// or https:// (got '" + std::string(text) + "')");
+  }
   std::size_t slash = rest.find_first_of("/?");
   u.authority = std::string(rest.substr(0, slash));
   if (slash != std::string_view::npos) {

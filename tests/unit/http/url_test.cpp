@@ -31,10 +31,22 @@ TEST(Url, SplitsHostPortAuthorityAndTarget) {
   EXPECT_EQ(parsed("http://[::1]:9/x").host, "::1");
   EXPECT_EQ(parsed("http://[::1]:9/x").authority, "[::1]:9");
   EXPECT_EQ(parsed("http://127.0.0.1:1").port, 1);
+  EXPECT_FALSE(parsed("http://a").tls);
+}
+
+TEST(Url, HttpsDefaultsToPort443AndTheSchemeIgnoresCase) {
+  Url u = parsed("https://example.test/x");
+  EXPECT_TRUE(u.tls);
+  EXPECT_EQ(u.port, 443);
+  EXPECT_EQ(u.authority, "example.test");
+  EXPECT_EQ(parsed("HTTPS://[::1]:8443/").port, 8443);
+  EXPECT_TRUE(parsed("HTTPS://[::1]:8443/").tls);
+  EXPECT_FALSE(parsed("HTTP://a").tls);
 }
 
 TEST(Url, RejectsWithAOneLineReason) {
-  EXPECT_NE(rejected("https://a/").find("http://"), std::string::npos);
+  EXPECT_NE(rejected("ftp://a/").find("http:// or https://"), std::string::npos);
+  EXPECT_NE(rejected("https:/a/").find("http:// or https://"), std::string::npos);
   EXPECT_NE(rejected("http://u@a/").find("user info"), std::string::npos);
   EXPECT_NE(rejected("http://[::1/").find("unterminated"), std::string::npos);
   EXPECT_NE(rejected("http://[::1]x/").find("after [IPv6]"), std::string::npos);
