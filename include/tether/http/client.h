@@ -47,6 +47,8 @@ enum class ErrorKind : std::uint8_t {
   kMalformedResponse,               // the response could not be parsed
   kResponseTooLarge,                // body above PoolOptions::maxResponseBody
   kCancelled,                       // Pool::cancelAll()
+  kTlsHandshakeFailed,              // https: the handshake failed (alert, not TLS, bad records)
+  kTlsVerifyFailed,                 // https: the server's certificate was refused (detail says why)
 };
 
 /// Stable lower-case name, e.g. "connection_closed_before_response".
@@ -62,16 +64,18 @@ struct ClientError {
 
 /// Per-request measurements, for tools. Durations in microseconds.
 struct RequestStats {
-  bool reused = false;              // the final attempt ran on a reused connection
-  int attempts = 0;                 // 1, or 2 after the one permitted retry
-  const char* retryReason = "";     // why the first attempt was retried ("" if not)
-  const char* noRetryReason = "";   // why a failure was not retried ("" if success)
-  bool firstAttemptReused = false;  // the first attempt ran on a reused connection
-  Millis idleBeforeReuseMs = -1;    // idle age of the reused connection, -1 if fresh
-  Millis firstAttemptIdleMs = -1;   // the same for the first attempt, kept across a retry
-  std::int64_t connectUs = -1;      // connect() to writable, -1 if reused
-  std::int64_t firstByteUs = -1;    // request write start to first response byte
-  std::int64_t totalUs = 0;         // request() to callback
+  bool reused = false;               // the final attempt ran on a reused connection
+  int attempts = 0;                  // 1, or 2 after the one permitted retry
+  const char* retryReason = "";      // why the first attempt was retried ("" if not)
+  const char* noRetryReason = "";    // why a failure was not retried ("" if success)
+  bool firstAttemptReused = false;   // the first attempt ran on a reused connection
+  Millis idleBeforeReuseMs = -1;     // idle age of the reused connection, -1 if fresh
+  Millis firstAttemptIdleMs = -1;    // the same for the first attempt, kept across a retry
+  std::int64_t connectUs = -1;       // connect() to writable, -1 if reused
+  std::int64_t tlsHandshakeUs = -1;  // https: writable to handshake done, -1 if reused or plain
+  bool tlsResumed = false;           // https: that handshake resumed a session
+  std::int64_t firstByteUs = -1;     // request write start to first response byte
+  std::int64_t totalUs = 0;          // request() to callback
   std::uint64_t connectionId = 0;
   std::uint64_t requestOnConnection = 0;   // 1-based
   std::uint64_t bytesSent = 0;             // of the final attempt

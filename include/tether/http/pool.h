@@ -40,6 +40,10 @@
 #include "tether/net/event_loop.h"
 #include "tether/net/socket.h"
 
+namespace tether::net {
+class TlsContext;
+}
+
 namespace tether::http::client {
 
 struct PoolOptions {
@@ -58,6 +62,11 @@ struct PoolOptions {
   bool watchIdle = true;                 // close an idle connection when its peer closes
   liveness::KeepaliveProfile keepalive;  // SO_KEEPALIVE/TCP_USER_TIMEOUT on every socket
   std::uint64_t seed = 0;                // lifetime jitter; 0: from random_device
+  // https: a client context (TlsContext::client; verification, CA file) that
+  // outlives the pool. Sessions resume across the pool's connections. An idle
+  // connection whose server sent close_notify counts as closed by the peer.
+  const net::TlsContext* tls = nullptr;
+  std::string serverName;  // SNI and the certificate's name; empty: `host` without its port
 };
 
 /// Counters since the pool was created (loop thread).
@@ -73,6 +82,8 @@ struct PoolStats {
   std::uint64_t peerClosedWhileIdle = 0;  // watched idle connection closed by the peer
   std::uint64_t idleExpired = 0;          // our idle deadline passed
   std::uint64_t notKept = 0;              // closed after a response (server close, limits)
+  std::uint64_t tlsFullHandshakes = 0;
+  std::uint64_t tlsResumedHandshakes = 0;
   std::size_t open = 0;
   std::size_t idle = 0;
   std::size_t queued = 0;

@@ -23,6 +23,8 @@ const char* errorKindName(ErrorKind kind) noexcept {
     case ErrorKind::kMalformedResponse: return "malformed_response";
     case ErrorKind::kResponseTooLarge: return "response_too_large";
     case ErrorKind::kCancelled: return "cancelled";
+    case ErrorKind::kTlsHandshakeFailed: return "tls_handshake_failed";
+    case ErrorKind::kTlsVerifyFailed: return "tls_verify_failed";
   }
   return "unknown";
 }

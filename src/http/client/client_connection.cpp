@@ -11,6 +11,16 @@
 #include "tether/net/connector.h"
 
 namespace tether::http::client {
+namespace {
+
+const char* handshakeFailure(net::TlsTransport::Failure f) {
+  if (f == net::TlsTransport::Failure::kAlert) {
+    return "TLS handshake refused with an alert (no common version, cipher or ALPN?)";
+  }
+  return "TLS handshake failed: the server's bytes are not TLS (plain HTTP on this port?)";
+}
+
+}  // namespace
 
 ClientConnection::ClientConnection(PoolImpl& pool, std::uint64_t id, Millis lifetimeEnd)
     : pool_(pool), lifetimeEnd_(lifetimeEnd), id_(id) {
@@ -34,6 +44,10 @@ bool ClientConnection::connect(const net::SocketAddress& addr,
   if (fd < 0) return false;
   state_ = State::kConnecting;
   stream_.open(pool_.loop(), fd, this, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+  if (net::TlsOrigin* origin = pool_.tls()) {
+    tls_ = origin->start(fd);  // the handshake runs inside the first write
+    stream_.setTransport(tls_.get());
+  }
   arm(now + pool_.options().connectTimeout);
   return true;
 }
@@ -75,7 +89,10 @@ void ClientConnection::enterIdle(Millis deadline, Millis now) {
 
 void ClientConnection::close() {
   if (timer_.linked()) pool_.loop().timers().unlink(timer_);
+  if (tls_) tls_->closeNotify();  // skipped after a failure or before the handshake
   stream_.close(pool_.loop(), this);
+  stream_.setTransport(nullptr);
+  tls_.reset();
   state_ = State::kClosed;
 }
 
@@ -98,15 +115,18 @@ void ClientConnection::onTimer() {
 }
 
 void ClientConnection::onIoEvents(std::uint32_t events) {
-  stream_.onEvents(events);
+  events = stream_.onEvents(events);
   switch (state_) {
     case State::kClosed: return;
-    case State::kIdle:
-      // Idle: anything but "writable" means the peer closed or misbehaves.
-      if (pool_.options().watchIdle && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
-        pool_.onIdlePeerClosed(*this);
-      }
+    case State::kIdle: {
+      // Idle: anything but "writable" means the peer closed or misbehaves,
+      // except TLS records that carry no data (late TLS 1.3 tickets).
+      bool closing = events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR);
+      bool readable = events & EPOLLIN;
+      bool gone = closing || (readable && (!tls_ || !stream_.quietAndOpen()));
+      if (pool_.options().watchIdle && gone) pool_.onIdlePeerClosed(*this);
       return;
+    }
     case State::kConnecting:
       if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
       onConnected();
@@ -117,6 +137,7 @@ void ClientConnection::onIoEvents(std::uint32_t events) {
       if (state_ == State::kBusy && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
         readAll();
       }
+      if (state_ == State::kBusy) noteHandshake();
       return;
   }
 }
@@ -135,7 +156,9 @@ void ClientConnection::onConnected() {
 void ClientConnection::flush() {
   if (!stream_.writeReady()) return;
   net::IoResult r = stream_.writeAll(out_, &written_);
+  noteHandshake();
   if (r.kind != net::IoResult::Kind::kFailed) return;  // done, or EPOLLOUT resumes
+  if (failedByTls(r.err)) return;
   // EPIPE/ECONNRESET: the response (or the reason for the close) may still be
   // readable; read it before deciding.
   readAll();
@@ -156,12 +179,16 @@ void ClientConnection::readAll() {
       if (ev == ResponseParser::Event::kError && received_ > 0) {
         return fail(ErrorKind::kConnectionClosedDuringResponse, 0, parser_.errorReason());
       }
+      bool handshaking = tls_ && !tls_->handshakeDone();
       return fail(received_ > 0 ? ErrorKind::kConnectionClosedDuringResponse
                                 : ErrorKind::kConnectionClosedBeforeResponse,
-                  0, "the server closed the connection");
+                  0,
+                  handshaking ? "the server closed the connection during the TLS handshake"
+                              : "the server closed the connection");
     } else if (r.kind == net::IoResult::Kind::kBlocked) {
       return;
     } else {
+      if (failedByTls(r.err)) return;
       return fail(received_ > 0 ? ErrorKind::kConnectionClosedDuringResponse
                                 : ErrorKind::kConnectionClosedBeforeResponse,
                   r.err, "connection reset");
@@ -212,6 +239,32 @@ void ClientConnection::completeResponse(bool extraBytes) {
       parser_.reusable() && !extraBytes && written_ == out_.size() && !stream_.peerDone();
   if (!reusable) close();
   pool_.onResponse(*this, std::move(ex_), reusable, parser_.keepAliveHint().timeoutSeconds);
+}
+
+// A failed handshake or a refused certificate, in the client's words; false
+// when TLS does not explain the failure (a broken record after the handshake
+// is a reset like any other).
+bool ClientConnection::failedByTls(int err) {
+  if (!tls_ || err != EPROTO) return false;
+  net::TlsTransport::Failure f = tls_->failure();
+  if (f == net::TlsTransport::Failure::kVerify) {
+    fail(ErrorKind::kTlsVerifyFailed, err, tls_->verifyError());
+    return true;
+  }
+  if (f == net::TlsTransport::Failure::kNone || tls_->handshakeDone()) return false;
+  fail(ErrorKind::kTlsHandshakeFailed, err, handshakeFailure(f));
+  return true;
+}
+
+// https: counts the handshake once it finished and times it for the exchange
+// that caused it (from writable to done).
+void ClientConnection::noteHandshake() {
+  if (!tls_ || handshakeCounted_ || !tls_->handshakeDone()) return;
+  handshakeCounted_ = true;
+  pool_.onTlsHandshake(tls_->resumed());
+  if (!ex_) return;
+  ex_->result.stats.tlsHandshakeUs = statsMicros() - writeStartUs_;
+  ex_->result.stats.tlsResumed = tls_->resumed();
 }
 
 void ClientConnection::fail(ErrorKind kind, int err, const char* detail) {

@@ -19,6 +19,7 @@
 #include "tether/net/event_loop.h"
 #include "tether/net/socket.h"
 #include "tether/net/stream.h"
+#include "tether/net/tls.h"
 
 namespace tether::http::client {
 
@@ -80,6 +81,8 @@ class ClientConnection final : public net::IoHandler {
   bool parse(const char* data, std::size_t len);
   void completeResponse(bool extraBytes);
   void fail(ErrorKind kind, int err, const char* detail);
+  bool failedByTls(int err);
+  void noteHandshake();
 
   PoolImpl& pool_;
   std::unique_ptr<Exchange> ex_;
@@ -96,7 +99,9 @@ class ClientConnection final : public net::IoHandler {
   std::uint64_t requests_ = 0;
   std::uint64_t received_ = 0;  // response bytes of the current exchange
   net::Stream stream_;
+  std::unique_ptr<net::TlsTransport> tls_;  // https only; the stream's transport
   State state_ = State::kConnecting;
+  bool handshakeCounted_ = false;
   bool reused_ = false;  // the current exchange is not the connection's first
 };
 

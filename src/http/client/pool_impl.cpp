@@ -23,6 +23,18 @@ ClientError toError(const AttemptFailure& f) {
   return e;
 }
 
+// "example.test:8443" -> "example.test"; "[::1]:8443" -> "::1".
+std::string hostWithoutPort(const std::string& authority) {
+  if (!authority.empty() && authority.front() == '[') {
+    return authority.substr(1, authority.find(']') - 1);
+  }
+  std::size_t colon = authority.find(':');
+  if (colon != std::string::npos && authority.find(':', colon + 1) == std::string::npos) {
+    return authority.substr(0, colon);
+  }
+  return authority;  // no port, or a bare IPv6 literal
+}
+
 }  // namespace
 
 PoolImpl::PoolImpl(net::EventLoop& loop, const net::SocketAddress& origin, std::string host,
@@ -34,6 +46,10 @@ PoolImpl::PoolImpl(net::EventLoop& loop, const net::SocketAddress& origin, std::
       readBuffer_(kReadBufferSize),
       rng_(options.seed != 0 ? options.seed : std::random_device{}()),
       alive_(std::make_shared<PoolImpl*>(this)) {
+  if (options_.tls != nullptr) {
+    std::string name = options_.serverName.empty() ? hostWithoutPort(host_) : options_.serverName;
+    tls_ = std::make_unique<net::TlsOrigin>(*options_.tls, std::move(name));
+  }
   // Closed connections may still have events in the loop's current batch:
   // free them only once the iteration is over.
   loop_.addEndOfIterationHook([alive = alive_] {

@@ -11,6 +11,7 @@
 #include "client_connection.h"
 #include "exchange.h"
 #include "tether/http/pool.h"
+#include "tether/net/tls_client.h"
 
 namespace tether::http::client {
 
@@ -34,6 +35,11 @@ class PoolImpl {
   net::EventLoop& loop() noexcept { return loop_; }
   const PoolOptions& options() const noexcept { return options_; }
   const std::string& host() const noexcept { return host_; }
+  /// https: the origin that starts each connection's TLS (nullptr for http).
+  net::TlsOrigin* tls() noexcept { return tls_.get(); }
+  void onTlsHandshake(bool resumed) noexcept {
+    ++(resumed ? stats_.tlsResumedHandshakes : stats_.tlsFullHandshakes);
+  }
   char* readBuffer() noexcept { return readBuffer_.data(); }
   std::size_t readBufferSize() const noexcept { return readBuffer_.size(); }
 
@@ -53,6 +59,7 @@ class PoolImpl {
   std::string host_;
   PoolOptions options_;
   PoolStats stats_;
+  std::unique_ptr<net::TlsOrigin> tls_;  // declared before the connections: outlives them
   std::vector<std::unique_ptr<ClientConnection>> conns_;    // open or connecting
   std::vector<std::unique_ptr<ClientConnection>> retired_;  // freed at iteration end
   ClientConnection* idleHead_ = nullptr;                    // most recently used

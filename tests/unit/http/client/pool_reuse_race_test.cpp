@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "loop_test_util.h"
 #include "tether/http/pool.h"
 
 namespace tether::http::client {
@@ -76,11 +77,7 @@ class ScriptedServer {
               static_cast<ssize_t>(response.size()));
     return true;
   }
-  void pollUntil(std::function<bool()> step) {  // bounded by the test's 10 s guard
-    loop_.runAfter(1, [this, step] {
-      if (!step()) pollUntil(step);
-    });
-  }
+  void pollUntil(std::function<bool()> step) { testing::pollUntil(loop_, std::move(step)); }
 
   net::EventLoop& loop_;
   int fd_ = -1;
@@ -91,14 +88,7 @@ class ScriptedServer {
 
 class PoolReuseTest : public ::testing::Test {
  protected:
-  void run() {
-    loop_.runAfter(10'000, [this] {
-      timedOut_ = true;
-      loop_.quit();
-    });
-    loop_.run();
-    ASSERT_FALSE(timedOut_);
-  }
+  void run() { ASSERT_TRUE(testing::runGuarded(loop_)) << "timed out"; }
   ClientRequest get() { return {"GET", "/", {}, ""}; }
   // A callback that keeps the result and ends run().
   std::function<void(ClientResult&&)> recordAndQuit() {
@@ -127,7 +117,6 @@ class PoolReuseTest : public ::testing::Test {
   net::EventLoop loop_;
   ScriptedServer server_{loop_};
   std::vector<ClientResult> results_;
-  bool timedOut_ = false;
 };
 
 TEST_F(PoolReuseTest, PreReuseCheckDiscardsAConnectionThePeerClosed) {
