@@ -46,7 +46,12 @@ int bench(const BenchArgs& args) {
   // Exit 1 when nothing succeeded (e.g. every connect failed), for scripts, and
   // say why in words on stderr.
   if (result.requests > 0 || result.errors.total() == 0) return 0;
-  if (result.errors.connectErrno != 0) {
+  if (result.errors.tlsError != nullptr && result.errors.tls == result.errors.total()) {
+    fmt::print(stderr, "tether: bench: no request succeeded: TLS: {}{}\n", result.errors.tlsError,
+               result.errors.tlsRefused
+                   ? " (--cacert FILE names the CA to trust; -k skips the check)"
+                   : "");
+  } else if (result.errors.connectErrno != 0) {
     fmt::print(stderr, "tether: bench: no request succeeded: connecting to {} failed: {}\n",
                config.target.toString(), std::strerror(result.errors.connectErrno));
   } else {

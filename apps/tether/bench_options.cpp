@@ -55,7 +55,6 @@ HttpUrl parseHttpUrl(const std::string& url) {
   std::string error;
   std::optional<http::Url> u = http::parseUrl(url, &error);
   if (!u) throw UsageError(error);
-  if (u->tls) throw UsageError("https:// URLs: not supported by this command yet");
   return *u;
 }
 
@@ -68,7 +67,8 @@ net::SocketAddress resolveHttpUrl(const HttpUrl& u) {
 
 void addBenchOptions(CLI::App& cmd, BenchArgs& a) {
   addKeepaliveOptions(cmd, a.keepalive, "the load connections");
-  label(cmd.add_option("url", a.url, "The URL to load: http://host[:port][/path]"), "URL")
+  addTlsClientOptions(cmd, a.tls);
+  label(cmd.add_option("url", a.url, "The URL to load: http[s]://host[:port][/path]"), "URL")
       ->required();
   label(cmd.add_option("-c,--connections", a.connections, "Open connections, over all threads"),
         "N")
@@ -145,6 +145,8 @@ tools::bench::BenchConfig toBenchConfig(const BenchArgs& a) {
   spec.keepAlive = c.keepAlive;
   c.request = tools::bench::buildRequest(spec);
   c.target = resolveHttpUrl(url);
+  c.tls = toTlsContext(a.tls, url);
+  c.tlsServerName = url.host;
   std::vector<std::string> warnings;
   c.keepalive = toKeepaliveProfile(a.keepalive, warnings);
   for (const std::string& w : warnings) fmt::print(stderr, "tether: warning: {}\n", w);

@@ -10,6 +10,7 @@
 #include "keepalive_options.h"
 #include "tether/http/url.h"
 #include "tether/tools/bench.h"
+#include "tls_client_options.h"
 
 namespace tether::app {
 
@@ -31,9 +32,10 @@ struct BenchArgs {
   std::string warmup = "0";
   bool json = false;
   KeepaliveArgs keepalive;
+  TlsClientArgs tls;
 };
 
-/// An http:// URL split up (http::Url).
+/// An http:// or https:// URL split up (http::Url).
 using HttpUrl = http::Url;
 
 /// http::parseUrl(), throwing UsageError with its one-line reason.

@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -21,6 +22,10 @@
 #include "tether/core/timer_wheel.h"
 #include "tether/liveness/keepalive_profile.h"
 #include "tether/net/socket.h"
+
+namespace tether::net {
+class TlsContext;
+}
 
 namespace tether::tools::bench {
 
@@ -66,6 +71,11 @@ struct BenchConfig {
   Millis timeout = 2'000;      // per request: from send (or intended send) to the last byte
   double rate = 0;             // > 0: open loop, requests/s over all connections
   Millis warmup = 0;           // excluded from every statistic
+  /// https: the client context (verification, CA file) and the name for SNI
+  /// and the certificate check; null for http. Each thread keeps its own
+  /// sessions, so its later connections resume.
+  std::shared_ptr<const net::TlsContext> tls;
+  std::string tlsServerName;
   /// TCP keepalive / TCP_USER_TIMEOUT for every connection (none: system default).
   std::optional<liveness::KeepaliveProfile> keepalive;
   /// Called about once a second from the calling thread while the run is in
@@ -83,11 +93,14 @@ struct ErrorCounts {
   std::uint64_t timeout = 0;  // no complete response within `timeout`
   std::uint64_t read = 0;     // peer closed (or another read/write error) mid-request
   std::uint64_t parse = 0;    // malformed response
+  std::uint64_t tls = 0;      // https: handshake failed or the certificate was refused
   std::uint64_t status4xx = 0;
   std::uint64_t status5xx = 0;
   int connectErrno = 0;  // why the first failed connect failed (ECONNREFUSED...), 0 if none
+  const char* tlsError = nullptr;  // why the first TLS failure happened (static text), or null
+  bool tlsRefused = false;         // that failure was the certificate check
   std::uint64_t total() const noexcept {
-    return connect + reset + timeout + read + parse + status4xx + status5xx;
+    return connect + reset + timeout + read + parse + tls + status4xx + status5xx;
   }
 };
 
@@ -97,6 +110,16 @@ struct LatencySummary {
   std::uint64_t count = 0;
   std::uint64_t min = 0, p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;
   double mean = 0;
+};
+
+/// https: the handshakes of the measured window. Handshake time runs from the
+/// TCP connection being writable to the handshake being done.
+struct TlsSummary {
+  bool enabled = false;
+  const char* version = "";  // of the first handshake ("TLSv1.3")
+  std::uint64_t full = 0;
+  std::uint64_t resumed = 0;
+  LatencySummary handshake;  // ns
 };
 
 /// TIME_WAIT sockets on this host whose local (server side) or remote (client
@@ -118,6 +141,7 @@ struct BenchResult {
   std::uint64_t connectionsUsed = 0;    // connections that carried a measured response
   std::uint64_t reusedRequests = 0;     // responses that were not the first on their connection
   LatencySummary latency;
+  TlsSummary tls;
   TimeWaitCounts timeWait;
   bool interrupted = false;  // stopped early through BenchConfig::stop
 };

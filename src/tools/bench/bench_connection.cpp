@@ -66,6 +66,11 @@ void BenchConnection::connect() {
   if (local > 0) worker_.mutableStats().ownPorts.set(static_cast<std::size_t>(local));
   // Registered once for everything: no epoll_ctl until the socket is closed.
   stream_.open(worker_.loop(), fd, this, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+  if (net::TlsOrigin* origin = worker_.tls()) {
+    tls_ = origin->start(fd);  // the handshake runs inside the first write
+    stream_.setTransport(tls_.get());
+    handshakeCounted_ = false;
+  }
   armTimer(deadline());
   if (connected) onConnected();
 }
@@ -74,6 +79,7 @@ void BenchConnection::onConnected() {
   std::uint64_t now = worker_.nowNs();
   ThreadStats& s = worker_.mutableStats();
   if (worker_.measuringNow(now)) ++s.connectionsOpened;
+  connectedNs_ = now;
   framer_.reset();
   responses_ = 0;
   countedUsed_ = false;
@@ -85,7 +91,7 @@ void BenchConnection::onConnected() {
 
 // Events of a socket closed earlier in the batch never arrive (Stream::close()).
 void BenchConnection::onIoEvents(std::uint32_t events) {
-  stream_.onEvents(events);
+  events = stream_.onEvents(events);
   if (state_ == State::kConnecting) {
     int err = net::connectResult(stream_.fd());
     return err != 0 ? fail(Failure::kConnect, err) : onConnected();
@@ -97,16 +103,39 @@ void BenchConnection::onIoEvents(std::uint32_t events) {
   if (generation == generation_ && (events & EPOLLOUT) && writeOffset_ < writeEnd_) flush();
 }
 
+// https: counts the handshake once it is done (inside a write or a read).
+void BenchConnection::noteHandshake() {
+  if (!tls_ || handshakeCounted_ || !tls_->handshakeDone()) return;
+  handshakeCounted_ = true;
+  std::uint64_t now = worker_.nowNs();
+  if (!worker_.measuringNow(now)) return;
+  ThreadStats& s = worker_.mutableStats();
+  ++(tls_->resumed() ? s.tlsResumed : s.tlsFull);
+  if (*s.tlsVersion == '\0') s.tlsVersion = tls_->version();
+  s.tlsHandshake.record(now - connectedNs_);
+}
+
+// A failure that TLS explains before any request went out: a refused
+// certificate, an alert, bytes that are not TLS.
+bool BenchConnection::tlsFailed(int err) const noexcept {
+  if (!tls_ || err != EPROTO) return false;
+  net::TlsTransport::Failure f = tls_->failure();
+  return f == net::TlsTransport::Failure::kVerify ||
+         (f != net::TlsTransport::Failure::kNone && !tls_->handshakeDone());
+}
+
 void BenchConnection::flush() {
   std::size_t before = writeOffset_;
   net::IoResult r =
       stream_.writeAll(std::string_view(worker_.batch()).substr(0, writeEnd_), &writeOffset_);
+  noteHandshake();
   if (worker_.measured(startNs_)) worker_.mutableStats().bytesWritten += writeOffset_ - before;
   if (r.kind == net::IoResult::Kind::kFailed) failOnError(r.err);
   // kBlocked: the registered EPOLLOUT edge resumes us.
 }
 
 void BenchConnection::failOnError(int err) {
+  if (tlsFailed(err)) return fail(Failure::kTls, err);
   bool reset = stream_.classify(err, writeOffset_ < writeEnd_) == net::StreamError::kPeerReset;
   fail(reset ? Failure::kReset : Failure::kRead, err);
 }
@@ -127,11 +156,14 @@ void BenchConnection::readAll(bool peerClosed) {
         // Every response is in: a reset instead of the FIN still ends the drain.
         return state_ == State::kDraining ? onEof() : failOnError(r.err);
     }
+    noteHandshake();
     std::uint64_t now = worker_.nowNs();
     if (worker_.measuringNow(now)) worker_.mutableStats().bytesRead += r.bytes;
     consume(buf, r.bytes, now);
     if (generation != generation_) return;  // closed (and maybe reopened) meanwhile
-    if (r.bytes < BenchWorker::kReadBufferSize && !peerClosed && state_ != State::kDraining) {
+    // A short read drained the socket, unless TLS holds more (an end after the bytes).
+    if (r.bytes < BenchWorker::kReadBufferSize && !r.more && !peerClosed &&
+        state_ != State::kDraining) {
       return;
     }
   }
@@ -218,6 +250,13 @@ void BenchConnection::fail(Failure why, int err) {
         e.connect += n;
         if (e.connectErrno == 0) e.connectErrno = err;
         break;
+      case Failure::kTls:
+        e.tls += n;
+        if (e.tlsError == nullptr) {
+          e.tlsError = tls_->failureText();
+          e.tlsRefused = tls_->failure() == net::TlsTransport::Failure::kVerify;
+        }
+        break;
       case Failure::kReset: e.reset += n; break;
       case Failure::kTimeout: e.timeout += n; break;
       case Failure::kRead: e.read += n; break;
@@ -225,7 +264,7 @@ void BenchConnection::fail(Failure why, int err) {
     }
   }
   close();
-  if (why == Failure::kConnect) {
+  if (why == Failure::kConnect || why == Failure::kTls) {  // retrying at once would spin
     state_ = State::kBackoff;
     stateSinceMs_ = worker_.loop().now();
     armTimer(deadline());
@@ -237,7 +276,12 @@ void BenchConnection::fail(Failure why, int err) {
 void BenchConnection::closeFd() {
   if (timer_.linked()) worker_.loop().timers().unlink(timer_);
   if (!stream_.isOpen()) return;
+  // Our close of a live session says so; after the server's FIN it would only
+  // draw a reset.
+  if (tls_ && !stream_.peerDone()) tls_->closeNotify();
   stream_.close(worker_.loop(), this);
+  stream_.setTransport(nullptr);
+  tls_.reset();
   ++generation_;
 }
 

@@ -18,6 +18,7 @@
 #include "tether/http/client/response_framer.h"
 #include "tether/net/event_loop.h"
 #include "tether/net/stream.h"
+#include "tether/net/tls.h"
 
 namespace tether::tools::bench {
 
@@ -56,7 +57,7 @@ class BenchConnection final : public net::IoHandler {
   void onIoEvents(std::uint32_t events) override;
 
  private:
-  enum class Failure : std::uint8_t { kConnect, kReset, kTimeout, kRead, kParse };
+  enum class Failure : std::uint8_t { kConnect, kTls, kReset, kTimeout, kRead, kParse };
 
   void connect();
   void onConnected();
@@ -69,6 +70,8 @@ class BenchConnection final : public net::IoHandler {
   void fail(Failure why, int err);
   void failOnError(int err);
   void closeFd();
+  void noteHandshake();
+  bool tlsFailed(int err) const noexcept;
   void becomeIdle(std::uint64_t nowNs);
   void armTimer(core::Millis deadline);
   core::Millis deadline() const noexcept;
@@ -76,7 +79,10 @@ class BenchConnection final : public net::IoHandler {
 
   BenchWorker& worker_;
   net::Stream stream_;
+  std::unique_ptr<net::TlsTransport> tls_;  // https only: the stream's transport
   State state_ = State::kClosed;
+  bool handshakeCounted_ = false;
+  std::uint64_t connectedNs_ = 0;  // TCP connection writable: the handshake clock starts
   bool fromWrite_ = false;
   bool charged_ = false;           // the batch in flight counts against -n
   bool countedUsed_ = false;       // counted in connectionsUsed

@@ -31,9 +31,21 @@ std::string modeText(const BenchConfig& c) {
 std::string errorsText(const ErrorCounts& e) {
   if (e.total() == 0) return "none";
   std::string why = e.connectErrno != 0 ? fmt::format(": {}", std::strerror(e.connectErrno)) : "";
-  return fmt::format("{} (connect {}{}, reset {}, timeout {}, read {}, parse {}, 4xx {}, 5xx {})",
-                     e.total(), e.connect, why, e.reset, e.timeout, e.read, e.parse, e.status4xx,
-                     e.status5xx);
+  std::string tls = e.tls > 0 ? fmt::format(", tls {}: {}", e.tls, e.tlsError) : "";
+  return fmt::format("{} (connect {}{}{}, reset {}, timeout {}, read {}, parse {}, 4xx {}, 5xx {})",
+                     e.total(), e.connect, why, tls, e.reset, e.timeout, e.read, e.parse,
+                     e.status4xx, e.status5xx);
+}
+
+std::string tlsText(const TlsSummary& t, double seconds) {
+  std::uint64_t n = t.full + t.resumed;
+  if (n == 0) return "no handshake completed";
+  const LatencySummary& h = t.handshake;
+  return fmt::format(
+      "{}, {} ({} full, {} resumed), {:.1f} handshakes/s, handshake ms p50 {:.3f}  p99 {:.3f}  "
+      "max {:.3f}",
+      t.version, core::counted(n, "handshake"), t.full, t.resumed, perSecond(double(n), seconds),
+      ms(h.p50), ms(h.p99), ms(h.max));
 }
 
 std::string statusText(const BenchResult& r) {
@@ -58,6 +70,25 @@ long long delta(std::uint64_t after, std::uint64_t before) {
   return static_cast<long long>(after) - static_cast<long long>(before);
 }
 
+// null for http.
+json::Value tlsJson(const TlsSummary& t, double seconds) {
+  if (!t.enabled) return json::Value(nullptr);
+  auto ms6 = [](std::uint64_t ns) { return core::roundDecimals(ms(ns), 6); };
+  const LatencySummary& h = t.handshake;
+  std::uint64_t n = t.full + t.resumed;
+  return {{"version", t.version},
+          {"handshakes", n},
+          {"full", t.full},
+          {"resumed", t.resumed},
+          {"handshakes_per_s", core::roundDecimals(perSecond(double(n), seconds), 1)},
+          {"handshake_ms",
+           {{"p50", ms6(h.p50)},
+            {"p90", ms6(h.p90)},
+            {"p99", ms6(h.p99)},
+            {"max", ms6(h.max)},
+            {"mean", core::roundDecimals(h.mean / 1e6, 6)}}}};
+}
+
 }  // namespace
 
 std::string formatReport(const BenchConfig& c, const BenchResult& r) {
@@ -74,6 +105,7 @@ std::string formatReport(const BenchConfig& c, const BenchResult& r) {
       "{:.3f}){}\n",
       ms(l.p50), ms(l.p90), ms(l.p99), ms(l.p999), ms(l.max), l.mean / 1e6,
       c.rate > 0 ? ", from the intended send times" : "");
+  if (r.tls.enabled) out += fmt::format("  TLS          {}\n", tlsText(r.tls, r.elapsedS));
   out += fmt::format("  status       {}\n", statusText(r));
   out += fmt::format("  errors       {}\n", errorsText(r.errors));
   out += fmt::format(
@@ -129,6 +161,10 @@ std::string formatJson(const BenchConfig& c, const BenchResult& r) {
   // Why connects failed, in words; null when none did.
   doc["errors"]["connect_error"] =
       e.connectErrno != 0 ? json::Value(std::strerror(e.connectErrno)) : json::Value(nullptr);
+  doc["errors"]["tls"] = e.tls;
+  doc["errors"]["tls_error"] =
+      e.tlsError != nullptr ? json::Value(e.tlsError) : json::Value(nullptr);
+  doc["tls"] = tlsJson(r.tls, r.elapsedS);
   doc["connections_opened"] = r.connectionsOpened;
   doc["connections_used"] = r.connectionsUsed;
   doc["requests_per_connection"] = roundDecimals(requestsPerConnection(r), 3);

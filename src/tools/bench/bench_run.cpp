@@ -112,13 +112,16 @@ BenchResult runBench(const BenchConfig& cfg) {
     w->stats().mergeInto(result);
     if (w->endNs() > endNs) endNs = w->endNs();
   }
-  LatencyHistogram merged;
+  LatencyHistogram merged, handshakes;
   PortSet own;
   for (auto& w : workers) {
     merged.merge(w->stats().latency);
+    handshakes.merge(w->stats().tlsHandshake);
     own |= w->stats().ownPorts;
   }
   result.latency = summarize(merged);
+  result.tls.enabled = cfg.tls != nullptr;
+  result.tls.handshake = summarize(handshakes);
   result.elapsedS = double(endNs - measuredFrom) / 1e9;
   workers.clear();  // closes any socket left
 

@@ -13,6 +13,14 @@ void ThreadStats::mergeInto(BenchResult& r) const noexcept {
   r.errors.timeout += errors.timeout;
   r.errors.read += errors.read;
   r.errors.parse += errors.parse;
+  r.errors.tls += errors.tls;
+  if (r.errors.tlsError == nullptr) {
+    r.errors.tlsError = errors.tlsError;
+    r.errors.tlsRefused = errors.tlsRefused;
+  }
+  r.tls.full += tlsFull;
+  r.tls.resumed += tlsResumed;
+  if (*r.tls.version == '\0') r.tls.version = tlsVersion;
   r.errors.status4xx += errors.status4xx;
   r.errors.status5xx += errors.status5xx;
   r.connectionsOpened += connectionsOpened;

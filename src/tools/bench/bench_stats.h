@@ -22,6 +22,10 @@ struct ThreadStats {
   std::uint64_t connectionsUsed = 0;
   std::uint64_t reusedRequests = 0;
   LatencyHistogram latency;
+  std::uint64_t tlsFull = 0;
+  std::uint64_t tlsResumed = 0;
+  const char* tlsVersion = "";
+  LatencyHistogram tlsHandshake;  // ns
   PortSet ownPorts;  // local ports of this thread's connections (TIME_WAIT attribution)
 
   void mergeInto(BenchResult& r) const noexcept;

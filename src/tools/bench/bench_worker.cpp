@@ -19,7 +19,11 @@ constexpr core::Millis kProgressEveryMs = 200;
 // The loop exists before the worker's thread starts (created here, run there),
 // so requestStop() from the driving thread never sees it half-made.
 BenchWorker::BenchWorker(const WorkerPlan& plan, const core::Clock& clock)
-    : plan_(plan), clock_(clock), loop_(std::make_unique<net::EventLoop>(clock_)) {}
+    : plan_(plan), clock_(clock), loop_(std::make_unique<net::EventLoop>(clock_)) {
+  if (const BenchConfig& c = *plan_.config; c.tls) {
+    tls_ = std::make_unique<net::TlsOrigin>(*c.tls, c.tlsServerName);
+  }
+}
 
 BenchWorker::~BenchWorker() {
   conns_.clear();  // closes sockets and unlinks timers while the loop still exists

@@ -26,6 +26,7 @@
 
 #include "tether/core/time.h"
 #include "tether/net/event_loop.h"
+#include "tether/net/tls_client.h"
 #include "tether/tools/bench.h"
 #include "tools/bench/bench_pacer.h"
 #include "tools/bench/bench_stats.h"
@@ -71,6 +72,8 @@ class BenchWorker final : private net::IoHandler {
   /// Now on the loop's clock, in ns (sub-millisecond: latency stamps).
   std::uint64_t nowNs() const noexcept { return static_cast<std::uint64_t>(clock_.nanos()); }
   const BenchConfig& config() const noexcept { return *plan_.config; }
+  /// https: this thread's origin (its sessions); null for http.
+  net::TlsOrigin* tls() noexcept { return tls_.get(); }
   ThreadStats& mutableStats() noexcept { return stats_; }
   char* readBuffer() noexcept { return readBuffer_.get(); }
   static constexpr std::size_t kReadBufferSize = 64 * 1024;
@@ -98,6 +101,7 @@ class BenchWorker final : private net::IoHandler {
   WorkerPlan plan_;
   const core::Clock& clock_;
   std::unique_ptr<net::EventLoop> loop_;
+  std::unique_ptr<net::TlsOrigin> tls_;  // before the connections: outlives them
   std::vector<std::unique_ptr<BenchConnection>> conns_;
   std::vector<BenchConnection*> parked_;  // open loop: free connections waiting for a due request
   std::unique_ptr<char[]> readBuffer_;

@@ -78,9 +78,18 @@ TEST(BenchOptions, UrlForms) {
   EXPECT_EQ(parseHttpUrl("http://localhost:8080/").authority, "localhost:8080");
 }
 
+TEST(BenchOptions, HttpsBuildsAClientContextAndNamesTheHost) {
+  auto c = parse({"https://localhost:8443/x", "-k"});
+  ASSERT_NE(c.tls, nullptr);
+  EXPECT_EQ(c.tlsServerName, "localhost");
+  EXPECT_EQ(c.target.port(), 8443);
+  EXPECT_EQ(parse({"http://127.0.0.1:8080/", "--cacert", "/nonexistent"}).tls, nullptr)
+      << "http: the TLS options are ignored, as curl does";
+}
+
 TEST(BenchOptions, BadValuesAreUsageErrors) {
   std::vector<std::vector<std::string>> bad = {
-      {"https://127.0.0.1/"},
+      {"https://127.0.0.1/", "--cacert", "/nonexistent/ca.pem"},
       {"127.0.0.1:8080"},
       {"http://:80/"},
       {"http://127.0.0.1:0/"},

@@ -52,6 +52,7 @@ TEST(BenchJson, DocumentedKeysOrderAndTypes) {
                                                    "latency_ms",
                                                    "status",
                                                    "errors",
+                                                   "tls",
                                                    "connections_opened",
                                                    "connections_used",
                                                    "requests_per_connection",
@@ -81,9 +82,12 @@ TEST(BenchJson, DocumentedKeysOrderAndTypes) {
             (std::vector<std::string>{"1xx", "2xx", "3xx", "4xx", "5xx", "other"}));
   EXPECT_EQ(doc["status"]["2xx"], 990);
   EXPECT_EQ(doc["status"]["other"], 1);
-  EXPECT_EQ(keysOf(doc["errors"]),
-            (std::vector<std::string>{"total", "connect", "reset", "timeout", "read", "parse",
-                                      "status_4xx", "status_5xx", "connect_error"}));
+  EXPECT_EQ(
+      keysOf(doc["errors"]),
+      (std::vector<std::string>{"total", "connect", "reset", "timeout", "read", "parse",
+                                "status_4xx", "status_5xx", "connect_error", "tls", "tls_error"}));
+  EXPECT_TRUE(doc["errors"]["tls_error"].is_null());
+  EXPECT_TRUE(doc["tls"].is_null()) << "http: no TLS section";
   EXPECT_EQ(doc["errors"]["total"], 2);
   EXPECT_EQ(doc["requests_per_connection"], 333.333);  // 3 decimals
   EXPECT_EQ(doc["reused_share"], 0.992);
@@ -96,6 +100,40 @@ TEST(BenchJson, DocumentedKeysOrderAndTypes) {
   EXPECT_EQ(t["server_side"]["delta"], -2);  // 5 -> 3
   EXPECT_EQ(t["client_side"]["delta"], 8);   // 1 -> 9
   EXPECT_TRUE(t["note"].is_string());
+}
+
+TEST(BenchReport, HttpsShowsHandshakesFullAndResumedAndTheirLatency) {
+  BenchConfig c;
+  c.target = *net::parseSocketAddress("127.0.0.1:8443");
+  c.url = "https://127.0.0.1:8443/";
+  BenchResult r;
+  r.elapsedS = 2;
+  r.requests = 100;
+  r.tls.enabled = true;
+  r.tls.version = "TLSv1.3";
+  r.tls.full = 4;
+  r.tls.resumed = 96;
+  r.tls.handshake = {100, 200'000, 400'000, 900'000, 1'500'000, 2'000'000, 2'500'000, 500'000};
+  r.errors.tls = 3;
+  r.errors.tlsError = "certificate has expired";
+  std::string text = formatReport(c, r);
+  EXPECT_NE(text.find("TLS          TLSv1.3, 100 handshakes (4 full, 96 resumed), 50.0 "
+                      "handshakes/s, handshake ms p50 0.400  p99 1.500  max 2.500"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("tls 3: certificate has expired"), std::string::npos) << text;
+
+  auto doc = parseJsonLine(formatJson(c, r));
+  const auto& t = doc["tls"];
+  EXPECT_EQ(keysOf(t), (std::vector<std::string>{"version", "handshakes", "full", "resumed",
+                                                 "handshakes_per_s", "handshake_ms"}));
+  EXPECT_EQ(t["handshakes"], 100);
+  EXPECT_EQ(t["resumed"], 96);
+  EXPECT_EQ(t["handshakes_per_s"], 50.0);
+  EXPECT_EQ(t["handshake_ms"]["p99"], 1.5);
+  EXPECT_EQ(doc["errors"]["tls"], 3);
+  EXPECT_EQ(doc["errors"]["total"], 3);
+  EXPECT_EQ(doc["errors"]["tls_error"], "certificate has expired");
 }
 
 TEST(BenchJson, EmptyRunHasZerosNotNan) {
