@@ -56,7 +56,15 @@ TlsTransport::TlsTransport(const TlsContext& ctx, int fd) : ssl_(SSL_new(ctx.nat
   SSL_set_connect_state(ssl_);
 }
 
-TlsTransport::~TlsTransport() { SSL_free(ssl_); }
+// A session both sides closed properly stays resumable even though our own
+// close_notify was not sent (after the peer's, ours would only draw a reset):
+// without SSL_SENT_SHUTDOWN, SSL_free would mark the session bad.
+TlsTransport::~TlsTransport() {
+  if (ssl_ != nullptr && !fatal_ && peerCloseNotify()) {
+    SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  }
+  SSL_free(ssl_);
+}
 
 // Fills `buf` as far as the socket allows: a short result then means the socket
 // is drained (the stream's edge-triggered contract), which one SSL_read (one
@@ -188,6 +196,19 @@ const char* TlsTransport::cipher() const noexcept {
 const char* TlsTransport::verifyError() const noexcept {
   if (failure_ != Failure::kVerify) return "";
   return X509_verify_cert_error_string(SSL_get_verify_result(ssl_));
+}
+
+const char* TlsTransport::failureText() const noexcept {
+  switch (failure_) {
+    case Failure::kNone: return "";
+    case Failure::kNotTls: return "plain HTTP on a TLS port";
+    case Failure::kAlert:
+      return "the handshake ended with an alert (no common version, cipher or ALPN?)";
+    case Failure::kProtocol:
+      return "bytes that are not TLS (plain HTTP on this port?) or a broken record";
+    case Failure::kVerify: return verifyError();
+  }
+  return "";
 }
 
 const char* TlsTransport::failureName(Failure f) noexcept {

@@ -127,6 +127,8 @@ class TlsTransport final : public Transport {
   /// Why the certificate was refused, in OpenSSL's words ("certificate has
   /// expired", "hostname mismatch", ...); "" unless failure() is kVerify.
   const char* verifyError() const noexcept;
+  /// failure() in words for a user: verifyError() for kVerify (static text).
+  const char* failureText() const noexcept;
 
   static const char* failureName(Failure f) noexcept;
   /// The SSL object (a client keeps its session for resumption through it).

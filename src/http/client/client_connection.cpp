@@ -11,17 +11,6 @@
 #include "tether/net/connector.h"
 
 namespace tether::http::client {
-namespace {
-
-const char* handshakeFailure(net::TlsTransport::Failure f) {
-  if (f == net::TlsTransport::Failure::kAlert) {
-    return "TLS handshake refused with an alert (no common version, cipher or ALPN?)";
-  }
-  return "TLS handshake failed: the server's bytes are not TLS (plain HTTP on this port?)";
-}
-
-}  // namespace
-
 ClientConnection::ClientConnection(PoolImpl& pool, std::uint64_t id, Millis lifetimeEnd)
     : pool_(pool), lifetimeEnd_(lifetimeEnd), id_(id) {
   parser_.setBodySink(&ClientConnection::onBody, this);
@@ -248,11 +237,11 @@ bool ClientConnection::failedByTls(int err) {
   if (!tls_ || err != EPROTO) return false;
   net::TlsTransport::Failure f = tls_->failure();
   if (f == net::TlsTransport::Failure::kVerify) {
-    fail(ErrorKind::kTlsVerifyFailed, err, tls_->verifyError());
+    fail(ErrorKind::kTlsVerifyFailed, err, tls_->failureText());
     return true;
   }
   if (f == net::TlsTransport::Failure::kNone || tls_->handshakeDone()) return false;
-  fail(ErrorKind::kTlsHandshakeFailed, err, handshakeFailure(f));
+  fail(ErrorKind::kTlsHandshakeFailed, err, tls_->failureText());
   return true;
 }
 
