@@ -82,7 +82,9 @@ void TlsOrigin::keep(SSL_SESSION* session) {
 }
 
 // The newest usable session, with a reference for the caller. A TLS 1.3
-// ticket leaves the cache (single use); a TLS 1.2 session stays.
+// ticket leaves the cache unless it is the last one, which is offered as a
+// copy: OpenSSL marks a TLS 1.3 session spent once a handshake used it.
+// A TLS 1.2 session stays.
 SSL_SESSION* TlsOrigin::takeSession() {
   while (!sessions_.empty()) {
     SSL_SESSION* s = sessions_.back();
@@ -91,11 +93,12 @@ SSL_SESSION* TlsOrigin::takeSession() {
       SSL_SESSION_free(s);
       continue;
     }
-    if (SSL_SESSION_get_protocol_version(s) >= TLS1_3_VERSION) {
-      sessions_.pop_back();
-    } else {
+    if (SSL_SESSION_get_protocol_version(s) < TLS1_3_VERSION) {
       SSL_SESSION_up_ref(s);
+      return s;
     }
+    if (sessions_.size() == 1) return SSL_SESSION_dup(s);  // null on failure: a full handshake
+    sessions_.pop_back();
     return s;
   }
   return nullptr;

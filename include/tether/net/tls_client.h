@@ -6,9 +6,11 @@
 //
 // Resumption: TLS 1.3 tickets arrive after the handshake, inside a later read;
 // OpenSSL's new-session callback hands each one here. A TLS 1.3 ticket is used
-// once (RFC 8446 §C.4: reuse would let an observer link the connections); the
-// server sends two per connection, so the supply lasts. A TLS 1.2 session (ID
-// or ticket) may be offered again and again until it expires.
+// once while another is at hand (RFC 8446 §C.4: reuse lets an observer link
+// the connections); the last one is offered again rather than paying a full
+// handshake, as curl does, because many servers (nginx, OpenSSL's defaults)
+// send no new ticket after a resumption. A TLS 1.2 session (ID or ticket) is
+// offered again and again until it expires.
 //
 // Threading: loop-thread only: one origin per pool, bench worker or inspect run;
 // the callback runs inside a read on the same thread. Ownership: the origin

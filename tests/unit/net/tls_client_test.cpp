@@ -97,7 +97,7 @@ TEST_F(TlsOriginTest, RefusesAWrongNameAWrongAddressAnUnknownCaAndAnExpiredCerti
   EXPECT_TRUE(testing::tlsHandshake(*conn.client, *conn.server)) << "--insecure accepts";
 }
 
-TEST_F(TlsOriginTest, Tls13TicketsArriveAfterTheHandshakeAndEachIsUsedOnce) {
+TEST_F(TlsOriginTest, Tls13TicketsArriveAfterTheHandshakeAndAreUsedOnceButTheLast) {
   TlsOrigin origin(*trusting, "localhost");
   Conn first = connect(origin);
   ASSERT_TRUE(testing::tlsHandshake(*first.client, *first.server));
@@ -111,6 +111,20 @@ TEST_F(TlsOriginTest, Tls13TicketsArriveAfterTheHandshakeAndEachIsUsedOnce) {
   EXPECT_TRUE(second.server->tls->resumed());
   exchangeAndClose(second);
   EXPECT_GE(origin.sessionsReceived(), 3u) << "the resumed connection brought a new ticket";
+
+  // The last ticket is offered again rather than paying a full handshake.
+  TlsOrigin lastOnly(*trusting, "localhost");
+  Conn one = connect(lastOnly);
+  ASSERT_TRUE(testing::tlsHandshake(*one.client, *one.server));
+  exchangeAndClose(one);
+  while (lastOnly.cachedSessions() > 1) connect(lastOnly);  // spend all but one
+  for (int i = 0; i < 2; ++i) {
+    Conn again = connect(lastOnly);
+    EXPECT_EQ(lastOnly.cachedSessions(), 1u);
+    ASSERT_TRUE(testing::tlsHandshake(*again.client, *again.server));
+    EXPECT_TRUE(again.server->tls->resumed());
+    again.client->tls->closeNotify();
+  }
 
   origin.mode().offerSession = false;  // what inspect does to time a full handshake
   Conn third = connect(origin);
