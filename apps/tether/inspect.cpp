@@ -31,6 +31,7 @@ struct InspectArgs {
   std::vector<std::string> against;  // hops in front of the server, for the ladder check
   bool json = false;
   KeepaliveArgs keepalive;
+  TlsClientArgs tls;
 };
 
 constexpr core::Millis kMaxIdleWaitLimit = 3'600'000;
@@ -58,7 +59,9 @@ tools::inspect::InspectConfig toConfig(const InspectArgs& a, HttpUrl& url) {
   url = parseHttpUrl(a.url);
   c.host = url.authority;
   c.path = url.target;
-  c.origin = "http://" + url.authority + url.target;
+  c.origin = (url.tls ? "https://" : "http://") + url.authority + url.target;
+  c.tls = toTlsContext(a.tls, url);
+  c.tlsServerName = url.host;
   c.maxIdleWait = positiveDuration("--max-idle-wait", a.maxIdleWait);
   c.requestTimeout = positiveDuration("--timeout", a.timeout);
   if (a.maxRequests < 1 || a.maxRequests > 1'000'000) {
@@ -193,7 +196,8 @@ Command addInspectCommand(CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
   CLI::App* cmd = app.add_subcommand(
       "inspect", "Measure what an HTTP/1.1 server does with keep-alive, and advise a client pool");
-  label(cmd->add_option("url", args->url, "The URL to inspect: http://host[:port][/path]"), "URL")
+  label(cmd->add_option("url", args->url, "The URL to inspect: http[s]://host[:port][/path]"),
+        "URL")
       ->required();
   label(cmd->add_option("--max-idle-wait", args->maxIdleWait,
                         "Longest wait for the server's idle close; past it the report says "
@@ -216,6 +220,7 @@ Command addInspectCommand(CLI::App& app) {
         "HOP...");
   cmd->add_flag("--json", args->json, "Print one JSON object instead of text");
   addKeepaliveOptions(*cmd, args->keepalive, "the probe connections");
+  addTlsClientOptions(*cmd, args->tls);
   return {cmd, [args] { return runInspect(*args); }};
 }
 

@@ -14,10 +14,10 @@ namespace tether::app {
 void addTlsClientOptions(CLI::App& cmd, TlsClientArgs& a) {
   label(
       cmd.add_option("--cacert", a.caFile,
-                     "https: trust the CA certificates in FILE (PEM) instead of the system store"),
+                     "Trust the CA certificates in FILE (PEM) instead of the system store (https)"),
       "FILE");
   cmd.add_flag("-k,--insecure", a.insecure,
-               "https: accept any certificate and name (testing only: nothing is verified)");
+               "Accept any certificate and name (https; for tests: nothing is verified)");
 }
 
 std::shared_ptr<const net::TlsContext> toTlsContext(const TlsClientArgs& a, const http::Url& url) {

@@ -411,7 +411,8 @@ class BenchTest(unittest.TestCase):
         srv = self.server()
         url = srv.url("/plaintext")
         cases = [
-            ["https://127.0.0.1/"],
+            ["ftp://127.0.0.1/"],
+            ["https://127.0.0.1/", "--cacert", "/nonexistent/ca.pem"],
             [url, "-c", "0"],
             [url, "-d", "1s", "-n", "10"],
             [url, "--rate", "10", "--pipeline", "2"],

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -20,6 +21,10 @@
 #include "tether/core/timer_wheel.h"
 #include "tether/liveness/keepalive_profile.h"
 #include "tether/net/socket.h"
+
+namespace tether::net {
+class TlsContext;
+}
 
 namespace tether::tools::inspect {
 
@@ -41,7 +46,11 @@ struct InspectConfig {
   net::SocketAddress target;
   std::string host;    // Host header value (the URL's authority)
   std::string path;    // origin-form target of every probe request
-  std::string origin;  // http://authority, for the report
+  std::string origin;  // http[s]://authority/path, for the report
+  /// https: the client context and the name for SNI and the certificate
+  /// check; null for http.
+  std::shared_ptr<const net::TlsContext> tls;
+  std::string tlsServerName;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers (-H)
   Millis maxIdleWait = 120'000;                              // cap on the idle-timeout wait
   std::uint64_t maxRequests = 1000;                          // cap on the max-requests probe
@@ -51,6 +60,18 @@ struct InspectConfig {
   /// Called on runInspection()'s thread every kProgressEveryMs while probes
   /// run, so a terminal can show what the inspection waits for; may be empty.
   std::function<void(const InspectProgress&)> progress;
+};
+
+/// https: what one probe connection's handshake was.
+struct TlsSeen {
+  bool done = false;    // the handshake finished
+  std::string version;  // "TLSv1.3"
+  std::string alpn;     // "" when none was chosen
+  std::string cipher;
+  bool resumed = false;
+  double handshakeMs = -1;       // TCP connection writable to handshake done
+  bool peerCloseNotify = false;  // the server sent close_notify before its close
+  bool refused = false;          // the certificate check failed (ProbeOutcome::error says why)
 };
 
 /// One response as the probe saw it.
@@ -85,6 +106,16 @@ struct ProbeOutcome {
   bool closedMidResponse = false;         // the close cut a response short
   bool closedWithRequestPending = false;  // we had sent a request no response answered
   std::uint64_t unexpectedBytes = 0;      // bytes after the responses we expected
+  TlsSeen tls;                            // https only
+};
+
+/// https: the handshake probes, run one after another once the others ended
+/// (so the sessions they offer come from connections the server closed idle).
+struct TlsProbes {
+  ProbeOutcome resumed[3];       // offering a session (TLS 1.3 ticket) from the earlier probes
+  ProbeOutcome full[3];          // offering none
+  ProbeOutcome sessionIdFirst;   // TLS 1.2 without tickets: the server's session cache...
+  ProbeOutcome sessionIdSecond;  // ...offered again
 };
 
 /// Raw outcomes, one per probe. Three idle probes run in parallel.
@@ -96,6 +127,7 @@ struct InspectResult {
   ProbeOutcome lingering;          // GET with Connection: close + an unread request, one write
   ProbeOutcome pipeline;           // GET path, GET missing path, HEAD path, one write
   ProbeOutcome maxRequests;        // sequential GETs until the server closes
+  TlsProbes tls;                   // https only
   Millis persistenceWindowMs = 0;  // how long the persistence probes wait for a close
   Millis elapsedMs = 0;
 };
@@ -132,8 +164,21 @@ struct Persistence {
   Tri closeHonoured = Tri::kUnknown;
 };
 
+/// https findings. Handshake times are medians of the probes (ms, -1 if none).
+struct TlsFindings {
+  bool enabled = false;
+  std::string version, alpn, cipher;
+  Tri closeNotifyAtIdleClose = Tri::kUnknown;  // unknown: no idle close was seen
+  Tri resumesWithTicket = Tri::kUnknown;       // after the server closed the connection idle
+  Tri resumesWithSessionId = Tri::kUnknown;    // unknown: TLS 1.2 refused or failed
+  double fullHandshakeMs = -1;
+  double resumedHandshakeMs = -1;
+  std::string advice;
+};
+
 struct InspectReport {
   std::string origin;
+  TlsFindings tls;
   Persistence persistence;
   std::int64_t advertisedTimeoutS = -1, advertisedMax = -1;
   bool advertisedOnlyOnRequest = false;  // sent only to `Connection: keep-alive` requests

@@ -4,6 +4,7 @@
 #include "json_line.h"
 #include "tether/core/round.h"
 #include "tether/tools/inspect.h"
+#include "tools/inspect/inspect_tls_report.h"
 
 namespace tether::tools::inspect {
 namespace {
@@ -68,6 +69,7 @@ std::string formatJson(const InspectReport& r) {
   doc["lingering"] = {{"final_response_survives", tri(r.finalResponseSurvives)},
                       {"close_style", closeStyleName(r.lingeringCloseStyle)}};
   doc["pipelining"] = pipelineJson(r);
+  doc["tls"] = tlsJson(r.tls);
   doc["recommendations"] = adviceJson(r);
   doc["problems"] = r.problems;
   return json::line(doc);

@@ -41,6 +41,7 @@ Probe::Probe(net::EventLoop& loop, const net::SocketAddress& target, ProbeScript
 Probe::~Probe() {
   loop_.cancel(timer_);
   stream_.close(loop_, this);
+  stream_.setTransport(nullptr);
 }
 
 void Probe::start() {
@@ -57,6 +58,10 @@ void Probe::start() {
   int fd = net::startConnect(target_, setup, &connected);
   if (fd < 0) return onFailed(keepaliveFailed ? "keepalive options" : "connect", errno);
   stream_.open(loop_, fd, this, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+  if (script_.tls != nullptr) {
+    tls_ = script_.tls->start(fd);  // the handshake runs inside the first write
+    stream_.setTransport(tls_.get());
+  }
   armTimer(script_.requestTimeout);
   if (connected) onConnected();
 }
@@ -67,7 +72,7 @@ void Probe::onFailed(const char* what, int err) {
 }
 
 void Probe::onIoEvents(std::uint32_t events) {
-  stream_.onEvents(events);
+  events = stream_.onEvents(events);
   if (state_ == State::kDone) return;
   if (state_ == State::kConnecting) {
     if (int err = net::connectResult(stream_.fd()); err != 0) return onFailed("connect", err);
@@ -79,7 +84,28 @@ void Probe::onIoEvents(std::uint32_t events) {
   if (state_ != State::kDone && (events & EPOLLOUT)) flush();
 }
 
+// https: what the handshake was, once it is done (inside a write or a read).
+void Probe::noteHandshake() {
+  if (!tls_ || out_.tls.done || !tls_->handshakeDone()) return;
+  TlsSeen& t = out_.tls;
+  t.done = true;
+  t.version = tls_->version();
+  t.alpn = tls_->alpn();
+  t.cipher = tls_->cipher();
+  t.resumed = tls_->resumed();
+  t.handshakeMs = nowMs() - connectedMs_;
+}
+
+// A failed handshake or a refused certificate ends the probe with the reason.
+bool Probe::failedByTls(int err) {
+  if (!tls_ || err != EPROTO || tls_->failure() == net::TlsTransport::Failure::kNone) return false;
+  out_.tls.refused = tls_->failure() == net::TlsTransport::Failure::kVerify;
+  finish(std::string("TLS: ") + tls_->failureText());
+  return true;
+}
+
 void Probe::onConnected() {
+  connectedMs_ = nowMs();
   state_ = State::kAwaiting;
   headIndex_ = 0;
   sent_ = 1;
@@ -96,7 +122,8 @@ void Probe::send(const std::string& bytes, std::size_t responses) {
 
 void Probe::flush() {
   net::IoResult r = stream_.writeAll(pending_, &written_);  // blocked: EPOLLOUT resumes
-  if (r.kind != net::IoResult::Kind::kFailed) return;
+  noteHandshake();
+  if (r.kind != net::IoResult::Kind::kFailed || failedByTls(r.err)) return;
   // The server closed while we wrote: what it sent before is still queued for
   // us (Linux returns queued data before the reset), so read that first.
   if (stream_.classify(r.err, true) == net::StreamError::kPeerReset) {
@@ -112,11 +139,13 @@ void Probe::readAll() {
   char buf[kReadBuffer];
   while (state_ != State::kDone) {
     net::IoResult r = stream_.read(buf, sizeof buf);
+    noteHandshake();
     switch (r.kind) {
       case net::IoResult::Kind::kDone: consume(buf, r.bytes, nowMs()); continue;
       case net::IoResult::Kind::kEof: return onPeerClosed(CloseStyle::kFin);
       case net::IoResult::Kind::kBlocked: return;
       case net::IoResult::Kind::kFailed:
+        if (failedByTls(r.err)) return;
         if (stream_.classify(r.err, false) == net::StreamError::kPeerReset) {
           return onPeerClosed(CloseStyle::kRst);
         }
@@ -189,6 +218,7 @@ void Probe::onPeerClosed(CloseStyle style) {
     }
   }
   out_.close = style;
+  out_.tls.peerCloseNotify = tls_ && tls_->peerCloseNotify();
   if (lastResponseMs_ >= 0) out_.closeAfterMs = now - lastResponseMs_;
   finish("");
 }
@@ -210,6 +240,8 @@ void Probe::finish(std::string error) {
   state_ = State::kDone;
   loop_.cancel(timer_);
   out_.error = std::move(error);
+  // Our close of a live session says so (it also keeps the session resumable).
+  if (tls_ && !stream_.peerDone()) tls_->closeNotify();
   stream_.close(loop_, this);
   onDone_();
 }

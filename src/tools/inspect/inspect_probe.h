@@ -16,6 +16,7 @@
 #include "tether/http/client/response_parser.h"
 #include "tether/net/event_loop.h"
 #include "tether/net/stream.h"
+#include "tether/net/tls_client.h"
 #include "tether/tools/inspect.h"
 
 namespace tether::tools::inspect {
@@ -30,6 +31,7 @@ struct ProbeScript {
   Millis waitForClose = 0;      // after the last response: how long to wait for the close
   Millis requestTimeout = 5'000;
   std::optional<liveness::KeepaliveProfile> keepalive;  // applied before connect()
+  net::TlsOrigin* tls = nullptr;  // https: starts the probe's TLS (outlives the probe)
 };
 
 class Probe final : public net::IoHandler {
@@ -59,6 +61,8 @@ class Probe final : public net::IoHandler {
   void onTimeout();
   void armTimer(Millis delay);
   void finish(std::string error);
+  void noteHandshake();
+  bool failedByTls(int err);
   double nowMs() const noexcept { return core::toMillisDouble(loop_.clock().nanos()); }
 
   net::EventLoop& loop_;
@@ -69,7 +73,9 @@ class Probe final : public net::IoHandler {
   ProbeOutcome out_;
   State state_ = State::kConnecting;
   net::Stream stream_;
-  std::string pending_;  // bytes to write
+  std::unique_ptr<net::TlsTransport> tls_;  // https only: the stream's transport
+  double connectedMs_ = -1;                 // TCP connection writable (loop clock)
+  std::string pending_;                     // bytes to write
   std::size_t written_ = 0;
   std::size_t outstanding_ = 0;  // responses still expected
   std::size_t headIndex_ = 0;    // index into headFlags for the next response

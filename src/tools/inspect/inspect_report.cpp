@@ -5,6 +5,7 @@
 
 #include "fmt/format.h"
 #include "tether/tools/inspect.h"
+#include "tools/inspect/inspect_tls_report.h"
 
 namespace tether::tools::inspect {
 namespace {
@@ -215,6 +216,7 @@ InspectReport buildReport(const InspectConfig& config, const InspectResult& r) {
   addLingering(r, rep);
   addPipeline(r, rep);
   addAdvice(rep);
+  rep.tls = tlsFindings(config.tls != nullptr, r);
   const char* names[] = {"idle 1",
                          "idle 2",
                          "idle 3",
@@ -230,6 +232,14 @@ InspectReport buildReport(const InspectConfig& config, const InspectResult& r) {
   for (std::size_t i = 0; i < 9; ++i) {
     if (!all[i]->error.empty())
       rep.problems.push_back(std::string(names[i]) + ": " + all[i]->error);
+  }
+  const TlsProbes& t = r.tls;
+  // The session ID probes may fail on purpose: a TLS 1.3-only server refuses them.
+  for (const ProbeOutcome* o :
+       {&t.resumed[0], &t.resumed[1], &t.resumed[2], &t.full[0], &t.full[1], &t.full[2]}) {
+    if (!config.tls || o->error.empty()) continue;
+    rep.problems.push_back("TLS handshake probes: " + o->error);  // the first says enough
+    break;
   }
   return rep;
 }

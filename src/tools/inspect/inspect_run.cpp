@@ -7,6 +7,7 @@
 
 #include "tether/http/client/request_writer.h"
 #include "tools/inspect/inspect_probe.h"
+#include "tools/inspect/inspect_tls.h"
 
 namespace tether::tools::inspect {
 namespace {
@@ -84,6 +85,15 @@ Scripts makeScripts(const InspectConfig& c) {
 InspectResult runInspection(const InspectConfig& config) {
   Scripts scripts = makeScripts(config);
   net::EventLoop loop;
+  std::unique_ptr<net::TlsOrigin> origin;
+  if (config.tls) {
+    origin = std::make_unique<net::TlsOrigin>(*config.tls, config.tlsServerName);
+    for (ProbeScript* s :
+         {&scripts.idle, &scripts.http10, &scripts.http10KeepAlive, &scripts.connectionClose,
+          &scripts.lingering, &scripts.pipeline, &scripts.maxRequests}) {
+      s->tls = origin.get();
+    }
+  }
   const core::Clock& clock = loop.clock();
   core::Nanos start = clock.nanos();
   int running = 0;
@@ -121,11 +131,17 @@ InspectResult runInspection(const InspectConfig& config) {
     throw std::runtime_error("cannot connect to " + config.target.toString() + ": " +
                              std::strerror(first.connectErrno));
   }
+  if (first.tls.refused) {
+    throw std::runtime_error(config.tlsServerName + ": " + first.error +
+                             " (--cacert FILE names the CA to trust; -k skips the check)");
+  }
   InspectResult r;
   for (int i = 0; i < 3; ++i) r.idle[i] = probes[std::size_t(i)]->outcome();
   ProbeOutcome* rest[] = {&r.http10,    &r.http10KeepAlive, &r.connectionClose,
                           &r.lingering, &r.pipeline,        &r.maxRequests};
   for (std::size_t i = 0; i < 6; ++i) *rest[i] = probes[3 + i]->outcome();
+  if (origin)
+    runTlsProbes(loop, config.target, *origin, single(config, scripts.idle.first, 0), r.tls);
   r.persistenceWindowMs = kPersistenceWindowMs;
   r.elapsedMs = core::toMillis(clock.nanos() - start);
   return r;

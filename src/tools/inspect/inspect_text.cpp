@@ -4,6 +4,7 @@
 #include <string>
 
 #include "tether/tools/inspect.h"
+#include "tools/inspect/inspect_tls_report.h"
 
 namespace tether::tools::inspect {
 namespace {
@@ -121,10 +122,12 @@ std::string formatText(const InspectReport& r) {
   o += "Close with an unread pipelined request (Connection: close + 2nd request)\n";
   o += wrapped("  final response ", lingeringText(r)) + "\n";
   o += "Pipelining (3 requests in one write)\n" + wrapped("  ", pipelineText(r)) + "\n";
+  if (r.tls.enabled) o += tlsText(r.tls) + "\n";
   o += "Recommendations for a client pool\n";
   o += wrapped("  idle timeout: ", r.idleAdvice);
   o += wrapped("  retries:      ", r.retryAdvice);
   if (!r.maxRequestsAdvice.empty()) o += wrapped("  max requests: ", r.maxRequestsAdvice);
+  if (!r.tls.advice.empty()) o += wrapped("  TLS:          ", r.tls.advice);
   if (!r.problems.empty()) {
     o += "\nProblems\n";
     for (const std::string& s : r.problems) o += "  " + s + "\n";

@@ -7,6 +7,7 @@
 
 #include "json_doc.h"
 #include "tether/http/client/response_parser.h"
+#include "tether/net/tls.h"
 #include "tether/tools/inspect.h"
 
 namespace tether::tools::inspect {
@@ -251,6 +252,64 @@ TEST(InspectReport, ProblemsNameTheProbe) {
   EXPECT_EQ(rep.problems[0], "pipelining: request timed out");
 }
 
+// https: what the handshakes showed, with `ms` for each full handshake.
+TlsSeen handshake(bool resumed, double ms) {
+  TlsSeen t;
+  t.done = true;
+  t.version = "TLSv1.3";
+  t.alpn = "http/1.1";
+  t.cipher = "TLS_AES_256_GCM_SHA384";
+  t.resumed = resumed;
+  t.handshakeMs = ms;
+  return t;
+}
+
+TEST(InspectReport, TlsFindingsComeFromTheHandshakeProbes) {
+  InspectConfig c;
+  c.tls = net::TlsContext::client({"", false});
+  InspectResult r = persistentServer(2000);
+  for (ProbeOutcome& o : r.idle) {
+    o.tls = handshake(false, 9);
+    o.tls.peerCloseNotify = true;
+  }
+  double ms[] = {4, 2, 3};
+  for (int i = 0; i < 3; ++i) {
+    r.tls.resumed[i].tls = handshake(true, ms[i]);
+    r.tls.full[i].tls = handshake(false, 10 * ms[i]);
+  }
+  r.tls.sessionIdFirst.error = "TLS: the handshake ended with an alert";  // TLS 1.3 only
+  InspectReport rep = buildReport(c, r);
+  const TlsFindings& t = rep.tls;
+  ASSERT_TRUE(t.enabled);
+  EXPECT_EQ(t.version, "TLSv1.3");
+  EXPECT_EQ(t.closeNotifyAtIdleClose, Tri::kYes);
+  EXPECT_EQ(t.resumesWithTicket, Tri::kYes);
+  EXPECT_EQ(t.resumesWithSessionId, Tri::kUnknown);
+  EXPECT_EQ(t.resumedHandshakeMs, 3);  // medians
+  EXPECT_EQ(t.fullHandshakeMs, 30);
+  EXPECT_TRUE(rep.problems.empty()) << "a refused TLS 1.2 probe is a finding, not a problem";
+  EXPECT_NE(formatText(rep).find("resumes by session ID (TLS 1.2)   unknown (no TLS 1.2"),
+            std::string::npos);
+  EXPECT_NE(t.advice.find("3.0 ms instead of 30.0 ms"), std::string::npos) << t.advice;
+
+  r.idle[1].tls.peerCloseNotify = false;  // one idle close came without close_notify
+  r.tls.resumed[0].tls.resumed = false;   // and the ticket did not resume
+  rep = buildReport(c, r);
+  EXPECT_EQ(rep.tls.closeNotifyAtIdleClose, Tri::kNo);
+  EXPECT_EQ(rep.tls.resumesWithTicket, Tri::kNo);
+  EXPECT_NE(rep.tls.advice.find("resumes no session"), std::string::npos) << rep.tls.advice;
+  EXPECT_NE(rep.tls.advice.find("without close_notify"), std::string::npos) << rep.tls.advice;
+
+  auto j = jsondoc::parseJsonLine(formatJson(rep));
+  EXPECT_EQ(jsondoc::keysOf(j["tls"]),
+            (std::vector<std::string>{"version", "alpn", "cipher", "close_notify_at_idle_close",
+                                      "resumes_with_ticket", "resumes_with_session_id",
+                                      "full_handshake_ms", "resumed_handshake_ms", "advice"}));
+  EXPECT_EQ(j["tls"]["close_notify_at_idle_close"], "no");
+  EXPECT_EQ(j["tls"]["resumes_with_session_id"], "unknown");
+  EXPECT_EQ(j["tls"]["full_handshake_ms"], 30.0);
+}
+
 TEST(InspectJson, CarriesTheFindings) {
   using jsondoc::keysOf;
   using Keys = std::vector<std::string>;
@@ -260,9 +319,10 @@ TEST(InspectJson, CarriesTheFindings) {
   result.idle[1].closeAfterMs = 2013.04;  // to a tenth of a millisecond
   result.pipeline.error = "request timed out";
   auto j = jsondoc::parseJsonLine(formatJson(buildReport(c, result)));
-  EXPECT_EQ(keysOf(j),
-            (Keys{"origin", "elapsed_ms", "persistence", "keep_alive_header", "idle_timeout",
-                  "max_requests", "lingering", "pipelining", "recommendations", "problems"}));
+  EXPECT_EQ(keysOf(j), (Keys{"origin", "elapsed_ms", "persistence", "keep_alive_header",
+                             "idle_timeout", "max_requests", "lingering", "pipelining", "tls",
+                             "recommendations", "problems"}));
+  EXPECT_TRUE(j["tls"].is_null()) << "http: no TLS findings";
   EXPECT_EQ(j["origin"], "http://127.0.0.1:8080/");
   EXPECT_TRUE(j["elapsed_ms"].is_number_integer());
   EXPECT_EQ(keysOf(j["persistence"]),
