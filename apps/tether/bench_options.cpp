@@ -68,6 +68,8 @@ net::SocketAddress resolveHttpUrl(const HttpUrl& u) {
 void addBenchOptions(CLI::App& cmd, BenchArgs& a) {
   addKeepaliveOptions(cmd, a.keepalive, "the load connections");
   addTlsClientOptions(cmd, a.tls);
+  cmd.add_flag("--no-tls-resume", a.noTlsResume,
+               "Offer no session: every connection makes a full handshake (https)");
   label(cmd.add_option("url", a.url, "The URL to load: http[s]://host[:port][/path]"), "URL")
       ->required();
   label(cmd.add_option("-c,--connections", a.connections, "Open connections, over all threads"),
@@ -147,6 +149,7 @@ tools::bench::BenchConfig toBenchConfig(const BenchArgs& a) {
   c.target = resolveHttpUrl(url);
   c.tls = toTlsContext(a.tls, url);
   c.tlsServerName = url.host;
+  c.tlsResume = !a.noTlsResume;
   std::vector<std::string> warnings;
   c.keepalive = toKeepaliveProfile(a.keepalive, warnings);
   for (const std::string& w : warnings) fmt::print(stderr, "tether: warning: {}\n", w);

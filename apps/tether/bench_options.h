@@ -33,6 +33,7 @@ struct BenchArgs {
   bool json = false;
   KeepaliveArgs keepalive;
   TlsClientArgs tls;
+  bool noTlsResume = false;
 };
 
 /// An http:// or https:// URL split up (http::Url).

@@ -110,6 +110,9 @@ class TetherServerTest(unittest.TestCase):
             st = status(s)["tls"]
             self.assertEqual(st["resumed_handshakes"], t["resumed"], "the server agrees")
             self.assertEqual(st["full_handshakes"], 2 + t["full"])
+            r, doc = bench_json("--cacert", cert("ca.pem"), "-c", "2", "-n", "20",
+                                "--no-keepalive", "--no-tls-resume", url)
+            self.assertEqual((doc["tls"]["full"], doc["tls"]["resumed"]), (20, 0), r.stderr)
 
     def test_refused_certificates_say_why_and_exit_1(self):
         with tls_server() as good, tls_server("other") as other, \

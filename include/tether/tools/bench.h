@@ -76,6 +76,7 @@ struct BenchConfig {
   /// sessions, so its later connections resume.
   std::shared_ptr<const net::TlsContext> tls;
   std::string tlsServerName;
+  bool tlsResume = true;  // false: every connection makes a full handshake
   /// TCP keepalive / TCP_USER_TIMEOUT for every connection (none: system default).
   std::optional<liveness::KeepaliveProfile> keepalive;
   /// Called about once a second from the calling thread while the run is in

@@ -22,6 +22,7 @@ BenchWorker::BenchWorker(const WorkerPlan& plan, const core::Clock& clock)
     : plan_(plan), clock_(clock), loop_(std::make_unique<net::EventLoop>(clock_)) {
   if (const BenchConfig& c = *plan_.config; c.tls) {
     tls_ = std::make_unique<net::TlsOrigin>(*c.tls, c.tlsServerName);
+    tls_->mode().offerSession = c.tlsResume;
   }
 }
 

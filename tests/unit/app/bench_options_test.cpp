@@ -81,6 +81,8 @@ TEST(BenchOptions, UrlForms) {
 TEST(BenchOptions, HttpsBuildsAClientContextAndNamesTheHost) {
   auto c = parse({"https://localhost:8443/x", "-k"});
   ASSERT_NE(c.tls, nullptr);
+  EXPECT_TRUE(c.tlsResume);
+  EXPECT_FALSE(parse({"https://localhost:8443/x", "-k", "--no-tls-resume"}).tlsResume);
   EXPECT_EQ(c.tlsServerName, "localhost");
   EXPECT_EQ(c.target.port(), 8443);
   EXPECT_EQ(parse({"http://127.0.0.1:8080/", "--cacert", "/nonexistent"}).tls, nullptr)
