@@ -9,8 +9,13 @@ tracepoints, runs `tether bench --json` pinned to CPU 1, and reads from its
 report: req/s, connections opened and TIME_WAIT sockets created per side.
 Prints the medians as a markdown table (and every run as JSON lines with --raw).
 
+With --tls both servers speak TLS 1.3 (the same EC P-256 certificate, made with
+openssl; session tickets on, both servers' default), the load goes to https:// and
+the table adds the server's CPU time per request (utime+stime from /proc) and the
+handshakes, full and resumed, that tether bench made.
+
 Usage: bench/keep_alive_effect.py [--tether BIN] [--requests N] [--connections C]
-                                  [--reps R] [--raw FILE]
+                                  [--reps R] [--raw FILE] [--tls]
 Needs root (perf tracepoints), nginx, perf, taskset. Loopback only; every child
 runs under a timeout and is ended by PID.
 """
@@ -40,7 +45,7 @@ http {{
     client_body_temp_path {dir}/body; proxy_temp_path {dir}/proxy;
     fastcgi_temp_path {dir}/fastcgi; uwsgi_temp_path {dir}/uwsgi; scgi_temp_path {dir}/scgi;
     server {{
-        listen 127.0.0.1:{port} backlog=4096;
+        listen 127.0.0.1:{port} backlog=4096{ssl};{tls_lines}
         location = /plaintext {{ default_type text/plain; return 200 "Hello, World!"; }}
     }}
 }}
@@ -73,13 +78,38 @@ def server_pids(proc):
     return [proc.pid] + [int(k) for k in kids]
 
 
-def start_server(kind, tether, port, workdir):
+def make_certificate(workdir):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", os.path.join(workdir, "key.pem"),
+                    "-out", os.path.join(workdir, "cert.pem"), "-days", "2", "-subj",
+                    "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+
+
+def cpu_seconds(pids):
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def start_server(kind, tether, port, workdir, tls):
+    cert, key = os.path.join(workdir, "cert.pem"), os.path.join(workdir, "key.pem")
+    if tls:
+        make_certificate(workdir)
     if kind == "tether":
         # The probe connection made by wait_listening is counted too (1 accept).
         cmd = [tether, "serve", "--listen", f"127.0.0.1:{port}", "--workers", "1"]
+        if tls:
+            cmd += ["--tls-cert", cert, "--tls-key", key]
     else:
+        tls_lines = (f"\n        ssl_certificate {cert};\n        ssl_certificate_key {key};"
+                     "\n        ssl_protocols TLSv1.2 TLSv1.3;") if tls else ""
         with open(os.path.join(workdir, "nginx.conf"), "w") as f:
-            f.write(NGINX_CONF.format(dir=workdir, port=port))
+            f.write(NGINX_CONF.format(dir=workdir, port=port, ssl=" ssl" if tls else "",
+                                      tls_lines=tls_lines))
         cmd = ["nginx", "-p", workdir + "/", "-e", os.path.join(workdir, "nginx.log"), "-c",
                os.path.join(workdir, "nginx.conf"), "-g", "daemon off;"]
     proc = subprocess.Popen(["taskset", "-c", "0"] + cmd, stdout=subprocess.DEVNULL,
@@ -113,19 +143,25 @@ def one_run(kind, keepalive, args):
     port = free_port()
     server = perf = None
     try:
-        server = start_server(kind, args.tether, port, workdir)
-        pids = ",".join(str(p) for p in server_pids(server))
+        server = start_server(kind, args.tether, port, workdir, args.tls)
+        pid_list = server_pids(server)
+        pids = ",".join(str(p) for p in pid_list)
+        cpu_before = cpu_seconds(pid_list)
         perf = subprocess.Popen(["perf", "stat", "-x,", "-e", ",".join(COUNTED), "-p", pids],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         time.sleep(0.3)  # let perf attach before the load starts
-        cmd = ["taskset", "-c", "1", args.tether, "bench", f"http://127.0.0.1:{port}/plaintext",
+        scheme = "https" if args.tls else "http"
+        cmd = ["taskset", "-c", "1", args.tether, "bench", f"{scheme}://127.0.0.1:{port}/plaintext",
                "-n", str(args.requests), "-c", str(args.connections), "--json"]
+        if args.tls:
+            cmd.append("-k")
         if not keepalive:
             cmd.append("--no-keepalive")
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if out.returncode != 0:
             raise RuntimeError(f"tether bench failed: {out.stderr.strip()}")
         report = json.loads(out.stdout)
+        cpu = cpu_seconds(pid_list) - cpu_before
         time.sleep(0.3)  # closes that follow the last response
         perf.send_signal(signal.SIGINT)
         counts = perf_counts(perf.communicate(timeout=30)[1])
@@ -138,6 +174,9 @@ def one_run(kind, keepalive, args):
             "accepts": accepts, "closes": counts.get(COUNTED[2], 0),
             "tw_server": report["time_wait"]["server_side"]["delta"],
             "tw_client": report["time_wait"]["client_side"]["delta"],
+            "cpu_us_per_req": cpu * 1e6 / max(1, report["requests"]),
+            "full": (report["tls"] or {}).get("full", 0),
+            "resumed": (report["tls"] or {}).get("resumed", 0),
         }
     finally:
         if perf is not None and perf.poll() is None:
@@ -155,6 +194,7 @@ def main():
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--raw", help="also write every run as JSON lines to this file")
+    ap.add_argument("--tls", action="store_true", help="https, with CPU and handshake columns")
     args = ap.parse_args()
     for tool in ("nginx", "perf", "taskset"):
         if shutil.which(tool) is None:
@@ -172,18 +212,21 @@ def main():
             f.writelines(json.dumps(r) + "\n" for r in runs)
     print(f"{args.requests} requests, {args.connections} connections, median of {args.reps}; "
           "server on CPU 0, tether bench on CPU 1")
+    extra = " | server CPU µs/request | handshakes full | resumed" if args.tls else ""
     print("| server | keep-alive | req/s | errors | connections | accept() | close() "
-          "| TIME_WAIT server side | TIME_WAIT client side |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          f"| TIME_WAIT server side | TIME_WAIT client side{extra} |")
+    print("|---" * (9 + (3 if args.tls else 0)) + "|")
     for kind in ("tether", "nginx"):
         for keepalive in (True, False):
             cell = [r for r in runs if r["server"] == kind and r["keepalive"] == keepalive]
             med = {k: statistics.median(r[k] for r in cell)
                    for k in ("rps", "errors", "connections", "accepts", "closes", "tw_server",
-                             "tw_client")}
+                             "tw_client", "cpu_us_per_req", "full", "resumed")}
+            tail = (f" | {med['cpu_us_per_req']:.1f} | {med['full']:.0f} | {med['resumed']:.0f}"
+                    if args.tls else "")
             print(f"| {kind} | {'on' if keepalive else 'off'} | {med['rps']:.0f} | "
                   f"{med['errors']:.0f} | {med['connections']:.0f} | {med['accepts']:.0f} | "
-                  f"{med['closes']:.0f} | {med['tw_server']:.0f} | {med['tw_client']:.0f} |")
+                  f"{med['closes']:.0f} | {med['tw_server']:.0f} | {med['tw_client']:.0f}{tail} |")
 
 
 if __name__ == "__main__":
