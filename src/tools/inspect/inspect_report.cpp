@@ -127,11 +127,19 @@ void addIdleAdvice(InspectReport& rep) {
     rep.idleAdvice = "unknown: the idle timeout could not be measured";
     return;
   }
-  rep.recommendedIdleMs = std::max(0.0, base - static_cast<double>(kIdleMarginMs));
+  // A server that keeps idle connections 2 s or less: a 1 s margin would leave
+  // (almost) nothing; half the timeout still retires them first.
+  double margin = static_cast<double>(kIdleMarginMs);
+  const char* marginText = "minus a 1 s margin";
+  if (base <= 2 * margin) {
+    margin = base / 2;
+    marginText = "halved, as a 1 s margin would leave little or nothing";
+  }
+  rep.recommendedIdleMs = base - margin;
   rep.idleAdvice = fmt::format(
-      "close idle connections after {} ({} minus a 1 s margin, so the client retires a "
-      "connection before the server's close can cross a new request){}",
-      secondsText(rep.recommendedIdleMs), why, note);
+      "close idle connections after {} ({} {}, so the client retires a connection before the "
+      "server's close can cross a new request){}",
+      secondsText(rep.recommendedIdleMs), why, marginText, note);
 }
 
 void addAdvice(InspectReport& rep) {

@@ -130,9 +130,10 @@ TEST(InspectReport, IdleAdviceUsesTheSmallerOfAdvertisedAndMeasured) {
   InspectReport rep = buildReport(InspectConfig{}, persistentServer(3001, 2));
   EXPECT_EQ(rep.advertisedTimeoutS, 2);
   EXPECT_DOUBLE_EQ(rep.recommendedIdleMs, 1000);
-  // A server that advertises more than it keeps: the measurement wins.
-  rep = buildReport(InspectConfig{}, persistentServer(1500, 5));
-  EXPECT_DOUBLE_EQ(rep.recommendedIdleMs, 510);
+  // A server that advertises more than it keeps: the measurement wins (2.51 s
+  // measured: 1.51 s after the 1 s margin).
+  rep = buildReport(InspectConfig{}, persistentServer(2500, 5));
+  EXPECT_DOUBLE_EQ(rep.recommendedIdleMs, 1510);
 }
 
 TEST(InspectReport, HintOnlyForKeepAliveRequests) {
@@ -147,9 +148,14 @@ TEST(InspectReport, HintOnlyForKeepAliveRequests) {
             std::string::npos);
 }
 
-TEST(InspectReport, IdleAdviceNeverBelowZero) {
+TEST(InspectReport, IdleAdviceForATimeoutOf2sOrLessIsHalfOfIt) {
+  // A 1 s margin would leave nothing of a 310 ms timeout (or 0.5 s of 1.5 s).
   InspectReport rep = buildReport(InspectConfig{}, persistentServer(300));
-  EXPECT_DOUBLE_EQ(rep.recommendedIdleMs, 0);
+  EXPECT_DOUBLE_EQ(rep.recommendedIdleMs, 155);
+  EXPECT_NE(rep.idleAdvice.find("after 0.155 s (measured 0.310 s halved"), std::string::npos)
+      << rep.idleAdvice;
+  rep = buildReport(InspectConfig{}, persistentServer(1500));
+  EXPECT_DOUBLE_EQ(rep.recommendedIdleMs, 755);
 }
 
 TEST(InspectReport, AtLeastWhenTheCapWasReached) {
