@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "tools/bench/bench_percentiles.h"
 #include "tools/bench/bench_stats.h"
 #include "tools/bench/bench_timewait.h"
 #include "tools/bench/bench_worker.h"
@@ -119,6 +120,7 @@ BenchResult runBench(const BenchConfig& cfg) {
     own |= w->stats().ownPorts;
   }
   result.latency = summarize(merged);
+  result.latencyDistribution = percentileDistribution(merged);
   result.elapsedS = double(endNs - measuredFrom) / 1e9;
   workers.clear();  // closes any socket left
 

@@ -8,6 +8,7 @@
 
 #include "tether/tools/bench.h"
 #include "tools/bench/bench_histogram.h"
+#include "tools/bench/bench_timeline.h"
 #include "tools/bench/bench_timewait.h"
 
 namespace tether::tools::bench {
@@ -22,6 +23,7 @@ struct ThreadStats {
   std::uint64_t connectionsUsed = 0;
   std::uint64_t reusedRequests = 0;
   LatencyHistogram latency;
+  Timeline timeline;
   PortSet ownPorts;  // local ports of this thread's connections (TIME_WAIT attribution)
 
   void mergeInto(BenchResult& r) const noexcept;
