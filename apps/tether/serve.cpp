@@ -47,8 +47,8 @@ void bindOrExplain(http::Server& server, const char* option) {
   }
 }
 
-// The admin server of --metrics-listen: one worker, plain HTTP, the site's
-// connection policy (its own connections are not the site's: not counted).
+// The admin server of --metrics-listen: one worker, plain HTTP, the site's idle
+// timeout, a short drain. Its own requests are not the site's: not counted.
 std::unique_ptr<http::Server> adminServer(const http::ServerOptions& site) {
   if (!site.metricsListen) return nullptr;
   http::ServerOptions o;
