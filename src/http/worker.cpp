@@ -76,9 +76,13 @@ void Worker::addPeriodic(Millis period, std::function<void()> fn) {
   periodic_.emplace_back(period, std::move(fn));
 }
 
+void Worker::startPeriodic() {
+  for (std::size_t i = 0; i < periodic_.size(); ++i) schedulePeriodic(i);
+}
+
 void Worker::start() {
   thread_ = std::thread([this] {
-    for (std::size_t i = 0; i < periodic_.size(); ++i) schedulePeriodic(i);
+    startPeriodic();
     loop_->run();
   });
 }

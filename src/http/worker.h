@@ -74,6 +74,9 @@ class Worker final : public net::Acceptor::Owner {
 
   /// Before start(): run `fn` every `period` ms on the loop until the shutdown begins.
   void addPeriodic(Millis period, std::function<void()> fn);
+  /// Loop thread: arms the periodic calls (start() does it on its thread; unit
+  /// tests driving the loop themselves call it).
+  void startPeriodic();
   void start();  // spawns the thread running the loop
   void join();
   void requestShutdown();  // any thread
