@@ -79,6 +79,18 @@ class MetricsListenTest(unittest.TestCase):
             # The site's routes are not the admin's.
             self.assertEqual(get(f"http://{admin}/plaintext")[0], 404)
 
+    def test_without_it_everything_is_beside_the_site(self):
+        with Server() as server:
+            self.assertEqual(get(server.url("/.tether/history"))[0], 200)
+            code, body = get(server.url("/.tether/"))
+            self.assertEqual(code, 200)
+            self.assertIn(b"<title>tether live</title>", body)
+            self.assertNotIn(b"src=\"http", body)  # nothing loaded from elsewhere
+            code, body = get(server.url("/"))
+            self.assertIn(b'<a href="/.tether/">', body)  # the default site links the page
+            st = json.loads(get(server.url("/.tether/status"))[1])
+            self.assertIsNone(st["settings"]["metrics_listen"])
+
     def test_history_samples_the_site_once_a_second(self):
         with Server("--metrics-listen", "127.0.0.1:0") as server:
             admin = admin_address(server)
