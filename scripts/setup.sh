@@ -26,11 +26,12 @@ build_packages=(
 run_packages=(curl man-db)
 # Testing: GoogleTest, peers and tools of the integration and fault tests, the .deb check
 # (dpkg-shlibdeps needs `file`), formatting, the fuzzers (clang
-# and its libFuzzer runtime), the CI's compiler cache (ccache).
+# and its libFuzzer runtime), the CI's compiler cache (ccache), and a headless browser for
+# the tests that open the live page and the bench HTML report (chromium).
 test_packages=(
   libgtest-dev libgmock-dev clang-format libbenchmark-dev file clang libclang-rt-14-dev ccache
   wrk apache2-utils python3 python3-requests iproute2 procps nftables conntrack
-  nginx apache2 lighttpd haproxy nodejs openssl prometheus
+  nginx apache2 lighttpd haproxy nodejs openssl prometheus chromium
 )
 case $profile in
   run) packages=("${build_packages[@]}" "${run_packages[@]}") ;;

@@ -4,9 +4,12 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <memory>
+#include <stdexcept>
 #include <stop_token>
 
 #include "bench_options.h"
@@ -23,8 +26,28 @@ void printProgress(const tools::bench::Progress& p) {
   std::fflush(stdout);
 }
 
+// --html and --latency-table: opened before the run, so a path that cannot be
+// written is a usage error now rather than a lost run later.
+std::unique_ptr<std::ofstream> openOutput(const char* option, const std::string& path) {
+  if (path.empty()) return nullptr;
+  auto out = std::make_unique<std::ofstream>(path, std::ios::binary | std::ios::trunc);
+  if (!*out) {
+    throw UsageError(fmt::format("{}: cannot write '{}': {}", option, path, std::strerror(errno)));
+  }
+  return out;
+}
+
+void writeOutput(std::ofstream* out, const std::string& text) {
+  if (out == nullptr) return;
+  *out << text;
+  out->flush();
+  if (!*out) throw std::runtime_error(fmt::format("writing a report: {}", std::strerror(errno)));
+}
+
 int bench(const BenchArgs& args) {
   tools::bench::BenchConfig config = toBenchConfig(args);
+  auto html = openOutput("--html", args.html);
+  auto table = openOutput("--latency-table", args.latencyTable);
   bool live = !args.json && isatty(STDOUT_FILENO) == 1;
   if (live) config.onProgress = printProgress;
   // SIGINT/SIGTERM end the run early; the report still shows what was measured.
@@ -43,6 +66,8 @@ int bench(const BenchArgs& args) {
                                  : tools::bench::formatReport(config, result);
   std::fputs(report.c_str(), stdout);
   std::fflush(stdout);
+  writeOutput(html.get(), tools::bench::formatHtml(config, result));
+  writeOutput(table.get(), tools::bench::formatPercentileTable(result));
   // Exit 1 when nothing succeeded (e.g. every connect failed), for scripts, and
   // say why in words on stderr.
   if (result.requests > 0 || result.errors.total() == 0) return 0;

@@ -102,6 +102,14 @@ void addBenchOptions(CLI::App& cmd, BenchArgs& a) {
         "DURATION")
       ->capture_default_str();
   cmd.add_flag("--json", a.json, "Print the report as one JSON object");
+  label(cmd.add_option("--html", a.html,
+                       "Also write a one-file HTML report (latency percentiles, throughput "
+                       "per second, connection reuse) to FILE"),
+        "FILE");
+  label(cmd.add_option("--latency-table", a.latencyTable,
+                       "Also write the latency percentile table in HdrHistogram's format "
+                       "(wrk2 --latency, ms) to FILE, for plotting"),
+        "FILE");
 }
 
 tools::bench::BenchConfig toBenchConfig(const BenchArgs& a) {

@@ -31,6 +31,8 @@ struct BenchArgs {
   double rate = 0;
   std::string warmup = "0";
   bool json = false;
+  std::string html;          // --html FILE: the HTML report
+  std::string latencyTable;  // --latency-table FILE: HdrHistogram percentile table
   KeepaliveArgs keepalive;
   TlsClientArgs tls;
   bool noTlsResume = false;

@@ -3,17 +3,19 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 
 #include "commands.h"
 #include "serve_options.h"
 #include "shutdown_signals.h"
 #include "tether/core/plural.h"
 #include "tether/http/default_site.h"
-#include "tether/http/metrics.h"
+#include "tether/http/observability.h"
 #include "tether/http/server.h"
 #include "tether/http/static_files.h"
 #include "tether/net/tls.h"
@@ -32,17 +34,50 @@ void raiseFdLimit() {
 }
 
 // bind(), with advice for the one failure a user can fix from the command line.
-void bindOrExplain(http::Server& server) {
+void bindOrExplain(http::Server& server, const char* option) {
   try {
     server.bind();
   } catch (const std::system_error& e) {
     if (e.code() != std::errc::address_in_use) throw;
     throw std::runtime_error(fmt::format(
-        "{}; another process listens there: stop it, choose another --listen port, or take the "
-        "port over on purpose with --share-port",
-        e.what()));
+        "{}; another process listens there: stop it, choose another {} port{}", e.what(), option,
+        option == std::string_view("--listen")
+            ? ", or take the port over on purpose with --share-port"
+            : ""));
   }
 }
+
+// The admin server of --metrics-listen: one worker, plain HTTP, the site's idle
+// timeout, a short drain. Its own requests are not the site's: not counted.
+std::unique_ptr<http::Server> adminServer(const http::ServerOptions& site) {
+  if (!site.metricsListen) return nullptr;
+  http::ServerOptions o;
+  o.listen = {*site.metricsListen};
+  o.workers = 1;
+  o.keepaliveTimeout = site.keepaliveTimeout;
+  o.shutdownTimeout = std::min<core::Millis>(site.shutdownTimeout, 1000);
+  return std::make_unique<http::Server>(std::move(o));
+}
+
+// Runs the admin server beside the site until stopped; joins in the destructor
+// (also when the site's run() throws).
+class AdminThread {
+ public:
+  explicit AdminThread(http::Server* admin) : admin_(admin) {
+    if (admin_ != nullptr) thread_ = std::thread([this] { admin_->run(); });
+  }
+  ~AdminThread() {
+    if (admin_ == nullptr) return;
+    admin_->stop();
+    thread_.join();
+  }
+  AdminThread(const AdminThread&) = delete;
+  AdminThread& operator=(const AdminThread&) = delete;
+
+ private:
+  http::Server* admin_;
+  std::thread thread_;
+};
 
 // Builds the TLS context here rather than in bind(), so that a bad certificate
 // or cipher list is a usage error (exit 2), and the fingerprint can be shown.
@@ -68,21 +103,30 @@ int serve(const ServeArgs& args) {
   sigset_t signals = blockShutdownSignals();
   raiseFdLimit();
 
-  http::Server server(toServerOptions(args));
+  http::ServerOptions options = toServerOptions(args);
+  std::unique_ptr<http::Server> admin = adminServer(options);
+  if (admin) {
+    bindOrExplain(*admin, "--metrics-listen");
+    options.metricsListen = admin->boundAddresses()[0];  // port 0 resolved, for the settings
+  }
+  http::Server server(std::move(options));
   if (args.root.empty()) {
-    http::installDefaultSite(server);
+    http::installDefaultSite(server, admin ? admin->boundAddresses()[0].toString() : "");
   } else {
     http::installStaticFiles(server, args.root);
   }
-  http::installStatusEndpoint(server);
-  http::installMetricsEndpoint(server);
+  http::installObservability(admin ? *admin : server, server);
   setUpTls(server);
-  bindOrExplain(server);
+  bindOrExplain(server, "--listen");
   const std::vector<bool>& tls = server.options().tlsListen;
   for (std::size_t i = 0; i < server.boundAddresses().size(); ++i) {
     bool secure = i < tls.size() && tls[i];
     fmt::print("tether: listening on {}{}\n", server.boundAddresses()[i].toString(),
                secure ? " (TLS)" : "");
+  }
+  if (admin) {
+    fmt::print("tether: metrics, status and live page on http://{}/.tether/\n",
+               admin->boundAddresses()[0].toString());
   }
   std::fflush(stdout);
 
@@ -94,7 +138,10 @@ int serve(const ServeArgs& args) {
                static_cast<double>(server.options().shutdownTimeout) / 1000.0);
     server.stop();
   });
-  server.run();
+  {
+    AdminThread adminThread(admin.get());
+    server.run();
+  }
   http::ServerStatsSnapshot end = server.stats();
   fmt::print(stderr, "tether: stopped ({}, {} served)\n", core::counted(end.accepted, "connection"),
              core::counted(end.requests, "request"));

@@ -63,6 +63,24 @@ void tlsOptions(const ServeArgs& a, http::ServerOptions& o) {
   if (o.tlsHandshakeTimeout <= 0) throw UsageError("--tls-handshake-timeout: must be positive");
 }
 
+// --metrics-listen: one plain-HTTP address, not one of the site's (the admin
+// port must be a listener of its own).
+std::optional<net::SocketAddress> metricsListen(const std::string& text,
+                                                const std::vector<net::SocketAddress>& site) {
+  if (text.empty() || text == "off") return std::nullopt;
+  auto addr = net::parseSocketAddress(text);
+  if (!addr) {
+    throw UsageError(fmt::format(
+        "--metrics-listen: invalid address '{}' (examples: 127.0.0.1:9100, [::1]:9100)", text));
+  }
+  for (const net::SocketAddress& s : site) {
+    if (addr->port() != 0 && s.toString() == addr->toString()) {
+      throw UsageError(fmt::format("--metrics-listen: {} is also a --listen address", text));
+    }
+  }
+  return addr;
+}
+
 }  // namespace
 
 http::ServerOptions toServerOptions(const ServeArgs& a, std::vector<std::string>* warnings) {
@@ -112,6 +130,7 @@ http::ServerOptions toServerOptions(const ServeArgs& a, std::vector<std::string>
   o.accessLog = a.accessLog;
   o.shutdownTimeout = duration("--shutdown-timeout", a.shutdownTimeout);
   o.tcpKeepalive = tcpKeepalive(a, warnings);
+  o.metricsListen = metricsListen(a.metricsListen, o.listen);
   return o;
 }
 
@@ -239,6 +258,12 @@ void addServeOptions(CLI::App& cmd, ServeArgs& args) {
                        "the rest"),
         "DURATION")
       ->capture_default_str();
+  label(cmd.add_option("--metrics-listen", args.metricsListen,
+                       "Serve /.tether/metrics, /.tether/status and the live page /.tether/ on "
+                       "this address instead of the site's listeners (an admin port, as "
+                       "HAProxy's stats or Envoy's admin)"),
+        "ADDR:PORT")
+      ->default_str("off");
   addKeepaliveOptions(cmd, args.soKeepalive, args.tcpUserTimeout, "accepted sockets");
   addTlsOptions(cmd, args);
 }

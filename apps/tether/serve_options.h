@@ -28,6 +28,7 @@ struct ServeArgs {
   std::string root;
   std::string accessLog = "off";
   std::string shutdownTimeout = "10s";
+  std::string metricsListen;   // empty: /.tether/ on the site's listeners
   std::string soKeepalive;     // empty: leave SO_KEEPALIVE alone (off)
   std::string tcpUserTimeout;  // empty: not set
   // TLS: PEM files or an in-memory certificate; empty cipher lists: OpenSSL's defaults.

@@ -101,10 +101,21 @@ std::string settingsTable(const Server& server) {
 
 }  // namespace
 
-void installDefaultSite(Server& server) {
+void installDefaultSite(Server& server, std::string_view observabilityAt) {
+  std::string observability =
+      observabilityAt.empty()
+          ? fmt::format(
+                "<a href=\"{0}\">{0}</a> (live connection counters), "
+                "<a href=\"/.tether/\">/.tether/</a> (the live page: charts of the "
+                "above, refreshed every second)",
+                kStatusPath)
+          : fmt::format(
+                "the status, metrics and the live page <code>/.tether/</code> on the "
+                "admin address {} (<code>--metrics-listen</code>)",
+                observabilityAt);
   // Built per request: the effective settings (the connection limit) are known
   // only after bind().
-  server.handle("/", kReadOnly, [&server](const Request&, Response& res) {
+  server.handle("/", kReadOnly, [&server, observability](const Request&, Response& res) {
     const ServerOptions& o = server.options();
     res.setContentType("text/html; charset=utf-8");
     res.setBody(fmt::format(
@@ -119,9 +130,9 @@ void installDefaultSite(Server& server) {
         "<a href=\"/echo\">/echo</a> (the request as received), "
         "<a href=\"/delay?ms=1000\">/delay?ms=N</a> (answers after N ms), "
         "<a href=\"/bytes?n=1024\">/bytes?n=N</a> (an N-byte body), "
-        "<a href=\"{}\">{}</a> (live connection counters).</p>\n</body></html>\n",
+        "{}.</p>\n</body></html>\n",
         o.keepaliveTimeout / 1000, core::formatDuration(o.keepaliveTimeout + o.keepaliveGrace),
-        settingsTable(server), kStatusPath, kStatusPath));
+        settingsTable(server), observability));
   });
   server.handle("/plaintext", kReadOnly, &plaintext);
   server.handle("/echo", &echo);  // answers every method: it shows what arrived
@@ -155,6 +166,31 @@ json::Value adviceJson(const ServerStatsSnapshot& s, const ServerOptions& o) {
   return doc;
 }
 
+// Each distribution by its Prometheus name without the prefix: the finite
+// bucket bounds `le` in the exported unit and the counts per bucket, not
+// cumulative, one more than `le` (the last is everything above).
+json::Value histogramsJson(const ServerStatsSnapshot& s) {
+  json::Value doc = json::Value::object();
+  for (std::size_t i = 0; i < s.histograms.size(); ++i) {
+    auto d = static_cast<Distribution>(i);
+    const HistogramSpec& spec = histogramSpec(d);
+    const HistogramSnapshot& h = s.histogram(d);
+    auto unit = [&spec](std::uint64_t v) {
+      return static_cast<double>(v) / static_cast<double>(spec.perUnit);
+    };
+    json::Value le = json::Value::array(), counts = json::Value::array();
+    for (std::size_t b = 0; b < spec.size; ++b) le.push_back(unit(spec.bounds[b]));
+    for (std::size_t b = 0; b <= spec.size; ++b) counts.push_back(h.buckets[b]);
+    std::string_view name = spec.name;
+    name.remove_prefix(std::string_view("tether_").size());
+    doc[std::string(name)] = {{"le", std::move(le)},
+                              {"counts", std::move(counts)},
+                              {"count", h.count},
+                              {"sum", unit(h.sum)}};
+  }
+  return doc;
+}
+
 }  // namespace
 
 std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o,
@@ -185,6 +221,7 @@ std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o,
                 {"tls1_3", s.tls13},
                 {"abandoned_handshakes", s.tlsHandshakesAbandoned}};
   doc["keepalive_advice"] = adviceJson(s, o);
+  doc["histograms"] = histogramsJson(s);
   json::Value settings = json::Value::object();
   for (const SettingRow& r : settingRows(o, maxConnections)) {
     for (const auto& [key, value] : r.keys) settings[key] = value;
@@ -193,11 +230,11 @@ std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o,
   return json::line(doc);
 }
 
-void installStatusEndpoint(Server& server) {
-  server.handle(std::string(kStatusPath), kReadOnly, [&server](const Request&, Response& res) {
+void installStatusEndpoint(Server& host, const Server& observed) {
+  host.handle(std::string(kStatusPath), kReadOnly, [&observed](const Request&, Response& res) {
     res.setContentType("application/json");
     res.addHeader("Cache-Control", "no-store");
-    res.setBody(statusJson(server.stats(), server.options(), server.maxConnections()));
+    res.setBody(statusJson(observed.stats(), observed.options(), observed.maxConnections()));
   });
 }
 

@@ -102,11 +102,11 @@ std::string prometheusText(const ServerStatsSnapshot& s, std::uint64_t maxConnec
   return e.take();
 }
 
-void installMetricsEndpoint(Server& server) {
-  server.handle(std::string(kMetricsPath), "GET, HEAD", [&server](const Request&, Response& res) {
+void installMetricsEndpoint(Server& host, const Server& observed) {
+  host.handle(std::string(kMetricsPath), "GET, HEAD", [&observed](const Request&, Response& res) {
     res.setContentType(kMetricsContentType);
     res.addHeader("Cache-Control", "no-store");
-    res.setBody(prometheusText(server.stats(), server.maxConnections()));
+    res.setBody(prometheusText(observed.stats(), observed.maxConnections()));
   });
 }
 

@@ -167,8 +167,13 @@ void Server::bind() {
   }
 }
 
+void Server::every(Millis period, std::function<void()> fn) {
+  periodic_.emplace_back(period, std::move(fn));
+}
+
 void Server::run() {
   if (workers_.empty()) bind();
+  for (auto& [period, fn] : periodic_) workers_.front()->addPeriodic(period, fn);
   for (auto& w : workers_) w->start();
   for (auto& w : workers_) w->join();
 }

@@ -87,6 +87,14 @@ std::vector<SettingRow> settingRows(const ServerOptions& o, std::uint64_t maxCon
   std::string log = o.accessLog.empty() ? "off" : o.accessLog;
   rows.push_back({"--access-log", {{"access_log", log}}, log == "-" ? "- (stdout)" : log});
   rows.push_back(duration("--shutdown-timeout", "shutdown_timeout_ms", o.shutdownTimeout));
+  if (o.metricsListen) {
+    std::string at = o.metricsListen->toString();
+    rows.push_back({"--metrics-listen", {{"metrics_listen", at}}, at});
+  } else {
+    rows.push_back({"--metrics-listen",
+                    {{"metrics_listen", nullptr}},
+                    "off (/.tether/ on the site's listeners)"});
+  }
   rows.push_back({"--so-keepalive",
                   {{"so_keepalive", liveness::formatKeepaliveSpec(k)},
                    {"tcp_keepalive_idle_s", k.idleS},

@@ -72,8 +72,29 @@ Worker::~Worker() {
   }
 }
 
+void Worker::addPeriodic(Millis period, std::function<void()> fn) {
+  periodic_.emplace_back(period, std::move(fn));
+}
+
+void Worker::startPeriodic() {
+  for (std::size_t i = 0; i < periodic_.size(); ++i) schedulePeriodic(i);
+}
+
 void Worker::start() {
-  thread_ = std::thread([this] { loop_->run(); });
+  thread_ = std::thread([this] {
+    startPeriodic();
+    loop_->run();
+  });
+}
+
+// Re-armed after each run, so a slow call delays the next instead of piling up;
+// not after the shutdown began, so the loop can quit once drained.
+void Worker::schedulePeriodic(std::size_t index) {
+  loop_->runAfter(periodic_[index].first, [this, index] {
+    if (shuttingDown_) return;
+    periodic_[index].second();
+    schedulePeriodic(index);
+  });
 }
 
 void Worker::join() {

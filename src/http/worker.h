@@ -8,9 +8,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "histograms.h"
@@ -70,6 +72,11 @@ class Worker final : public net::Acceptor::Owner {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
+  /// Before start(): run `fn` every `period` ms on the loop until the shutdown begins.
+  void addPeriodic(Millis period, std::function<void()> fn);
+  /// Loop thread: arms the periodic calls (start() does it on its thread; unit
+  /// tests driving the loop themselves call it).
+  void startPeriodic();
   void start();  // spawns the thread running the loop
   void join();
   void requestShutdown();  // any thread
@@ -122,6 +129,7 @@ class Worker final : public net::Acceptor::Owner {
   template <typename Fn>
   void forEachOpen(Fn fn);
   void flushAccessLog();
+  void schedulePeriodic(std::size_t index);
 
   Server& server_;
   SharedCounters& shared_;
@@ -150,6 +158,7 @@ class Worker final : public net::Acceptor::Owner {
   Millis lastLogAt_ = -1'000'000;
   std::uint64_t suppressedLogs_ = 0;
 
+  std::vector<std::pair<Millis, std::function<void()>>> periodic_;
   bool shuttingDown_ = false;
   Millis shutdownAt_ = 0;
 };

@@ -15,10 +15,14 @@ inline constexpr std::string_view kStatusPath = "/.tether/status";
 
 /// `/` (HTML page with the live settings), `/plaintext`, `/echo`,
 /// `/delay?ms=N` (N <= 60000), `/bytes?n=N` (N <= 1 GiB, streamed).
-void installDefaultSite(Server& server);
+/// `observabilityAt`: empty when the /.tether/ endpoints are served beside the
+/// site (`/` links them), else the admin address serving them (`/` names it).
+void installDefaultSite(Server& server, std::string_view observabilityAt = {});
 
-/// kStatusPath: connections by state, totals and closes by reason, as JSON.
-void installStatusEndpoint(Server& server);
+/// kStatusPath on `host` with `observed`'s numbers: connections by state,
+/// totals, closes by reason and the histograms, as JSON.
+void installStatusEndpoint(Server& host, const Server& observed);
+inline void installStatusEndpoint(Server& server) { installStatusEndpoint(server, server); }
 
 /// The status document (exposed for tests and other front-ends);
 /// `maxConnections` is the effective limit (Server::maxConnections()).

@@ -24,7 +24,8 @@ inline constexpr std::string_view kMetricsContentType = "text/plain; version=0.0
 /// (Server::maxConnections()).
 std::string prometheusText(const ServerStatsSnapshot& stats, std::uint64_t maxConnections);
 
-/// kMetricsPath on `server`: GET and HEAD, never cached.
-void installMetricsEndpoint(Server& server);
+/// kMetricsPath on `host` with `observed`'s numbers: GET and HEAD, never cached.
+void installMetricsEndpoint(Server& host, const Server& observed);
+inline void installMetricsEndpoint(Server& server) { installMetricsEndpoint(server, server); }
 
 }  // namespace tether::http

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tether/http/request.h"
@@ -69,6 +70,10 @@ class Server {
 
   /// Any thread: counters summed over workers.
   ServerStatsSnapshot stats() const;
+  /// Runs `fn` every `period` ms on the first worker's loop thread, from run()
+  /// until the shutdown begins: for samplers (keep it short, it delays that
+  /// worker's connections). Call before run().
+  void every(Millis period, std::function<void()> fn);
   const ServerOptions& options() const noexcept { return options_; }
 
   /// Worker threads: route a parsed request.
@@ -95,6 +100,7 @@ class Server {
   // A handful of exact paths: a linear scan beats hashing every request path.
   std::vector<Route> routes_;
   Handler fallback_;
+  std::vector<std::pair<Millis, std::function<void()>>> periodic_;
   std::vector<net::SocketAddress> bound_;
   std::vector<std::unique_ptr<Worker>> workers_;
 };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,12 @@ struct ServerOptions {
   // with SO_REUSEPORT); true: join its SO_REUSEPORT group (a restart handing
   // the port from the old process to the new one).
   bool sharePort = false;
+
+  // Where a program serves the /.tether/ endpoints (status, metrics, live page)
+  // apart from the site, as an admin port (`tether serve --metrics-listen`);
+  // empty: beside the site. Server itself does not listen there: the program
+  // runs a second Server (see observability.h). Shown with the settings.
+  std::optional<net::SocketAddress> metricsListen;
 
   // TLS: which listeners serve it (parallel to `listen`; missing entries: plain),
   // their one certificate and policy, and the handshake's time limit (it

@@ -111,6 +111,7 @@ struct LatencySummary {
   std::uint64_t count = 0;
   std::uint64_t min = 0, p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;
   double mean = 0;
+  double stddev = 0;  // from bucket middles
 };
 
 /// https: the handshakes of the measured window. Handshake time runs from the
@@ -145,6 +146,23 @@ struct BenchResult {
   TlsSummary tls;
   TimeWaitCounts timeWait;
   bool interrupted = false;  // stopped early through BenchConfig::stop
+  /// Per whole second of the measured window (index 0: its first second; the
+  /// last may be partial): responses received and connections opened in it.
+  /// The requests add up to `requests`.
+  struct Second {
+    std::uint64_t requests = 0;
+    std::uint64_t connectionsOpened = 0;
+  };
+  std::vector<Second> timeline;
+  /// The latency distribution at HdrHistogram's percentile-table steps
+  /// (bench_percentiles.h): value (ns, bucket upper edge), percentile (0..1)
+  /// and the samples at or below it. Empty without samples.
+  struct PercentilePoint {
+    std::uint64_t valueNs = 0;
+    double percentile = 0;
+    std::uint64_t totalCount = 0;
+  };
+  std::vector<PercentilePoint> latencyDistribution;
 };
 
 /// Runs the benchmark. Throws std::runtime_error when it cannot start (e.g. no
@@ -154,5 +172,11 @@ BenchResult runBench(const BenchConfig& config);
 /// Reports. Human: a few aligned lines in the spirit of wrk. JSON: one object.
 std::string formatReport(const BenchConfig& config, const BenchResult& result);
 std::string formatJson(const BenchConfig& config, const BenchResult& result);
+/// One self-contained HTML page (CSS, JS and the data inline, nothing loaded
+/// from elsewhere): latency percentiles, throughput over time, connection reuse.
+std::string formatHtml(const BenchConfig& config, const BenchResult& result);
+/// The latency distribution as HdrHistogram's outputPercentileDistribution
+/// prints it (wrk2's --latency table), values in ms: for plotting tools.
+std::string formatPercentileTable(const BenchResult& result);
 
 }  // namespace tether::tools::bench

@@ -78,7 +78,10 @@ void BenchConnection::connect() {
 void BenchConnection::onConnected() {
   std::uint64_t now = worker_.nowNs();
   ThreadStats& s = worker_.mutableStats();
-  if (worker_.measuringNow(now)) ++s.connectionsOpened;
+  if (worker_.measuringNow(now)) {
+    ++s.connectionsOpened;
+    s.timeline.addConnection(worker_.sinceMeasured(now));
+  }
   connectedNs_ = now;
   framer_.reset();
   responses_ = 0;
@@ -201,6 +204,7 @@ void BenchConnection::recordResponse(std::uint64_t nowNs) {
   if (!worker_.measured(startNs_)) return;
   ThreadStats& s = worker_.mutableStats();
   ++s.requests;
+  s.timeline.addRequest(worker_.sinceMeasured(nowNs));
   s.latency.record(nowNs > startNs_ ? nowNs - startNs_ : 0);
   int cls = framer_.status() / 100;
   if (cls < 1 || cls > 5) cls = 0;

@@ -26,6 +26,18 @@ std::uint64_t LatencyHistogram::upperEdge(std::size_t index) noexcept {
   return lower + (std::uint64_t{1} << shift) - 1;
 }
 
+double LatencyHistogram::stddev() const noexcept {
+  if (count_ == 0) return 0;
+  double mu = mean(), squares = 0;
+  for (std::size_t i = 0; i < kBuckets; ++i) {
+    if (counts_[i] == 0) continue;
+    std::uint64_t lower = i == 0 ? 0 : upperEdge(i - 1) + 1;
+    double d = (double(lower) + double(upperEdge(i))) / 2 - mu;
+    squares += d * d * double(counts_[i]);
+  }
+  return std::sqrt(squares / double(count_));
+}
+
 std::uint64_t LatencyHistogram::percentile(double percent) const noexcept {
   if (count_ == 0) return 0;
   if (percent >= 100) return max_;

@@ -39,6 +39,15 @@ class LatencyHistogram {
   /// The smallest bucket upper edge (capped at max()) such that at least
   /// `percent` % of the samples are <= it. 0 when empty; percent >= 100 -> max().
   std::uint64_t percentile(double percent) const noexcept;
+  /// Standard deviation, each sample taken as its bucket's middle value.
+  double stddev() const noexcept;
+  /// Calls fn(index, count) for every non-empty bucket, smallest values first.
+  template <typename Fn>
+  void forEachBucket(Fn fn) const {
+    for (std::size_t i = 0; i < kBuckets; ++i) {
+      if (counts_[i] != 0) fn(i, counts_[i]);
+    }
+  }
 
   /// Bucket index of `value`, and the largest value of bucket `index`.
   static std::size_t indexOf(std::uint64_t value) noexcept {

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "tools/bench/bench_percentiles.h"
 #include "tools/bench/bench_stats.h"
 #include "tools/bench/bench_timewait.h"
 #include "tools/bench/bench_worker.h"
@@ -122,6 +123,7 @@ BenchResult runBench(const BenchConfig& cfg) {
   result.latency = summarize(merged);
   result.tls.enabled = cfg.tls != nullptr;
   result.tls.handshake = summarize(handshakes);
+  result.latencyDistribution = percentileDistribution(merged);
   result.elapsedS = double(endNs - measuredFrom) / 1e9;
   workers.clear();  // closes any socket left
 

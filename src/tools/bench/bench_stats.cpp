@@ -26,6 +26,7 @@ void ThreadStats::mergeInto(BenchResult& r) const noexcept {
   r.connectionsOpened += connectionsOpened;
   r.connectionsUsed += connectionsUsed;
   r.reusedRequests += reusedRequests;
+  timeline.mergeInto(r.timeline);
 }
 
 LatencySummary summarize(const LatencyHistogram& h) noexcept {
@@ -38,6 +39,7 @@ LatencySummary summarize(const LatencyHistogram& h) noexcept {
   s.p999 = h.percentile(99.9);
   s.max = h.max();
   s.mean = h.mean();
+  s.stddev = h.stddev();
   return s;
 }
 

@@ -8,6 +8,7 @@
 
 #include "tether/tools/bench.h"
 #include "tools/bench/bench_histogram.h"
+#include "tools/bench/bench_timeline.h"
 #include "tools/bench/bench_timewait.h"
 
 namespace tether::tools::bench {
@@ -26,6 +27,7 @@ struct ThreadStats {
   std::uint64_t tlsResumed = 0;
   const char* tlsVersion = "";
   LatencyHistogram tlsHandshake;  // ns
+  Timeline timeline;
   PortSet ownPorts;  // local ports of this thread's connections (TIME_WAIT attribution)
 
   void mergeInto(BenchResult& r) const noexcept;

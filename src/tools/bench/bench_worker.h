@@ -81,6 +81,10 @@ class BenchWorker final : private net::IoHandler {
   const std::string& batch() const noexcept { return batch_; }
   bool measured(std::uint64_t sentNs) const noexcept { return sentNs >= measuredFromNs_; }
   bool measuringNow(std::uint64_t nowNs) const noexcept { return nowNs >= measuredFromNs_; }
+  /// Time since the measured window began (0 before it).
+  std::uint64_t sinceMeasured(std::uint64_t nowNs) const noexcept {
+    return nowNs > measuredFromNs_ ? nowNs - measuredFromNs_ : 0;
+  }
   bool openLoop() const noexcept { return plan_.rate > 0; }
   /// The connection may take work: give it a request, park it, or close it.
   void onReady(BenchConnection& c, std::uint64_t nowNs);

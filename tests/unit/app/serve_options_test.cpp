@@ -93,6 +93,8 @@ TEST(ServeOptions, BadValuesNameTheOption) {
       {{"--listen", "127.0.0.1:70000"}, "--listen"},
       {{"--max-body-size", "lots"}, "--max-body-size"},
       {{"--max-header-size", "0"}, "--max-header-size"},
+      {{"--metrics-listen", "nowhere"}, "--metrics-listen"},
+      {{"--metrics-listen", "127.0.0.1:8080"}, "--metrics-listen"},  // the site's default
   };
   for (const Case& c : cases) {
     try {
@@ -104,6 +106,15 @@ TEST(ServeOptions, BadValuesNameTheOption) {
       EXPECT_EQ(message.find('\n'), std::string::npos) << message;
     }
   }
+}
+
+TEST(ServeOptions, MetricsListenIsOffOrOneAddress) {
+  EXPECT_FALSE(parse({}).metricsListen);
+  EXPECT_FALSE(parse({"--metrics-listen", "off"}).metricsListen);
+  auto o = parse({"--listen", "127.0.0.1:8080", "--metrics-listen", "127.0.0.1:9100"});
+  ASSERT_TRUE(o.metricsListen);
+  EXPECT_EQ(o.metricsListen->toString(), "127.0.0.1:9100");
+  EXPECT_EQ(o.listen.size(), 1u);
 }
 
 TEST(ServeOptions, ValidatorsRejectOutOfRange) {

@@ -26,7 +26,7 @@ TEST(StatusJson, DocumentedKeysOrderAndTypes) {
   auto doc = parseJsonLine(statusJson(s, o, 1000));
 
   EXPECT_EQ(keysOf(doc), (std::vector<std::string>{"connections", "totals", "closes", "tls",
-                                                   "keepalive_advice", "settings"}));
+                                                   "keepalive_advice", "histograms", "settings"}));
   EXPECT_EQ(keysOf(doc["connections"]),
             (std::vector<std::string>{"idle", "reading", "writing", "lingering", "total"}));
   EXPECT_EQ(doc["connections"]["total"], 3);
@@ -67,6 +67,7 @@ TEST(StatusJson, DocumentedKeysOrderAndTypes) {
                                                                "max_body_size",
                                                                "access_log",
                                                                "shutdown_timeout_ms",
+                                                               "metrics_listen",
                                                                "so_keepalive",
                                                                "tcp_keepalive_idle_s",
                                                                "tcp_keepalive_interval_s",
@@ -85,6 +86,36 @@ TEST(StatusJson, DocumentedKeysOrderAndTypes) {
   EXPECT_EQ(doc["settings"]["workers"], 4);
   EXPECT_EQ(doc["settings"]["so_keepalive"], liveness::formatKeepaliveSpec(o.tcpKeepalive));
   EXPECT_EQ(doc["settings"]["tcp_user_timeout_ms"], 20'000);
+  EXPECT_TRUE(doc["settings"]["metrics_listen"].is_null());
+}
+
+// The live page draws these: per-bucket counts (not cumulative), one more
+// than the finite bounds, bounds and sum in the exported unit (seconds).
+TEST(StatusJson, HistogramsPerBucketInExportedUnits) {
+  ServerStatsSnapshot s;
+  HistogramSnapshot& gaps = s.histograms[static_cast<std::size_t>(Distribution::kIdleGapSeconds)];
+  gaps.buckets[6] = 3;   // (100, 250] ms
+  gaps.buckets[18] = 1;  // above 300 s
+  gaps.count = 4;
+  gaps.sum = 1500;  // ms
+  ServerOptions o;
+  o.metricsListen = net::parseSocketAddress("127.0.0.1:9100");
+  auto doc = parseJsonLine(statusJson(s, o, 100));
+  EXPECT_EQ(keysOf(doc["histograms"]),
+            (std::vector<std::string>{"connection_requests", "connection_duration_seconds",
+                                      "keepalive_idle_gap_seconds", "keepalive_idle_closed_seconds",
+                                      "request_duration_seconds"}));
+  const auto& h = doc["histograms"]["keepalive_idle_gap_seconds"];
+  ASSERT_EQ(h["le"].size(), 18u);
+  ASSERT_EQ(h["counts"].size(), 19u);
+  EXPECT_EQ(h["le"][6], 0.25);
+  EXPECT_EQ(h["counts"][6], 3);
+  EXPECT_EQ(h["counts"][18], 1);
+  EXPECT_EQ(h["counts"][5], 0);
+  EXPECT_EQ(h["count"], 4);
+  EXPECT_EQ(h["sum"], 1.5);
+  EXPECT_EQ(doc["histograms"]["connection_requests"]["le"][0], 1.0);
+  EXPECT_EQ(doc["settings"]["metrics_listen"], "127.0.0.1:9100");
 }
 
 TEST(StatusJson, NoConnectionsYet) {
