@@ -14,7 +14,7 @@ echo "serve: building tether (release; log: $log)"
 # The test suite is not built here, so GoogleTest is not needed (scripts/test.sh builds it).
 logged "$log" cmake --preset release -DTETHER_BUILD_TESTS=OFF
 logged "$log" cmake --build --preset release -j"$(nproc)" --target tether_cli tether_docs
-logged "$log" $SUDO cmake --install build/release --component cli --prefix /usr/local
+logged "$log" $SUDO cmake --install build/release --component cli --prefix /usr/local --strip
 echo "serve: installed /usr/local/bin/tether, its man page (man tether) and bash completion"
 echo "serve: try  curl http://127.0.0.1:8080/plaintext   (Ctrl-C stops the server)"
 exec /usr/local/bin/tether serve --listen 127.0.0.1:8080 "$@"
