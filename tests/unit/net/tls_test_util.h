@@ -67,13 +67,18 @@ struct TlsEnd {
   }
 };
 
-/// Alternates reads until both handshakes finished (or a side fails).
+/// Alternates reads until both handshakes finished (or a side fails). Between
+/// rounds it waits (at most 100 ms) for either socket to become readable:
+/// loopback delivery is not instant on a loaded machine (or under TSan).
 inline bool tlsHandshake(TlsEnd& client, TlsEnd& server) {
   std::string ignored;
-  for (int i = 0; i < 50; ++i) {
+  for (int i = 0; i < 100; ++i) {
     if (client.tls->handshakeDone() && server.tls->handshakeDone()) return true;
     if (client.read(ignored).kind == IoResult::Kind::kFailed) return false;
     if (server.read(ignored).kind == IoResult::Kind::kFailed) return false;
+    if (client.tls->handshakeDone() && server.tls->handshakeDone()) return true;
+    pollfd fds[2] = {{client.stream.fd(), POLLIN, 0}, {server.stream.fd(), POLLIN, 0}};
+    ::poll(fds, 2, 100);
   }
   return false;
 }
