@@ -7,7 +7,6 @@ for localhost/127.0.0.1, for another name, and one that expires at once; nginx
 gets a config written by the test (two server blocks on one port, told apart by
 SNI). Nothing waits for long: idle timeouts are 1 s.
 """
-import http.client
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import Server  # noqa: E402
 from test_inspect import NginxPeer  # noqa: E402
+from test_tls import status  # noqa: E402  (the status listener is the second one)
 
 CERTS = None
 TLS_PLAIN = ("tls:127.0.0.1:0", "127.0.0.1:0")  # TLS site, plain status listener
@@ -66,16 +66,6 @@ def tearDownModule():
 def tls_server(leaf="good", idle="1s"):
     return Server("--tls-cert", cert(f"{leaf}.pem"), "--tls-key", cert(f"{leaf}.key"),
                   "--keepalive-timeout", idle, listen=TLS_PLAIN)
-
-
-def status(server):
-    host, port = server.addresses[1]
-    conn = http.client.HTTPConnection(host, port, timeout=harness.IO_TIMEOUT)
-    try:
-        conn.request("GET", harness.STATUS_PATH, headers={"Connection": "close"})
-        return json.loads(conn.getresponse().read())
-    finally:
-        conn.close()
 
 
 def tether(*args, timeout=60):
