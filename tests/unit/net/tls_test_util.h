@@ -29,17 +29,24 @@ inline const TlsContext& selfSignedServer() {
   return *ctx;
 }
 
-/// That certificate as a CA file (what --cacert takes), written once.
+/// That certificate as a CA file (what --cacert takes), written once and
+/// removed at exit. One file per process: ctest runs each test in its own
+/// process, in parallel, and each process generates its own key and
+/// certificate (a shared name let one process verify against another's).
 inline const std::string& selfSignedCaFile() {
-  static const std::string path = [] {
-    std::string p = ::testing::TempDir() + "tether-self-signed-ca.pem";
-    std::FILE* f = std::fopen(p.c_str(), "w");
-    EXPECT_NE(f, nullptr);
-    PEM_write_X509(f, SSL_CTX_get0_certificate(selfSignedServer().native()));
-    std::fclose(f);
-    return p;
-  }();
-  return path;
+  struct File {
+    std::string path =
+        ::testing::TempDir() + "tether-self-signed-ca-" + std::to_string(::getpid()) + ".pem";
+    File() {
+      std::FILE* f = std::fopen(path.c_str(), "w");
+      EXPECT_NE(f, nullptr);
+      PEM_write_X509(f, SSL_CTX_get0_certificate(selfSignedServer().native()));
+      std::fclose(f);
+    }
+    ~File() { ::unlink(path.c_str()); }
+  };
+  static const File file;
+  return file.path;
 }
 
 /// One end: a stream with a TLS transport on it; closes the fd on scope exit.
