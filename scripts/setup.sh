@@ -27,9 +27,11 @@ run_packages=(curl man-db)
 # Testing: GoogleTest, peers and tools of the integration and fault tests, the .deb check
 # (dpkg-shlibdeps needs `file`), formatting, the fuzzers (clang
 # and its libFuzzer runtime), the CI's compiler cache (ccache), and a headless browser for
-# the tests that open the live page and the bench HTML report (chromium).
+# the tests that open the live page and the bench HTML report (chromium); WebSocket peers:
+# libwslay (the framing unit tests' reference) and Python's websockets.
 test_packages=(
   libgtest-dev libgmock-dev clang-format libbenchmark-dev file clang libclang-rt-14-dev ccache
+  libwslay-dev python3-websockets
   wrk apache2-utils python3 python3-requests iproute2 procps nftables conntrack
   nginx apache2 lighttpd haproxy nodejs openssl prometheus chromium
 )

@@ -9,9 +9,8 @@
 #include "tether/liveness/keepalive_profile.h"
 
 namespace tether::app {
-namespace {
 
-core::Millis duration(const std::string& option, const std::string& text) {
+core::Millis serveDuration(const std::string& option, const std::string& text) {
   auto ms = core::parseDuration(text);
   if (!ms) {
     throw UsageError(
@@ -20,13 +19,15 @@ core::Millis duration(const std::string& option, const std::string& text) {
   return *ms;
 }
 
-std::uint64_t size(const std::string& option, const std::string& text) {
+std::uint64_t serveSize(const std::string& option, const std::string& text) {
   auto bytes = core::parseSize(text);
   if (!bytes || *bytes == 0) {
     throw UsageError(fmt::format("{}: invalid size '{}' (examples: 8192, 16k, 1m)", option, text));
   }
   return *bytes;
 }
+
+namespace {
 
 // --so-keepalive and --tcp-user-timeout (shared syntax, see keepalive_profile.h).
 liveness::KeepaliveProfile tcpKeepalive(const ServeArgs& a, std::vector<std::string>* warnings) {
@@ -57,8 +58,8 @@ void tlsOptions(const ServeArgs& a, http::ServerOptions& o) {
   o.tls.selfSigned = a.tlsSelfSigned;
   o.tls.ciphers = a.tlsCiphers;
   o.tls.ciphersuites = a.tlsCiphersuites;
-  o.tls.sessionTimeout = duration("--tls-session-timeout", a.tlsSessionTimeout);
-  o.tlsHandshakeTimeout = duration("--tls-handshake-timeout", a.tlsHandshakeTimeout);
+  o.tls.sessionTimeout = serveDuration("--tls-session-timeout", a.tlsSessionTimeout);
+  o.tlsHandshakeTimeout = serveDuration("--tls-handshake-timeout", a.tlsHandshakeTimeout);
   if (o.tls.sessionTimeout <= 0) throw UsageError("--tls-session-timeout: must be positive");
   if (o.tlsHandshakeTimeout <= 0) throw UsageError("--tls-handshake-timeout: must be positive");
 }
@@ -109,28 +110,29 @@ http::ServerOptions toServerOptions(const ServeArgs& a, std::vector<std::string>
   }
   o.sharePort = a.sharePort;
   o.workers = a.workers;
-  o.keepaliveTimeout = duration("--keepalive-timeout", a.keepaliveTimeout);
-  o.keepaliveGrace = duration("--keepalive-grace", a.keepaliveGrace);
+  o.keepaliveTimeout = serveDuration("--keepalive-timeout", a.keepaliveTimeout);
+  o.keepaliveGrace = serveDuration("--keepalive-grace", a.keepaliveGrace);
   o.keepaliveHeader = !a.noKeepaliveHeader;
   o.keepaliveRequests = static_cast<std::uint64_t>(a.keepaliveRequests);
-  o.keepaliveTime = duration("--keepalive-time", a.keepaliveTime);
+  o.keepaliveTime = serveDuration("--keepalive-time", a.keepaliveTime);
   o.keepaliveJitterPercent = a.keepaliveJitter;
-  o.clientHeaderTimeout = duration("--client-header-timeout", a.clientHeaderTimeout);
-  o.clientBodyTimeout = duration("--client-body-timeout", a.clientBodyTimeout);
-  o.sendTimeout = duration("--send-timeout", a.sendTimeout);
+  o.clientHeaderTimeout = serveDuration("--client-header-timeout", a.clientHeaderTimeout);
+  o.clientBodyTimeout = serveDuration("--client-body-timeout", a.clientBodyTimeout);
+  o.sendTimeout = serveDuration("--send-timeout", a.sendTimeout);
   o.lingeringClose = a.lingeringClose == "off"      ? http::LingeringClose::kOff
                      : a.lingeringClose == "always" ? http::LingeringClose::kAlways
                                                     : http::LingeringClose::kOn;
-  o.lingeringTime = duration("--lingering-time", a.lingeringTime);
-  o.lingeringTimeout = duration("--lingering-timeout", a.lingeringTimeout);
+  o.lingeringTime = serveDuration("--lingering-time", a.lingeringTime);
+  o.lingeringTimeout = serveDuration("--lingering-timeout", a.lingeringTimeout);
   o.resetTimedoutConnection = a.resetTimedout;
   o.maxConnections = static_cast<std::uint64_t>(a.maxConnections);
-  o.maxHeaderSize = size("--max-header-size", a.maxHeaderSize);
-  o.maxBodySize = size("--max-body-size", a.maxBodySize);
+  o.maxHeaderSize = serveSize("--max-header-size", a.maxHeaderSize);
+  o.maxBodySize = serveSize("--max-body-size", a.maxBodySize);
   o.accessLog = a.accessLog;
-  o.shutdownTimeout = duration("--shutdown-timeout", a.shutdownTimeout);
+  o.shutdownTimeout = serveDuration("--shutdown-timeout", a.shutdownTimeout);
   o.tcpKeepalive = tcpKeepalive(a, warnings);
   o.metricsListen = metricsListen(a.metricsListen, o.listen);
+  toWebSocketOptions(a, o);
   return o;
 }
 
@@ -266,6 +268,7 @@ void addServeOptions(CLI::App& cmd, ServeArgs& args) {
       ->default_str("off");
   addKeepaliveOptions(cmd, args.soKeepalive, args.tcpUserTimeout, "accepted sockets");
   addTlsOptions(cmd, args);
+  addWebSocketOptions(cmd, args);
 }
 
 }  // namespace tether::app

@@ -36,10 +36,22 @@ struct ServeArgs {
   bool tlsSelfSigned = false;
   std::string tlsCiphers, tlsCiphersuites;
   std::string tlsSessionTimeout = "5m", tlsHandshakeTimeout = "10s";
+  // WebSocket (serve_ws_options.cpp).
+  std::string wsPingInterval = "30s", wsPingTimeout = "20s", wsIdleTimeout = "0";
+  std::string wsMinPingInterval = "5s", wsCloseTimeout = "5s";
+  int wsMaxPingStrikes = 2;
+  std::string wsMaxMessageSize = "1m";
 };
 
 /// Registers every `serve` option on `cmd`, writing into `args`.
 void addServeOptions(CLI::App& cmd, ServeArgs& args);
+/// A DURATION or SIZE option's value; UsageError naming `option` otherwise.
+core::Millis serveDuration(const std::string& option, const std::string& text);
+std::uint64_t serveSize(const std::string& option, const std::string& text);
+/// The --ws-* part of them (serve_ws_options.cpp).
+void addWebSocketOptions(CLI::App& cmd, ServeArgs& args);
+/// Validates the --ws-* values into `o.ws` (UsageError on a bad one).
+void toWebSocketOptions(const ServeArgs& args, http::ServerOptions& o);
 
 /// Validates and converts. Throws UsageError (one line naming the option) on a
 /// bad value. Notes about accepted values (keepalive ms rounded up to seconds)

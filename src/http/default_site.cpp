@@ -130,6 +130,8 @@ void installDefaultSite(Server& server, std::string_view observabilityAt) {
         "<a href=\"/echo\">/echo</a> (the request as received), "
         "<a href=\"/delay?ms=1000\">/delay?ms=N</a> (answers after N ms), "
         "<a href=\"/bytes?n=1024\">/bytes?n=N</a> (an N-byte body), "
+        "<code>/ws/echo</code> and <code>/ws/ticker?ms=N</code> (WebSocket: echo, and a "
+        "message every N ms), "
         "{}.</p>\n</body></html>\n",
         o.keepaliveTimeout / 1000, core::formatDuration(o.keepaliveTimeout + o.keepaliveGrace),
         settingsTable(server), observability));
@@ -138,6 +140,7 @@ void installDefaultSite(Server& server, std::string_view observabilityAt) {
   server.handle("/echo", &echo);  // answers every method: it shows what arrived
   server.handle("/delay", kReadOnly, &delay);
   server.handle("/bytes", kReadOnly, &bytes);
+  installWebSocketDemo(server);
 }
 
 namespace {
@@ -191,6 +194,20 @@ json::Value histogramsJson(const ServerStatsSnapshot& s) {
   return doc;
 }
 
+json::Value websocketJson(const ServerStatsSnapshot& s) {
+  json::Value codes = json::Value::object();
+  for (std::size_t i = 0; i <= kWsCountedCloseCodes.size(); ++i) {
+    std::string code = wsCloseCodeLabel(i);
+    codes[code] = s.wsCloseCodes[i];
+  }
+  return {{"opened", s.wsOpened},
+          {"messages_received", s.wsMessagesIn},
+          {"messages_sent", s.wsMessagesOut},
+          {"pings_sent", s.wsPingsSent},
+          {"pongs_received", s.wsPongsReceived},
+          {"closes_by_code", std::move(codes)}};
+}
+
 }  // namespace
 
 std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o,
@@ -203,11 +220,9 @@ std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o,
   }
   double perConnection = s.accepted ? static_cast<double>(s.requests) / s.accepted : 0.0;
   json::Value doc;
-  doc["connections"] = {{"idle", s.idle},
-                        {"reading", s.reading},
-                        {"writing", s.writing},
-                        {"lingering", s.lingering},
-                        {"total", s.open()}};
+  doc["connections"] = {
+      {"idle", s.idle},           {"reading", s.reading},      {"writing", s.writing},
+      {"lingering", s.lingering}, {"websocket", s.websockets}, {"total", s.open()}};
   doc["totals"] = {{"accepted", s.accepted},
                    {"closed", closed},
                    {"requests", s.requests},
@@ -220,6 +235,7 @@ std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o,
                 {"tls1_2", s.tls12},
                 {"tls1_3", s.tls13},
                 {"abandoned_handshakes", s.tlsHandshakesAbandoned}};
+  doc["websocket"] = websocketJson(s);
   doc["keepalive_advice"] = adviceJson(s, o);
   doc["histograms"] = histogramsJson(s);
   json::Value settings = json::Value::object();

@@ -36,10 +36,26 @@ constexpr HistogramSpec kSpecs[] = {
      1000,
      {1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000},
      12},
+    {"tether_websocket_ping_rtt_seconds",
+     "WebSocket ping round trip: our ping to the pong that echoes it (millisecond clock).",
+     1000,
+     {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 20000},
+     14},
 };
 static_assert(std::size(kSpecs) == static_cast<std::size_t>(Distribution::kCount));
 
 }  // namespace
+
+std::size_t wsCloseCodeIndex(std::uint16_t code) noexcept {
+  for (std::size_t i = 0; i < kWsCountedCloseCodes.size(); ++i) {
+    if (kWsCountedCloseCodes[i] == code) return i;
+  }
+  return kWsCountedCloseCodes.size();
+}
+
+std::string wsCloseCodeLabel(std::size_t i) {
+  return i < kWsCountedCloseCodes.size() ? std::to_string(kWsCountedCloseCodes[i]) : "other";
+}
 
 const HistogramSpec& histogramSpec(Distribution d) noexcept {
   return kSpecs[static_cast<std::size_t>(d)];

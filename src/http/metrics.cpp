@@ -52,6 +52,7 @@ void connections(Exposition& e, const ServerStatsSnapshot& s, std::uint64_t maxC
   e.sample("tether_connections", "state", "reading", s.reading);
   e.sample("tether_connections", "state", "writing", s.writing);
   e.sample("tether_connections", "state", "lingering", s.lingering);
+  e.sample("tether_connections", "state", "websocket", s.websockets);
   e.family("tether_connections_max", "gauge",
            "Connections the server keeps open at most (--max-connections, or what the "
            "descriptor limit allows).");
@@ -88,6 +89,28 @@ void tls(Exposition& e, const ServerStatsSnapshot& s) {
   e.sample("tether_tls_handshakes_abandoned_total", s.tlsHandshakesAbandoned);
 }
 
+// The heartbeat figures of WebSocket connections (the RTT is a histogram).
+void websockets(Exposition& e, const ServerStatsSnapshot& s) {
+  e.family("tether_websocket_opened_total", "counter", "WebSocket handshakes accepted (101).");
+  e.sample("tether_websocket_opened_total", s.wsOpened);
+  e.family("tether_websocket_messages_total", "counter", "WebSocket data messages, by direction.");
+  e.sample("tether_websocket_messages_total", "direction", "received", s.wsMessagesIn);
+  e.sample("tether_websocket_messages_total", "direction", "sent", s.wsMessagesOut);
+  e.family("tether_websocket_pings_sent_total", "counter",
+           "Pings the server sent to quiet WebSocket peers.");
+  e.sample("tether_websocket_pings_sent_total", s.wsPingsSent);
+  e.family("tether_websocket_pongs_received_total", "counter",
+           "Pongs received (answers to our pings and unsolicited ones).");
+  e.sample("tether_websocket_pongs_received_total", s.wsPongsReceived);
+  e.family("tether_websocket_closes_total", "counter",
+           "Closed WebSocket connections by close code: the peer's if it closed first, else "
+           "ours; 1006: no close frame was exchanged.");
+  for (std::size_t i = 0; i <= kWsCountedCloseCodes.size(); ++i) {
+    std::string code = wsCloseCodeLabel(i);
+    e.sample("tether_websocket_closes_total", "code", code, s.wsCloseCodes[i]);
+  }
+}
+
 }  // namespace
 
 std::string prometheusText(const ServerStatsSnapshot& s, std::uint64_t maxConnections) {
@@ -95,6 +118,7 @@ std::string prometheusText(const ServerStatsSnapshot& s, std::uint64_t maxConnec
   connections(e, s, maxConnections);
   requests(e, s);
   tls(e, s);
+  websockets(e, s);
   for (std::size_t i = 0; i < s.histograms.size(); ++i) {
     auto d = static_cast<Distribution>(i);
     e.histogram(histogramSpec(d), s.histogram(d));

@@ -37,6 +37,11 @@ DeferredResponse Response::defer() noexcept {
   return DeferredResponse(conn_, conn_ ? conn_->generation() : 0);
 }
 
+void Response::upgradeToWebSocket(std::unique_ptr<WebSocketHandler> handler) noexcept {
+  status_ = 101;
+  upgrade_ = std::move(handler);
+}
+
 net::EventLoop& Response::loop() const noexcept { return conn_->worker().loop(); }
 
 std::uint64_t Response::bodySize() const noexcept {
@@ -51,6 +56,7 @@ void Response::reset() noexcept {
   headers_.clear();
   body_.clear();
   source_.reset();
+  upgrade_.reset();
 }
 
 Response* DeferredResponse::response() const noexcept {
@@ -81,7 +87,9 @@ void appendResponseHead(std::string& out, int status, std::string_view contentTy
   w.put("\r\nServer: tether\r\nDate: ").put(framing.date).put("\r\n");
   if (!contentType.empty()) w.put("Content-Type: ").put(contentType).put("\r\n");
   if (statusHasBody(status)) w.put("Content-Length: ").number(bodySize).put("\r\n");
-  if (!framing.keepAlive) {
+  if (framing.upgrade) {
+    w.put("Connection: Upgrade\r\n");
+  } else if (!framing.keepAlive) {
     w.put("Connection: close\r\n");
   } else if (framing.advertise) {
     w.put("Connection: keep-alive\r\nKeep-Alive: timeout=");
@@ -98,6 +106,7 @@ void appendResponseHead(std::string& out, int status, std::string_view contentTy
 std::string_view reasonPhrase(int status) noexcept {
   switch (status) {
     case 100: return "Continue";
+    case 101: return "Switching Protocols";
     case 200: return "OK";
     case 201: return "Created";
     case 204: return "No Content";
@@ -114,6 +123,7 @@ std::string_view reasonPhrase(int status) noexcept {
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 417: return "Expectation Failed";
+    case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";

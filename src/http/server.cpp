@@ -67,6 +67,12 @@ std::string_view closeReasonName(CloseReason reason) noexcept {
     case CloseReason::kTlsPlainHttp: return "tls_plain_http";
     case CloseReason::kTlsAlert: return "tls_alert";
     case CloseReason::kTlsProtocolError: return "tls_protocol_error";
+    case CloseReason::kWsClosed: return "ws_closed";
+    case CloseReason::kWsProtocolError: return "ws_protocol_error";
+    case CloseReason::kWsPingTimeout: return "ws_ping_timeout";
+    case CloseReason::kWsTooManyPings: return "ws_too_many_pings";
+    case CloseReason::kWsIdleTimeout: return "ws_idle_timeout";
+    case CloseReason::kWsCloseTimeout: return "ws_close_timeout";
     case CloseReason::kCount: break;
   }
   return "unknown";

@@ -11,6 +11,7 @@
 #include "keepalive_policy.h"
 #include "response_head.h"
 #include "tether/net/tls.h"
+#include "websocket/session.h"
 #include "worker.h"
 
 namespace tether::http {
@@ -25,8 +26,9 @@ bool readsRequests(State s) noexcept {
 }
 
 // What an idle keep-alive connection costs (it holds no buffers): keep it there.
-// 168: the accept time for the lifetime histogram took the last 8 bytes.
-static_assert(sizeof(void*) != 8 || sizeof(ServerConnection) <= 168, "idle connection grew");
+// 168: the accept time for the lifetime histogram took the last 8 bytes; 176:
+// the WebSocket session pointer (no field is free to share it safely).
+static_assert(sizeof(void*) != 8 || sizeof(ServerConnection) <= 176, "idle connection grew");
 
 }  // namespace
 
@@ -65,6 +67,7 @@ void ServerConnection::drive() {
       case State::kFree:
       case State::kHandling: return;
       case State::kLingering: return linger();
+      case State::kUpgraded: return upgraded_->drive();
       case State::kWriting:
         if (!stream_.writeReady() || !flush()) return;
         if (!afterOutput()) return;
@@ -227,6 +230,7 @@ void ServerConnection::finishDeferred() {
 void ServerConnection::queueResponse() {
   ActiveState& a = *active_;
   Response& r = a.response;
+  if (r.upgrade_ != nullptr) return queueUpgrade();
   const ServerOptions& o = worker_->options();
   PersistenceInput in;
   in.requestPersistent = a.requestPersistent;
@@ -250,6 +254,38 @@ void ServerConnection::queueResponse() {
   observeSince(Distribution::kRequestSeconds, stateSince_);  // since beginRequest()
   if (!stop) stateSince_ = worker_->loop().now();            // the keep-alive wait begins
   setState(stop ? State::kWriting : State::kIdle);
+}
+
+// A 101: its head goes out, then the connection speaks WebSocket (see
+// afterOutput). The keep-alive policy has no say: the connection is no longer
+// HTTP. Only a shutdown refuses it, as it would any new long-lived stream.
+void ServerConnection::queueUpgrade() {
+  ActiveState& a = *active_;
+  Response& r = a.response;
+  if (worker_->shuttingDown()) {
+    r.reset();
+    r.conn_ = this;
+    r.setStatus(503);
+    r.setContentType("text/plain");
+    r.setBody("Service Unavailable: the server is shutting down\n");
+    return queueResponse();
+  }
+  HeadFraming f;
+  f.upgrade = true;
+  f.date = worker_->loop().httpDate();
+  appendResponseHead(a.out, 101, {}, r.headers_, 0, f);
+  worker_->logAccess(*this, a.logRequestLine, 101, 0, true);
+  observeSince(Distribution::kRequestSeconds, stateSince_);
+  setState(State::kWriting);
+}
+
+// The 101 is out: the stream, its buffer and the bytes the client sent after
+// its handshake pass to the WebSocket session.
+void ServerConnection::becomeUpgraded() {
+  upgraded_ = new ws::Session(*this, std::move(active_->response.upgrade_));
+  setState(State::kUpgraded);
+  armTimer();
+  upgraded_->open();
 }
 
 void ServerConnection::writeHead(int status, std::string_view type, std::string_view headers,

@@ -33,6 +33,9 @@ namespace tether::http {
 using core::Millis;
 class Worker;
 struct ActiveState;
+namespace ws {
+class Session;
+}
 
 class ServerConnection final : public net::IoHandler {
  public:
@@ -44,6 +47,7 @@ class ServerConnection final : public net::IoHandler {
     kHandling,     // deferred handler has not finished
     kWriting,      // response queued, socket not writable
     kLingering,    // half-closed, draining input before close
+    kUpgraded,     // speaks WebSocket (after a 101): ws::Session drives it
   };
 
   ServerConnection() = default;
@@ -60,6 +64,9 @@ class ServerConnection final : public net::IoHandler {
   void close(CloseReason reason, bool reset = false);
   /// Worker shutdown began: re-evaluate the timer (idle ones close soon).
   void onShutdown();
+  /// The worker takes the closed connection back (end of the loop iteration):
+  /// frees what an upgrade left (never inside the session's own callbacks).
+  void recycle() noexcept;
 
   State state() const noexcept { return state_; }
   std::uint32_t generation() const noexcept { return generation_; }
@@ -84,6 +91,10 @@ class ServerConnection final : public net::IoHandler {
   ServerConnection* waitNext = nullptr;
 
  private:
+  // The upgraded protocol works the stream, buffers and close path directly:
+  // it is this connection in another state, not a separate owner.
+  friend class ws::Session;
+
   void onTimer();
   void handleTimeout();
   Millis deadline() const noexcept;
@@ -100,6 +111,8 @@ class ServerConnection final : public net::IoHandler {
   void onHeadComplete();
   void onMessageComplete();
   void queueResponse();
+  void queueUpgrade();
+  void becomeUpgraded();
   void writeHead(int status, std::string_view type, std::string_view headers,
                  std::uint64_t bodySize, std::optional<CloseReason> close);
   void respondError(int status, const char* reason, CloseReason why);
@@ -123,6 +136,7 @@ class ServerConnection final : public net::IoHandler {
 
   Worker* worker_ = nullptr;
   ActiveState* active_ = nullptr;
+  ws::Session* upgraded_ = nullptr;  // kUpgraded (and until recycled)
   core::Timer<ServerConnection, &ServerConnection::onTimer> timer_{this};
   std::uint64_t id_ = 0;
   std::uint64_t requests_ = 0;  // requests begun on this connection

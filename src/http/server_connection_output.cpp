@@ -10,6 +10,7 @@
 #include "active_state.h"
 #include "server_connection.h"
 #include "tether/net/socket.h"
+#include "websocket/session.h"
 #include "worker.h"
 
 namespace tether::http {
@@ -73,6 +74,10 @@ bool ServerConnection::writeSource() {
 // All queued output is out: close, resume reading, or go idle. False when the
 // connection stopped (closed or lingering).
 bool ServerConnection::afterOutput() {
+  if (active_ != nullptr && active_->response.upgrade_ != nullptr) {
+    becomeUpgraded();
+    return true;
+  }
   if (closeAfterWrite_) {
     startClose(closeReason_);
     return false;
@@ -174,6 +179,7 @@ void ServerConnection::close(CloseReason reason, bool reset) {
   }
   worker_->unmarkWaiting(*this);
   worker_->loop().timers().unlink(timer_);
+  if (upgraded_ != nullptr) upgraded_->onConnectionClosed();
   if (active_ != nullptr) {
     worker_->releaseActive(active_);
     active_ = nullptr;
@@ -183,6 +189,11 @@ void ServerConnection::close(CloseReason reason, bool reset) {
   ++generation_;
   setState(State::kFree);
   worker_->retire(*this);
+}
+
+void ServerConnection::recycle() noexcept {
+  delete upgraded_;
+  upgraded_ = nullptr;
 }
 
 void ServerConnection::acquireActive() {

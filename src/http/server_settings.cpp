@@ -48,6 +48,25 @@ void addTlsRows(std::vector<SettingRow>& rows, const ServerOptions& o) {
       duration("--tls-handshake-timeout", "tls_handshake_timeout_ms", o.tlsHandshakeTimeout));
 }
 
+// WebSocket policy (0 turns a limit off).
+void addWebSocketRows(std::vector<SettingRow>& rows, const WebSocketOptions& w) {
+  auto off = [](const char* option, const char* key, core::Millis ms) {
+    SettingRow r = duration(option, key, ms);
+    if (ms == 0) r.text = "0 (off)";
+    return r;
+  };
+  rows.push_back(off("--ws-ping-interval", "ws_ping_interval_ms", w.pingInterval));
+  rows.push_back(duration("--ws-ping-timeout", "ws_ping_timeout_ms", w.pingTimeout));
+  rows.push_back(off("--ws-idle-timeout", "ws_idle_timeout_ms", w.idleTimeout));
+  rows.push_back(off("--ws-min-ping-interval", "ws_min_ping_interval_ms", w.minPingInterval));
+  rows.push_back(count("--ws-max-ping-strikes", "ws_max_ping_strikes",
+                       static_cast<std::uint64_t>(w.maxPingStrikes),
+                       w.maxPingStrikes == 0 ? "0 (no limit)" : ""));
+  rows.push_back(count("--ws-max-message-size", "ws_max_message_size", w.maxMessageSize,
+                       fmt::format("{} bytes", w.maxMessageSize)));
+  rows.push_back(duration("--ws-close-timeout", "ws_close_timeout_ms", w.closeTimeout));
+}
+
 }  // namespace
 
 std::vector<SettingRow> settingRows(const ServerOptions& o, std::uint64_t maxConnections) {
@@ -105,6 +124,7 @@ std::vector<SettingRow> settingRows(const ServerOptions& o, std::uint64_t maxCon
                   {{"tcp_user_timeout_ms", k.userTimeout}},
                   k.userTimeout > 0 ? formatDuration(k.userTimeout) : std::string("not set")});
   addTlsRows(rows, o);
+  addWebSocketRows(rows, o.ws);
   return rows;
 }
 

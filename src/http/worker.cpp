@@ -28,6 +28,13 @@ void WorkerStats::addTo(ServerStatsSnapshot& s) const noexcept {
   s.reading += get(reading);
   s.writing += get(writing);
   s.lingering += get(lingering);
+  s.websockets += get(websockets);
+  s.wsOpened += get(wsOpened);
+  s.wsMessagesIn += get(wsMessagesIn);
+  s.wsMessagesOut += get(wsMessagesOut);
+  s.wsPingsSent += get(wsPingsSent);
+  s.wsPongsReceived += get(wsPongsReceived);
+  for (std::size_t i = 0; i < wsCloseCodes.size(); ++i) s.wsCloseCodes[i] += get(wsCloseCodes[i]);
   s.accepted += get(accepted);
   s.requests += get(requests);
   s.reusedRequests += get(reusedRequests);
@@ -207,6 +214,7 @@ void Worker::retire(ServerConnection& c) noexcept {
 }
 
 ActiveState* Worker::acquireActive() {
+  ++activeInUse_;
   if (freeActive_ == nullptr) return new ActiveState(bufferSize_);
   ActiveState* a = freeActive_;
   freeActive_ = a->nextFree;
@@ -215,6 +223,7 @@ ActiveState* Worker::acquireActive() {
 }
 
 void Worker::releaseActive(ActiveState* a) noexcept {
+  --activeInUse_;
   a->clear();
   if (freeActiveCount_ >= kMaxPooledActive) {
     delete a;
@@ -259,6 +268,7 @@ void Worker::endOfIteration() {
   while (retired_ != nullptr) {
     ServerConnection* c = retired_;
     retired_ = c->nextFree;
+    c->recycle();
     c->nextFree = freeConnections_;
     freeConnections_ = c;
   }

@@ -32,7 +32,7 @@ class WorkerStats {
   static void add(Counter& c, std::int64_t delta) noexcept {
     addRelaxed(c, static_cast<std::uint64_t>(delta));
   }
-  Counter idle{0}, reading{0}, writing{0}, lingering{0};
+  Counter idle{0}, reading{0}, writing{0}, lingering{0}, websockets{0};
   /// The gauge counting connections in `state` (nullptr for kFree).
   Counter* gauge(ServerConnection::State state) noexcept {
     static constexpr Counter WorkerStats::*kByState[] = {nullptr,
@@ -41,13 +41,19 @@ class WorkerStats {
                                                          &WorkerStats::reading,
                                                          &WorkerStats::writing,
                                                          &WorkerStats::writing,
-                                                         &WorkerStats::lingering};
+                                                         &WorkerStats::lingering,
+                                                         &WorkerStats::websockets};
     Counter WorkerStats::*member = kByState[static_cast<std::size_t>(state)];
     return member == nullptr ? nullptr : &(this->*member);
   }
   Counter accepted{0}, requests{0}, reusedRequests{0};
   std::array<Counter, static_cast<std::size_t>(CloseReason::kCount)> closes{};
   Counter tlsFull{0}, tlsResumed{0}, tls12{0}, tls13{0}, tlsAbandoned{0};
+  Counter wsOpened{0}, wsMessagesIn{0}, wsMessagesOut{0}, wsPingsSent{0}, wsPongsReceived{0};
+  std::array<Counter, kWsCountedCloseCodes.size() + 1> wsCloseCodes{};
+  static void addCloseCode(WorkerStats& s, std::uint16_t code) noexcept {
+    add(s.wsCloseCodes[wsCloseCodeIndex(code)], 1);
+  }
   std::array<HistogramCounters, static_cast<std::size_t>(Distribution::kCount)> histograms;
   void observe(Distribution d, std::uint64_t value) noexcept {
     histograms[static_cast<std::size_t>(d)].observe(histogramSpec(d), value);
@@ -92,6 +98,8 @@ class Worker final : public net::Acceptor::Owner {
 
   ActiveState* acquireActive();
   void releaseActive(ActiveState* state) noexcept;
+  /// Request buffers held by connections now (idle ones hold none).
+  std::size_t buffersInUse() const noexcept { return activeInUse_; }
   // The waiting list: connections waiting for a client's request head (fresh,
   // idle keep-alive, or a head still arriving), in the order their waits
   // began. Its first entry with no unread input is the eviction victim at the
@@ -149,6 +157,7 @@ class Worker final : public net::Acceptor::Owner {
 
   ActiveState* freeActive_ = nullptr;
   std::size_t freeActiveCount_ = 0;
+  std::size_t activeInUse_ = 0;
   std::uint32_t bufferSize_;
 
   std::unique_ptr<char[]> scratch_;

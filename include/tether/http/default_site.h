@@ -19,6 +19,11 @@ inline constexpr std::string_view kStatusPath = "/.tether/status";
 /// site (`/` links them), else the admin address serving them (`/` names it).
 void installDefaultSite(Server& server, std::string_view observabilityAt = {});
 
+/// The WebSocket demo (part of the default site): `/ws/echo` echoes every
+/// message, `/ws/ticker?ms=N` (1 <= N <= 3600000, default 1000) pushes a JSON
+/// tick every N ms and echoes too.
+void installWebSocketDemo(Server& server);
+
 /// kStatusPath on `host` with `observed`'s numbers: connections by state,
 /// totals, closes by reason and the histograms, as JSON.
 void installStatusEndpoint(Server& host, const Server& observed);

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "tether/http/websocket.h"
 #include "tether/net/stream.h"
 
 namespace tether::http {
@@ -63,6 +64,10 @@ class Response {
   /// Completes this response later through the returned handle; the connection
   /// stops reading pipelined requests until then.
   DeferredResponse defer() noexcept;
+  /// Switches the connection to WebSocket after this response (status 101,
+  /// with the Upgrade and Sec-WebSocket-Accept headers added by the caller):
+  /// webSocket() in websocket.h does the handshake and calls this.
+  void upgradeToWebSocket(std::unique_ptr<WebSocketHandler> handler) noexcept;
   /// The loop of the connection this response belongs to (timers, deferral).
   net::EventLoop& loop() const noexcept;
 
@@ -81,6 +86,7 @@ class Response {
   std::string headers_;  // "Name: value\r\n" lines
   std::string body_;
   std::unique_ptr<BodySource> source_;
+  std::unique_ptr<WebSocketHandler> upgrade_;
 };
 
 /// The standard reason phrase for `status` ("OK", "Not Found", ...).

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tether/core/timer_wheel.h"
+#include "tether/http/websocket.h"
 #include "tether/liveness/keepalive_profile.h"
 #include "tether/net/socket.h"
 #include "tether/net/tls.h"
@@ -65,6 +66,10 @@ struct ServerOptions {
   std::vector<bool> tlsListen;
   net::TlsServerConfig tls;
   Millis tlsHandshakeTimeout = 10'000;
+
+  // WebSocket connections (routes made with webSocket()).
+  WebSocketOptions ws;
+
   bool anyTls() const noexcept {
     for (bool t : tlsListen) {
       if (t) return true;

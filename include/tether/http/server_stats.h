@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace tether::http {
@@ -34,6 +35,18 @@ enum class CloseReason : std::uint8_t {
   kTlsAlert,
   // malformed TLS records or any other TLS error
   kTlsProtocolError,
+  // WebSocket: the close handshake completed (either side began it)
+  kWsClosed,
+  // WebSocket: bad frames, invalid UTF-8, a message over the limit (1002, 1007, 1009)
+  kWsProtocolError,
+  // WebSocket: nothing arrived within --ws-ping-timeout after our ping
+  kWsPingTimeout,
+  // WebSocket: the peer pinged too often (1008)
+  kWsTooManyPings,
+  // WebSocket: no data message either way for --ws-idle-timeout
+  kWsIdleTimeout,
+  // WebSocket: our close frame went unanswered for --ws-close-timeout
+  kWsCloseTimeout,
   kCount
 };
 
@@ -46,8 +59,18 @@ enum class Distribution : std::uint8_t {
   kIdleGapSeconds,         // each reuse: end of a response to the next request's first byte
   kIdleClosedSeconds,      // each close of an idle keep-alive connection: how long it had waited
   kRequestSeconds,         // each response: the request's first byte to the response queued
+  kWsPingRttSeconds,       // each WebSocket pong answering our latest ping: its round trip
   kCount
 };
+
+/// The WebSocket close codes counted one by one (closes by code); any other
+/// code counts as "other".
+inline constexpr std::array<std::uint16_t, 10> kWsCountedCloseCodes = {
+    1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011};
+/// Index into ServerStatsSnapshot::wsCloseCodes (the last one: other codes).
+std::size_t wsCloseCodeIndex(std::uint16_t code) noexcept;
+/// The label of index `i` there: the code ("1000"), or "other".
+std::string wsCloseCodeLabel(std::size_t i);
 
 /// Most finite bucket bounds of any distribution.
 inline constexpr std::size_t kMaxBuckets = 20;
@@ -89,12 +112,18 @@ struct ServerStatsSnapshot {
   std::uint64_t tlsFullHandshakes = 0, tlsResumedHandshakes = 0;
   std::uint64_t tls12 = 0, tls13 = 0;
   std::uint64_t tlsHandshakesAbandoned = 0;
+  // WebSocket: open now (also counted in open()), and totals.
+  std::uint64_t websockets = 0;
+  std::uint64_t wsOpened = 0, wsMessagesIn = 0, wsMessagesOut = 0;
+  std::uint64_t wsPingsSent = 0, wsPongsReceived = 0;
+  // Closes by the close handshake's code (kWsCountedCloseCodes, then other).
+  std::array<std::uint64_t, kWsCountedCloseCodes.size() + 1> wsCloseCodes{};
   std::array<HistogramSnapshot, static_cast<std::size_t>(Distribution::kCount)> histograms{};
   const HistogramSnapshot& histogram(Distribution d) const noexcept {
     return histograms[static_cast<std::size_t>(d)];
   }
 
-  std::uint64_t open() const noexcept { return idle + reading + writing + lingering; }
+  std::uint64_t open() const noexcept { return idle + reading + writing + lingering + websockets; }
 };
 
 }  // namespace tether::http

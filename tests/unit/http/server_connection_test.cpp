@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "http/worker.h"
+#include "http/worker_test_util.h"
 #include "tether/http/server.h"
 
 namespace tether::http {
@@ -81,14 +82,8 @@ class ServerConnectionTest : public ::testing::Test {
     receive();
     return closedSeen;
   }
-  std::uint64_t closes(CloseReason r) const {
-    return worker.stats().closes[static_cast<std::size_t>(r)].load();
-  }
-  std::uint64_t allCloses() const {
-    std::uint64_t n = 0;
-    for (const auto& c : worker.stats().closes) n += c.load();
-    return n;
-  }
+  std::uint64_t closes(CloseReason r) const { return testing::closeCount(worker, r); }
+  std::uint64_t allCloses() const { return testing::allCloses(worker); }
   // Open one millisecond before `deadline`, closed for `reason` at it, by the
   // server's own count (a lingering close counts when its drain ends). Reads
   // nothing from the peer: that would let the server write and move a deadline.

@@ -11,6 +11,7 @@
 
 #include "http/server_connection.h"
 #include "http/worker.h"
+#include "http/worker_test_util.h"
 #include "tether/http/server.h"
 #include "tether/net/tls.h"
 
@@ -82,14 +83,8 @@ class ServerConnectionTlsTest : public ::testing::Test {
     clock.set(kStart + at);
     worker.loop().runOnce(0);
   }
-  std::uint64_t closes(CloseReason r) const {
-    return worker.stats().closes[static_cast<std::size_t>(r)].load();
-  }
-  std::uint64_t allCloses() const {
-    std::uint64_t n = 0;
-    for (const auto& c : worker.stats().closes) n += c.load();
-    return n;
-  }
+  std::uint64_t closes(CloseReason r) const { return testing::closeCount(worker, r); }
+  std::uint64_t allCloses() const { return testing::allCloses(worker); }
   void expectCloseAt(Millis deadline, CloseReason reason) {
     runAt(deadline - 1);
     EXPECT_EQ(allCloses(), 0u) << "closed before " << deadline << " ms";

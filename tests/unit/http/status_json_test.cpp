@@ -20,16 +20,32 @@ TEST(StatusJson, DocumentedKeysOrderAndTypes) {
   s.requests = 5;
   s.reusedRequests = 2;
   s.closes[static_cast<std::size_t>(CloseReason::kClientClosed)] = 2;
+  s.websockets = 1;
+  s.wsOpened = 2;
+  s.wsPingsSent = 7;
+  s.wsCloseCodes[wsCloseCodeIndex(1001)] = 1;
+  s.wsCloseCodes[wsCloseCodeIndex(4000)] = 1;
   ServerOptions o;
   o.workers = 4;
   o.tcpKeepalive = {true, 30, 1, 3, 20'000};
   auto doc = parseJsonLine(statusJson(s, o, 1000));
 
-  EXPECT_EQ(keysOf(doc), (std::vector<std::string>{"connections", "totals", "closes", "tls",
-                                                   "keepalive_advice", "histograms", "settings"}));
-  EXPECT_EQ(keysOf(doc["connections"]),
-            (std::vector<std::string>{"idle", "reading", "writing", "lingering", "total"}));
-  EXPECT_EQ(doc["connections"]["total"], 3);
+  EXPECT_EQ(keysOf(doc),
+            (std::vector<std::string>{"connections", "totals", "closes", "tls", "websocket",
+                                      "keepalive_advice", "histograms", "settings"}));
+  EXPECT_EQ(
+      keysOf(doc["connections"]),
+      (std::vector<std::string>{"idle", "reading", "writing", "lingering", "websocket", "total"}));
+  EXPECT_EQ(doc["connections"]["total"], 4) << "open WebSockets are open connections";
+  EXPECT_EQ(keysOf(doc["websocket"]),
+            (std::vector<std::string>{"opened", "messages_received", "messages_sent", "pings_sent",
+                                      "pongs_received", "closes_by_code"}));
+  EXPECT_EQ(doc["websocket"]["pings_sent"], 7);
+  EXPECT_EQ(keysOf(doc["websocket"]["closes_by_code"]),
+            (std::vector<std::string>{"1000", "1001", "1002", "1003", "1005", "1006", "1007",
+                                      "1008", "1009", "1011", "other"}));
+  EXPECT_EQ(doc["websocket"]["closes_by_code"]["1001"], 1);
+  EXPECT_EQ(doc["websocket"]["closes_by_code"]["other"], 1);
   EXPECT_EQ(keysOf(doc["totals"]),
             (std::vector<std::string>{"accepted", "closed", "requests", "reused_requests",
                                       "requests_per_connection"}));
@@ -77,7 +93,14 @@ TEST(StatusJson, DocumentedKeysOrderAndTypes) {
                                                                "tls_ciphers",
                                                                "tls_ciphersuites",
                                                                "tls_session_timeout_ms",
-                                                               "tls_handshake_timeout_ms"}));
+                                                               "tls_handshake_timeout_ms",
+                                                               "ws_ping_interval_ms",
+                                                               "ws_ping_timeout_ms",
+                                                               "ws_idle_timeout_ms",
+                                                               "ws_min_ping_interval_ms",
+                                                               "ws_max_ping_strikes",
+                                                               "ws_max_message_size",
+                                                               "ws_close_timeout_ms"}));
   EXPECT_EQ(doc["settings"]["max_connections"], 1000);  // the effective limit
   EXPECT_EQ(doc["settings"]["lingering_close"], "on");
   EXPECT_EQ(doc["settings"]["keepalive_header"], true);
@@ -104,7 +127,7 @@ TEST(StatusJson, HistogramsPerBucketInExportedUnits) {
   EXPECT_EQ(keysOf(doc["histograms"]),
             (std::vector<std::string>{"connection_requests", "connection_duration_seconds",
                                       "keepalive_idle_gap_seconds", "keepalive_idle_closed_seconds",
-                                      "request_duration_seconds"}));
+                                      "request_duration_seconds", "websocket_ping_rtt_seconds"}));
   const auto& h = doc["histograms"]["keepalive_idle_gap_seconds"];
   ASSERT_EQ(h["le"].size(), 18u);
   ASSERT_EQ(h["counts"].size(), 19u);
