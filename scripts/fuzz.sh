@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(request_parser response_framer heartbeat_frame text_parsers)
+[ ${#targets[@]} -gt 0 ] || targets=(request_parser response_framer heartbeat_frame text_parsers websocket_frame)
 case $seconds in ''|*[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number" >&2; exit 2 ;; esac
 
 cmake --preset fuzz >/dev/null

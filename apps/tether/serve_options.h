@@ -41,6 +41,7 @@ struct ServeArgs {
   std::string wsMinPingInterval = "5s", wsCloseTimeout = "5s";
   int wsMaxPingStrikes = 2;
   std::string wsMaxMessageSize = "1m";
+  std::string sseHeartbeat = "15s";
 };
 
 /// Registers every `serve` option on `cmd`, writing into `args`.

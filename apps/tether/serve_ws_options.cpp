@@ -1,4 +1,5 @@
-// `tether serve --ws-*`: the WebSocket policy (http::WebSocketOptions).
+// `tether serve --ws-*` and `--sse-*`: the policy of long-lived streams
+// (http::WebSocketOptions, ServerOptions::sseHeartbeat).
 #include <fmt/format.h>
 
 #include "commands.h"
@@ -22,6 +23,7 @@ void toWebSocketOptions(const ServeArgs& a, http::ServerOptions& o) {
     throw UsageError("--ws-ping-timeout: must be positive while --ws-ping-interval is on");
   }
   if (w.closeTimeout <= 0) throw UsageError("--ws-close-timeout: must be positive");
+  o.sseHeartbeat = serveDuration("--sse-heartbeat", a.sseHeartbeat);
 }
 
 void addWebSocketOptions(CLI::App& cmd, ServeArgs& args) {
@@ -52,6 +54,9 @@ void addWebSocketOptions(CLI::App& cmd, ServeArgs& args) {
       ->capture_default_str();
   duration("--ws-close-timeout", args.wsCloseTimeout,
            "WebSocket: wait this long for the peer's close frame after ours");
+  duration("--sse-heartbeat", args.sseHeartbeat,
+           "Event streams: a ': heartbeat' comment after this long without an event (keeps "
+           "proxies' read timeouts from firing); 0: never");
 }
 
 }  // namespace tether::app

@@ -131,7 +131,7 @@ void installDefaultSite(Server& server, std::string_view observabilityAt) {
         "<a href=\"/delay?ms=1000\">/delay?ms=N</a> (answers after N ms), "
         "<a href=\"/bytes?n=1024\">/bytes?n=N</a> (an N-byte body), "
         "<code>/ws/echo</code> and <code>/ws/ticker?ms=N</code> (WebSocket: echo, and a "
-        "message every N ms), "
+        "message every N ms), <a href=\"/sse?ms=1000\">/sse?ms=N</a> (an event stream), "
         "{}.</p>\n</body></html>\n",
         o.keepaliveTimeout / 1000, core::formatDuration(o.keepaliveTimeout + o.keepaliveGrace),
         settingsTable(server), observability));
@@ -140,7 +140,7 @@ void installDefaultSite(Server& server, std::string_view observabilityAt) {
   server.handle("/echo", &echo);  // answers every method: it shows what arrived
   server.handle("/delay", kReadOnly, &delay);
   server.handle("/bytes", kReadOnly, &bytes);
-  installWebSocketDemo(server);
+  installStreamDemo(server);
 }
 
 namespace {
@@ -222,7 +222,8 @@ std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o,
   json::Value doc;
   doc["connections"] = {
       {"idle", s.idle},           {"reading", s.reading},      {"writing", s.writing},
-      {"lingering", s.lingering}, {"websocket", s.websockets}, {"total", s.open()}};
+      {"lingering", s.lingering}, {"websocket", s.websockets}, {"event_stream", s.eventStreams},
+      {"total", s.open()}};
   doc["totals"] = {{"accepted", s.accepted},
                    {"closed", closed},
                    {"requests", s.requests},
@@ -236,6 +237,8 @@ std::string statusJson(const ServerStatsSnapshot& s, const ServerOptions& o,
                 {"tls1_3", s.tls13},
                 {"abandoned_handshakes", s.tlsHandshakesAbandoned}};
   doc["websocket"] = websocketJson(s);
+  doc["event_streams"] = {
+      {"opened", s.sseOpened}, {"events_sent", s.sseEvents}, {"heartbeats", s.sseHeartbeats}};
   doc["keepalive_advice"] = adviceJson(s, o);
   doc["histograms"] = histogramsJson(s);
   json::Value settings = json::Value::object();

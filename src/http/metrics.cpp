@@ -53,6 +53,7 @@ void connections(Exposition& e, const ServerStatsSnapshot& s, std::uint64_t maxC
   e.sample("tether_connections", "state", "writing", s.writing);
   e.sample("tether_connections", "state", "lingering", s.lingering);
   e.sample("tether_connections", "state", "websocket", s.websockets);
+  e.sample("tether_connections", "state", "event_stream", s.eventStreams);
   e.family("tether_connections_max", "gauge",
            "Connections the server keeps open at most (--max-connections, or what the "
            "descriptor limit allows).");
@@ -111,6 +112,16 @@ void websockets(Exposition& e, const ServerStatsSnapshot& s) {
   }
 }
 
+void eventStreams(Exposition& e, const ServerStatsSnapshot& s) {
+  e.family("tether_sse_opened_total", "counter", "Event streams opened.");
+  e.sample("tether_sse_opened_total", s.sseOpened);
+  e.family("tether_sse_events_total", "counter", "Events sent on event streams.");
+  e.sample("tether_sse_events_total", s.sseEvents);
+  e.family("tether_sse_heartbeats_total", "counter",
+           "Heartbeat comments sent on quiet event streams.");
+  e.sample("tether_sse_heartbeats_total", s.sseHeartbeats);
+}
+
 }  // namespace
 
 std::string prometheusText(const ServerStatsSnapshot& s, std::uint64_t maxConnections) {
@@ -119,6 +130,7 @@ std::string prometheusText(const ServerStatsSnapshot& s, std::uint64_t maxConnec
   requests(e, s);
   tls(e, s);
   websockets(e, s);
+  eventStreams(e, s);
   for (std::size_t i = 0; i < s.histograms.size(); ++i) {
     auto d = static_cast<Distribution>(i);
     e.histogram(histogramSpec(d), s.histogram(d));

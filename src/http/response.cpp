@@ -42,6 +42,11 @@ void Response::upgradeToWebSocket(std::unique_ptr<WebSocketHandler> handler) noe
   upgrade_ = std::move(handler);
 }
 
+void Response::streamEvents(std::unique_ptr<EventStreamHandler> handler) noexcept {
+  status_ = 200;
+  events_ = std::move(handler);
+}
+
 net::EventLoop& Response::loop() const noexcept { return conn_->worker().loop(); }
 
 std::uint64_t Response::bodySize() const noexcept {
@@ -57,6 +62,7 @@ void Response::reset() noexcept {
   body_.clear();
   source_.reset();
   upgrade_.reset();
+  events_.reset();
 }
 
 Response* DeferredResponse::response() const noexcept {
@@ -86,7 +92,12 @@ void appendResponseHead(std::string& out, int status, std::string_view contentTy
   w.put("HTTP/1.1 ").number(static_cast<std::uint64_t>(status)).put(" ").put(reason);
   w.put("\r\nServer: tether\r\nDate: ").put(framing.date).put("\r\n");
   if (!contentType.empty()) w.put("Content-Type: ").put(contentType).put("\r\n");
-  if (statusHasBody(status)) w.put("Content-Length: ").number(bodySize).put("\r\n");
+  if (framing.stream) {
+    // An open-ended body: chunked where HTTP/1.1 allows, else ended by the close.
+    if (!framing.http10) w.put("Transfer-Encoding: chunked\r\n");
+  } else if (statusHasBody(status)) {
+    w.put("Content-Length: ").number(bodySize).put("\r\n");
+  }
   if (framing.upgrade) {
     w.put("Connection: Upgrade\r\n");
   } else if (!framing.keepAlive) {

@@ -13,6 +13,7 @@ namespace tether::http {
 struct HeadFraming {
   bool keepAlive = true;  // connection stays open after this response
   bool upgrade = false;   // a 101: `Connection: Upgrade`, no keep-alive headers
+  bool stream = false;    // a body of unknown length (event stream): chunked, no Content-Length
   bool http10 = false;    // request was HTTP/1.0 (needs explicit keep-alive)
   bool advertise = true;  // send `Keep-Alive: timeout=N[, max=R]`
   std::int64_t timeoutSeconds = 0;

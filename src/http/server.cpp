@@ -73,6 +73,7 @@ std::string_view closeReasonName(CloseReason reason) noexcept {
     case CloseReason::kWsTooManyPings: return "ws_too_many_pings";
     case CloseReason::kWsIdleTimeout: return "ws_idle_timeout";
     case CloseReason::kWsCloseTimeout: return "ws_close_timeout";
+    case CloseReason::kSseEnded: return "sse_ended";
     case CloseReason::kCount: break;
   }
   return "unknown";

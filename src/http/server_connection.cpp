@@ -8,9 +8,11 @@
 #include <cerrno>
 
 #include "active_state.h"
+#include "event_stream_session.h"
 #include "keepalive_policy.h"
 #include "response_head.h"
 #include "tether/net/tls.h"
+#include "upgraded.h"
 #include "websocket/session.h"
 #include "worker.h"
 
@@ -67,7 +69,8 @@ void ServerConnection::drive() {
       case State::kFree:
       case State::kHandling: return;
       case State::kLingering: return linger();
-      case State::kUpgraded: return upgraded_->drive();
+      case State::kWebSocket:
+      case State::kEventStream: return upgraded_->drive();
       case State::kWriting:
         if (!stream_.writeReady() || !flush()) return;
         if (!afterOutput()) return;
@@ -231,6 +234,7 @@ void ServerConnection::queueResponse() {
   ActiveState& a = *active_;
   Response& r = a.response;
   if (r.upgrade_ != nullptr) return queueUpgrade();
+  if (r.events_ != nullptr) return queueEventStream();
   const ServerOptions& o = worker_->options();
   PersistenceInput in;
   in.requestPersistent = a.requestPersistent;
@@ -256,36 +260,69 @@ void ServerConnection::queueResponse() {
   setState(stop ? State::kWriting : State::kIdle);
 }
 
+// A long-lived stream is not started during a shutdown: 503 instead.
+bool ServerConnection::refuseWhileShuttingDown() {
+  if (!worker_->shuttingDown()) return false;
+  Response& r = active_->response;
+  r.reset();
+  r.conn_ = this;
+  r.setStatus(503);
+  r.setContentType("text/plain");
+  r.setBody("Service Unavailable: the server is shutting down\n");
+  queueResponse();
+  return true;
+}
+
 // A 101: its head goes out, then the connection speaks WebSocket (see
 // afterOutput). The keep-alive policy has no say: the connection is no longer
-// HTTP. Only a shutdown refuses it, as it would any new long-lived stream.
+// HTTP.
 void ServerConnection::queueUpgrade() {
+  if (refuseWhileShuttingDown()) return;
   ActiveState& a = *active_;
-  Response& r = a.response;
-  if (worker_->shuttingDown()) {
-    r.reset();
-    r.conn_ = this;
-    r.setStatus(503);
-    r.setContentType("text/plain");
-    r.setBody("Service Unavailable: the server is shutting down\n");
-    return queueResponse();
-  }
   HeadFraming f;
   f.upgrade = true;
   f.date = worker_->loop().httpDate();
-  appendResponseHead(a.out, 101, {}, r.headers_, 0, f);
+  appendResponseHead(a.out, 101, {}, a.response.headers_, 0, f);
   worker_->logAccess(*this, a.logRequestLine, 101, 0, true);
   observeSince(Distribution::kRequestSeconds, stateSince_);
   setState(State::kWriting);
 }
 
-// The 101 is out: the stream, its buffer and the bytes the client sent after
-// its handshake pass to the WebSocket session.
+// An event stream's head (open-ended body, the connection closes after it);
+// its events follow from the session (see afterOutput).
+void ServerConnection::queueEventStream() {
+  if (refuseWhileShuttingDown()) return;
+  ActiveState& a = *active_;
+  Response& r = a.response;
+  HeadFraming f;
+  f.stream = true;
+  f.keepAlive = false;
+  f.http10 = a.http10;
+  f.date = worker_->loop().httpDate();
+  appendResponseHead(a.out, 200, r.contentType_, r.headers_, 0, f);
+  worker_->logAccess(*this, a.logRequestLine, 200, 0, false);
+  observeSince(Distribution::kRequestSeconds, stateSince_);
+  setState(State::kWriting);
+}
+
+bool ServerConnection::upgrading() const noexcept {
+  return active_ != nullptr &&
+         (active_->response.upgrade_ != nullptr || active_->response.events_ != nullptr);
+}
+
+// The head is out: the stream, its buffer and any bytes the client sent after
+// its request pass to the protocol that follows.
 void ServerConnection::becomeUpgraded() {
-  upgraded_ = new ws::Session(*this, std::move(active_->response.upgrade_));
-  setState(State::kUpgraded);
-  armTimer();
+  Response& r = active_->response;
+  if (r.upgrade_ != nullptr) {
+    upgraded_ = new ws::Session(*this, std::move(r.upgrade_));
+    setState(State::kWebSocket);
+  } else {
+    upgraded_ = new EventStreamSession(*this, std::move(r.events_), !active_->http10);
+    setState(State::kEventStream);
+  }
   upgraded_->open();
+  armTimer();
 }
 
 void ServerConnection::writeHead(int status, std::string_view type, std::string_view headers,

@@ -33,6 +33,8 @@ namespace tether::http {
 using core::Millis;
 class Worker;
 struct ActiveState;
+class Upgraded;
+class EventStreamSession;
 namespace ws {
 class Session;
 }
@@ -47,7 +49,8 @@ class ServerConnection final : public net::IoHandler {
     kHandling,     // deferred handler has not finished
     kWriting,      // response queued, socket not writable
     kLingering,    // half-closed, draining input before close
-    kUpgraded,     // speaks WebSocket (after a 101): ws::Session drives it
+    kWebSocket,    // after a 101: ws::Session drives it (upgraded_)
+    kEventStream,  // after an event stream's head: EventStreamSession drives it
   };
 
   ServerConnection() = default;
@@ -62,6 +65,12 @@ class ServerConnection final : public net::IoHandler {
 
   /// Closes now (FIN, or RST when `reset`), counting `reason`. Idempotent.
   void close(CloseReason reason, bool reset = false);
+  /// For the protocol after an upgrade: one step of its output. kFlushed: all
+  /// queued output went out (go on); kStop: the socket is full (the timer is
+  /// armed) or the connection stopped, or nothing was queued and `closeNow`
+  /// began the close for `reason`; kNothing: nothing queued, nothing done.
+  enum class OutputStep : std::uint8_t { kNothing, kFlushed, kStop };
+  OutputStep upgradedOutput(bool closeNow, CloseReason reason);
   /// Worker shutdown began: re-evaluate the timer (idle ones close soon).
   void onShutdown();
   /// The worker takes the closed connection back (end of the loop iteration):
@@ -94,6 +103,7 @@ class ServerConnection final : public net::IoHandler {
   // The upgraded protocol works the stream, buffers and close path directly:
   // it is this connection in another state, not a separate owner.
   friend class ws::Session;
+  friend class EventStreamSession;
 
   void onTimer();
   void handleTimeout();
@@ -112,6 +122,9 @@ class ServerConnection final : public net::IoHandler {
   void onMessageComplete();
   void queueResponse();
   void queueUpgrade();
+  void queueEventStream();
+  bool refuseWhileShuttingDown();
+  bool upgrading() const noexcept;
   void becomeUpgraded();
   void writeHead(int status, std::string_view type, std::string_view headers,
                  std::uint64_t bodySize, std::optional<CloseReason> close);
@@ -136,7 +149,7 @@ class ServerConnection final : public net::IoHandler {
 
   Worker* worker_ = nullptr;
   ActiveState* active_ = nullptr;
-  ws::Session* upgraded_ = nullptr;  // kUpgraded (and until recycled)
+  Upgraded* upgraded_ = nullptr;  // kWebSocket, kEventStream (and until recycled)
   core::Timer<ServerConnection, &ServerConnection::onTimer> timer_{this};
   std::uint64_t id_ = 0;
   std::uint64_t requests_ = 0;  // requests begun on this connection

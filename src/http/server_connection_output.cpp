@@ -10,7 +10,7 @@
 #include "active_state.h"
 #include "server_connection.h"
 #include "tether/net/socket.h"
-#include "websocket/session.h"
+#include "upgraded.h"
 #include "worker.h"
 
 namespace tether::http {
@@ -71,10 +71,20 @@ bool ServerConnection::writeSource() {
   return true;
 }
 
+ServerConnection::OutputStep ServerConnection::upgradedOutput(bool closeNow, CloseReason reason) {
+  if (active_ != nullptr && active_->outputPending()) {
+    if (!stream_.writeReady()) return OutputStep::kNothing;  // reading may go on meanwhile
+    return flush() ? OutputStep::kFlushed : OutputStep::kStop;
+  }
+  if (!closeNow) return OutputStep::kNothing;
+  startClose(reason);
+  return OutputStep::kStop;
+}
+
 // All queued output is out: close, resume reading, or go idle. False when the
 // connection stopped (closed or lingering).
 bool ServerConnection::afterOutput() {
-  if (active_ != nullptr && active_->response.upgrade_ != nullptr) {
+  if (upgrading()) {
     becomeUpgraded();
     return true;
   }

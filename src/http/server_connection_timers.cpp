@@ -4,7 +4,7 @@
 
 #include "active_state.h"
 #include "server_connection.h"
-#include "websocket/session.h"
+#include "upgraded.h"
 #include "worker.h"
 
 namespace tether::http {
@@ -35,7 +35,8 @@ Millis ServerConnection::deadline() const noexcept {
     case State::kWriting: return lastActivity_ + o.sendTimeout;
     case State::kLingering:
       return std::min(stateSince_ + o.lingeringTime, lastActivity_ + o.lingeringTimeout);
-    case State::kUpgraded: return upgraded_->deadline();
+    case State::kWebSocket:
+    case State::kEventStream: return upgraded_->deadline();
     case State::kHandling:
     case State::kFree: return kNever;
   }
@@ -83,7 +84,8 @@ void ServerConnection::handleTimeout() {
       return drive();
     case State::kWriting: return close(CloseReason::kSendTimeout, reset);
     case State::kLingering: return close(closeReason_);
-    case State::kUpgraded: return upgraded_->onTimeout();
+    case State::kWebSocket:
+    case State::kEventStream: return upgraded_->onTimeout();
     case State::kHandling:
     case State::kFree: return;
   }
@@ -107,7 +109,7 @@ void ServerConnection::setState(State s) noexcept {
 
 void ServerConnection::onShutdown() {
   if (state_ == State::kIdle) armTimer();
-  if (state_ == State::kUpgraded) upgraded_->onShutdown();
+  if (state_ == State::kWebSocket || state_ == State::kEventStream) upgraded_->onShutdown();
 }
 
 }  // namespace tether::http

@@ -67,6 +67,12 @@ void addWebSocketRows(std::vector<SettingRow>& rows, const WebSocketOptions& w) 
   rows.push_back(duration("--ws-close-timeout", "ws_close_timeout_ms", w.closeTimeout));
 }
 
+void addEventStreamRows(std::vector<SettingRow>& rows, const ServerOptions& o) {
+  SettingRow r = duration("--sse-heartbeat", "sse_heartbeat_ms", o.sseHeartbeat);
+  if (o.sseHeartbeat == 0) r.text = "0 (off)";
+  rows.push_back(std::move(r));
+}
+
 }  // namespace
 
 std::vector<SettingRow> settingRows(const ServerOptions& o, std::uint64_t maxConnections) {
@@ -125,6 +131,7 @@ std::vector<SettingRow> settingRows(const ServerOptions& o, std::uint64_t maxCon
                   k.userTimeout > 0 ? formatDuration(k.userTimeout) : std::string("not set")});
   addTlsRows(rows, o);
   addWebSocketRows(rows, o.ws);
+  addEventStreamRows(rows, o);
   return rows;
 }
 

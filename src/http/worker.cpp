@@ -29,6 +29,10 @@ void WorkerStats::addTo(ServerStatsSnapshot& s) const noexcept {
   s.writing += get(writing);
   s.lingering += get(lingering);
   s.websockets += get(websockets);
+  s.eventStreams += get(eventStreams);
+  s.sseOpened += get(sseOpened);
+  s.sseEvents += get(sseEvents);
+  s.sseHeartbeats += get(sseHeartbeats);
   s.wsOpened += get(wsOpened);
   s.wsMessagesIn += get(wsMessagesIn);
   s.wsMessagesOut += get(wsMessagesOut);

@@ -32,7 +32,7 @@ class WorkerStats {
   static void add(Counter& c, std::int64_t delta) noexcept {
     addRelaxed(c, static_cast<std::uint64_t>(delta));
   }
-  Counter idle{0}, reading{0}, writing{0}, lingering{0}, websockets{0};
+  Counter idle{0}, reading{0}, writing{0}, lingering{0}, websockets{0}, eventStreams{0};
   /// The gauge counting connections in `state` (nullptr for kFree).
   Counter* gauge(ServerConnection::State state) noexcept {
     static constexpr Counter WorkerStats::*kByState[] = {nullptr,
@@ -42,7 +42,8 @@ class WorkerStats {
                                                          &WorkerStats::writing,
                                                          &WorkerStats::writing,
                                                          &WorkerStats::lingering,
-                                                         &WorkerStats::websockets};
+                                                         &WorkerStats::websockets,
+                                                         &WorkerStats::eventStreams};
     Counter WorkerStats::*member = kByState[static_cast<std::size_t>(state)];
     return member == nullptr ? nullptr : &(this->*member);
   }
@@ -51,6 +52,7 @@ class WorkerStats {
   Counter tlsFull{0}, tlsResumed{0}, tls12{0}, tls13{0}, tlsAbandoned{0};
   Counter wsOpened{0}, wsMessagesIn{0}, wsMessagesOut{0}, wsPingsSent{0}, wsPongsReceived{0};
   std::array<Counter, kWsCountedCloseCodes.size() + 1> wsCloseCodes{};
+  Counter sseOpened{0}, sseEvents{0}, sseHeartbeats{0};
   static void addCloseCode(WorkerStats& s, std::uint16_t code) noexcept {
     add(s.wsCloseCodes[wsCloseCodeIndex(code)], 1);
   }

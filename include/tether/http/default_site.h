@@ -19,10 +19,12 @@ inline constexpr std::string_view kStatusPath = "/.tether/status";
 /// site (`/` links them), else the admin address serving them (`/` names it).
 void installDefaultSite(Server& server, std::string_view observabilityAt = {});
 
-/// The WebSocket demo (part of the default site): `/ws/echo` echoes every
-/// message, `/ws/ticker?ms=N` (1 <= N <= 3600000, default 1000) pushes a JSON
-/// tick every N ms and echoes too.
-void installWebSocketDemo(Server& server);
+/// The long-lived streams of the default site: `/ws/echo` (WebSocket) echoes
+/// every message, `/ws/ticker?ms=N` (1 <= N <= 3600000, default 1000) pushes a
+/// JSON tick every N ms and echoes too; `/sse?ms=N[&count=K]` is an event
+/// stream of ticks with ids, resuming after Last-Event-ID, ended by the server
+/// after K events (0: never).
+void installStreamDemo(Server& server);
 
 /// kStatusPath on `host` with `observed`'s numbers: connections by state,
 /// totals, closes by reason and the histograms, as JSON.

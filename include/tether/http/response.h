@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "tether/http/event_stream.h"
 #include "tether/http/websocket.h"
 #include "tether/net/stream.h"
 
@@ -68,6 +69,9 @@ class Response {
   /// with the Upgrade and Sec-WebSocket-Accept headers added by the caller):
   /// webSocket() in websocket.h does the handshake and calls this.
   void upgradeToWebSocket(std::unique_ptr<WebSocketHandler> handler) noexcept;
+  /// Answers with an event stream driven by `handler` (eventStream() in
+  /// event_stream.h sets the headers and calls this).
+  void streamEvents(std::unique_ptr<EventStreamHandler> handler) noexcept;
   /// The loop of the connection this response belongs to (timers, deferral).
   net::EventLoop& loop() const noexcept;
 
@@ -87,6 +91,7 @@ class Response {
   std::string body_;
   std::unique_ptr<BodySource> source_;
   std::unique_ptr<WebSocketHandler> upgrade_;
+  std::unique_ptr<EventStreamHandler> events_;
 };
 
 /// The standard reason phrase for `status` ("OK", "Not Found", ...).

@@ -69,6 +69,9 @@ struct ServerOptions {
 
   // WebSocket connections (routes made with webSocket()).
   WebSocketOptions ws;
+  // Event streams: a `: heartbeat` comment after this long without an event,
+  // so proxies' read timeouts do not cut a quiet stream; 0: none.
+  Millis sseHeartbeat = 15'000;
 
   bool anyTls() const noexcept {
     for (bool t : tlsListen) {

@@ -47,6 +47,8 @@ enum class CloseReason : std::uint8_t {
   kWsIdleTimeout,
   // WebSocket: our close frame went unanswered for --ws-close-timeout
   kWsCloseTimeout,
+  // an event stream ended by its handler
+  kSseEnded,
   kCount
 };
 
@@ -114,6 +116,8 @@ struct ServerStatsSnapshot {
   std::uint64_t tlsHandshakesAbandoned = 0;
   // WebSocket: open now (also counted in open()), and totals.
   std::uint64_t websockets = 0;
+  std::uint64_t eventStreams = 0;  // open now (also counted in open())
+  std::uint64_t sseOpened = 0, sseEvents = 0, sseHeartbeats = 0;
   std::uint64_t wsOpened = 0, wsMessagesIn = 0, wsMessagesOut = 0;
   std::uint64_t wsPingsSent = 0, wsPongsReceived = 0;
   // Closes by the close handshake's code (kWsCountedCloseCodes, then other).
@@ -123,7 +127,9 @@ struct ServerStatsSnapshot {
     return histograms[static_cast<std::size_t>(d)];
   }
 
-  std::uint64_t open() const noexcept { return idle + reading + writing + lingering + websockets; }
+  std::uint64_t open() const noexcept {
+    return idle + reading + writing + lingering + websockets + eventStreams;
+  }
 };
 
 }  // namespace tether::http

@@ -74,22 +74,19 @@ void Session::open() {
 void Session::drive() {
   driving_ = true;
   while (!closed_) {
+    auto step = conn_.upgradedOutput(closeWhenFlushed_, closeReason_);
+    if (step == ServerConnection::OutputStep::kStop) break;
+    if (step == ServerConnection::OutputStep::kFlushed) continue;
     ActiveState* a = conn_.active();
     bool pending = a != nullptr && a->outputPending();
-    if (pending && conn_.stream_.writeReady()) {
-      if (!conn_.flush()) break;  // blocked (timer armed) or closed
-      continue;
-    }
-    if (!pending && closeWhenFlushed_) {
-      conn_.startClose(closeReason_);
-      break;
-    }
     if (a != nullptr && a->parsed < a->end && !closeWhenFlushed_ && processInput()) continue;
     if (pending && queuedBytes() > kOutputHighWater) break;  // let the reader catch up
     if (closeWhenFlushed_ || !conn_.stream_.readReady() || !readOnce()) break;
   }
   driving_ = false;
-  if (!closed_) releaseIdleBuffer();
+  if (closed_) return;
+  releaseIdleBuffer();
+  conn_.armTimer();  // flushed output may have made an earlier deadline the one
 }
 
 bool Session::readOnce() {

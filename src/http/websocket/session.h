@@ -3,23 +3,20 @@
 // pings a quiet peer (HeartbeatEngine on the worker's wheel), runs the close
 // handshake, and hands whole messages to the WebSocketHandler.
 //
-// The HTTP ServerConnection stays the stream's owner and the loop's handler:
-// in its kUpgraded state it forwards events, timer expiries and the shutdown
-// here (the "upgrade" seam), and keeps counting it among open connections.
+// The HTTP ServerConnection stays the stream's owner and the loop's handler
+// (upgraded.h), and keeps counting it among open connections.
 // Like an idle HTTP connection, an idle WebSocket holds no buffer: the buffer
 // goes back to the worker's pool whenever no frame is half read and no output
 // is queued.
 //
-// Threading: the worker's loop thread. Ownership: the ServerConnection owns
-// the session and deletes it when the connection is recycled (end of the loop
-// iteration), never inside a callback; after the connection closed, every
-// entry point is a no-op.
+// Threading and ownership: as every Upgraded (upgraded.h).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "../upgraded.h"
 #include "frame.h"
 #include "tether/http/server_stats.h"
 #include "tether/http/websocket.h"
@@ -34,25 +31,22 @@ struct ActiveState;
 
 namespace tether::http::ws {
 
-class Session final : public WebSocket, liveness::HeartbeatHost {
+class Session final : public Upgraded, public WebSocket, liveness::HeartbeatHost {
  public:
   Session(ServerConnection& conn, std::unique_ptr<WebSocketHandler> handler);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  /// The 101 went out: start heartbeats, tell the handler, read what the
-  /// client sent after its handshake.
-  void open();
-  /// Events arrived (the stream recorded them): read, write, close as due.
-  void drive();
-  /// The connection's single deadline while upgraded (send, close, idle).
-  Millis deadline() const noexcept;
-  void onTimeout();
-  /// Graceful shutdown: close with 1001 and wait for the peer's close frame.
-  void onShutdown();
-  /// The connection closed (any reason): stop timers, tell the handler once.
-  void onConnectionClosed() noexcept;
+  // Upgraded. open(): the 101 went out; start heartbeats, tell the handler
+  // (the connection's drive() then reads what came after the handshake).
+  // onShutdown(): close with 1001 and wait for the peer's close frame.
+  void open() override;
+  void drive() override;
+  Millis deadline() const noexcept override;
+  void onTimeout() override;
+  void onShutdown() override;
+  void onConnectionClosed() noexcept override;
 
   // WebSocket
   void send(std::string_view data, bool text) override;

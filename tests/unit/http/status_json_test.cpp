@@ -25,18 +25,23 @@ TEST(StatusJson, DocumentedKeysOrderAndTypes) {
   s.wsPingsSent = 7;
   s.wsCloseCodes[wsCloseCodeIndex(1001)] = 1;
   s.wsCloseCodes[wsCloseCodeIndex(4000)] = 1;
+  s.eventStreams = 2;
+  s.sseHeartbeats = 3;
   ServerOptions o;
   o.workers = 4;
   o.tcpKeepalive = {true, 30, 1, 3, 20'000};
   auto doc = parseJsonLine(statusJson(s, o, 1000));
 
-  EXPECT_EQ(keysOf(doc),
-            (std::vector<std::string>{"connections", "totals", "closes", "tls", "websocket",
-                                      "keepalive_advice", "histograms", "settings"}));
-  EXPECT_EQ(
-      keysOf(doc["connections"]),
-      (std::vector<std::string>{"idle", "reading", "writing", "lingering", "websocket", "total"}));
-  EXPECT_EQ(doc["connections"]["total"], 4) << "open WebSockets are open connections";
+  EXPECT_EQ(keysOf(doc), (std::vector<std::string>{"connections", "totals", "closes", "tls",
+                                                   "websocket", "event_streams", "keepalive_advice",
+                                                   "histograms", "settings"}));
+  EXPECT_EQ(keysOf(doc["connections"]),
+            (std::vector<std::string>{"idle", "reading", "writing", "lingering", "websocket",
+                                      "event_stream", "total"}));
+  EXPECT_EQ(doc["connections"]["total"], 6) << "open WebSockets and streams are open connections";
+  EXPECT_EQ(keysOf(doc["event_streams"]),
+            (std::vector<std::string>{"opened", "events_sent", "heartbeats"}));
+  EXPECT_EQ(doc["event_streams"]["heartbeats"], 3);
   EXPECT_EQ(keysOf(doc["websocket"]),
             (std::vector<std::string>{"opened", "messages_received", "messages_sent", "pings_sent",
                                       "pongs_received", "closes_by_code"}));
@@ -100,7 +105,8 @@ TEST(StatusJson, DocumentedKeysOrderAndTypes) {
                                                                "ws_min_ping_interval_ms",
                                                                "ws_max_ping_strikes",
                                                                "ws_max_message_size",
-                                                               "ws_close_timeout_ms"}));
+                                                               "ws_close_timeout_ms",
+                                                               "sse_heartbeat_ms"}));
   EXPECT_EQ(doc["settings"]["max_connections"], 1000);  // the effective limit
   EXPECT_EQ(doc["settings"]["lingering_close"], "on");
   EXPECT_EQ(doc["settings"]["keepalive_header"], true);

@@ -78,26 +78,20 @@ constexpr std::string_view kHandshake =
     "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
-class SessionTest : public ::testing::Test {
+class SessionTest : public testing::WorkerHarness {
  protected:
-  explicit SessionTest(ServerOptions o = wsOptions()) : server(std::move(o)) {
+  explicit SessionTest(ServerOptions o = wsOptions()) : WorkerHarness(std::move(o)) {
     server.handle("/ws", "GET", webSocket([this](const Request&, Response&) {
                     return std::make_unique<Echo>(&handlerCloses);
                   }));
   }
-  ~SessionTest() override {
-    if (peer >= 0) ::close(peer);
-  }
+  ~SessionTest() override { disconnect(); }
 
   // Connects and upgrades; `after` rides in the same write as the handshake.
   void open(std::string_view after = {}) {
-    int sv[2];
-    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
-    peer = sv[1];
-    static_cast<net::Acceptor::Owner&>(worker).onAccepted(sv[0]);
-    worker.loop().runOnce(0);
+    connect();
     send(std::string(kHandshake).append(after));
-    std::string head = receiveRaw();
+    std::string head = receive();
     std::size_t end = head.find("\r\n\r\n");
     ASSERT_NE(end, std::string::npos) << head;
     ASSERT_EQ(head.substr(0, 34), "HTTP/1.1 101 Switching Protocols\r\n");
@@ -106,26 +100,9 @@ class SessionTest : public ::testing::Test {
     ASSERT_NE(head.find("Connection: Upgrade\r\n"), std::string::npos);
     pending = head.substr(end + 4);
   }
-  void send(std::string_view bytes) {
-    ASSERT_EQ(::write(peer, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
-    worker.loop().runOnce(0);
-  }
-  void runAt(Millis at) {
-    clock.set(kStart + at);
-    worker.loop().runOnce(0);
-  }
-  std::string receiveRaw() {
-    std::string out;
-    char buf[65536];
-    ssize_t n;
-    while ((n = ::read(peer, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-    // A close with our bytes unread resets a socket pair: closed too.
-    closedSeen = closedSeen || n == 0 || (n < 0 && errno == ECONNRESET);
-    return out;
-  }
   // Whole frames the server sent since the last call.
   std::vector<Frame> frames() {
-    pending += receiveRaw();
+    pending += receive();
     std::vector<Frame> out;
     for (;;) {
       HeaderResult r = decodeHeader(pending, false);
@@ -139,8 +116,6 @@ class SessionTest : public ::testing::Test {
     }
     return out;
   }
-  std::uint64_t closes(CloseReason r) const { return testing::closeCount(worker, r); }
-  std::uint64_t allCloses() const { return testing::allCloses(worker); }
   // The server's close frame (code) and TCP close, for `reason`.
   void expectClosedWith(std::uint16_t code, CloseReason reason) {
     std::vector<Frame> f = frames();
@@ -152,14 +127,7 @@ class SessionTest : public ::testing::Test {
     EXPECT_EQ(allCloses(), 1u);
   }
 
-  static constexpr Millis kStart = 1'000'000;
-  core::ManualClock clock{kStart};
   std::vector<std::uint16_t> handlerCloses;
-  Server server;
-  SharedCounters shared;
-  Worker worker{server, {}, shared, -1, clock};
-  int peer = -1;
-  bool closedSeen = false;
   std::string pending;
 };
 
@@ -329,9 +297,7 @@ TEST_F(SessionTest, BadInputGetsTheRfcsCloseCode) {
            {std::string("\x83\x80\1\2\3\4", 6), kProtocolError},
        }) {
     SCOPED_TRACE(::testing::PrintToString(c.bytes.substr(0, 16)));
-    closedSeen = false;
     pending.clear();
-    if (peer >= 0) ::close(peer);
     std::uint64_t before = closes(CloseReason::kWsProtocolError);
     open();
     send(c.bytes);
@@ -353,7 +319,7 @@ TEST_F(SessionTest, ShutdownSendsGoingAwayAndWaitsForTheAnswer) {
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].code(), kGoingAway);
   send(closeFrame(kGoingAway));
-  receiveRaw();
+  receive();
   EXPECT_TRUE(closedSeen);
   EXPECT_EQ(closes(CloseReason::kShutdown), 1u);
 }
@@ -367,7 +333,7 @@ TEST_F(SessionTest, RefusedHandshakesStayPlainHttp) {
       "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Version: 13\r\n\r\n"
       "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n");
-  std::string out = receiveRaw();
+  std::string out = receive();
   EXPECT_EQ(out.substr(0, 24), "HTTP/1.1 400 Bad Request");
   EXPECT_NE(out.find("HTTP/1.1 426 Upgrade Required"), std::string::npos) << out;
   EXPECT_NE(out.find("Sec-WebSocket-Version: 13"), std::string::npos);
