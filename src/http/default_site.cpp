@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 
+#include "default_site_streams.h"
 #include "json_line.h"
 #include "keepalive_advice.h"
 #include "server_settings.h"
@@ -132,9 +133,9 @@ void installDefaultSite(Server& server, std::string_view observabilityAt) {
         "<a href=\"/bytes?n=1024\">/bytes?n=N</a> (an N-byte body), "
         "<code>/ws/echo</code> and <code>/ws/ticker?ms=N</code> (WebSocket: echo, and a "
         "message every N ms), <a href=\"/sse?ms=1000\">/sse?ms=N</a> (an event stream), "
-        "{}.</p>\n</body></html>\n",
+        "{}.</p>\n{}</body></html>\n",
         o.keepaliveTimeout / 1000, core::formatDuration(o.keepaliveTimeout + o.keepaliveGrace),
-        settingsTable(server), observability));
+        settingsTable(server), observability, kStreamDemoHtml));
   });
   server.handle("/plaintext", kReadOnly, &plaintext);
   server.handle("/echo", &echo);  // answers every method: it shows what arrived

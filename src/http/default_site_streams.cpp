@@ -1,5 +1,7 @@
 // The default site's long-lived streams: the WebSocket endpoints /ws/echo and
 // /ws/ticker?ms=N, and the event stream /sse?ms=N[&count=K].
+#include "default_site_streams.h"
+
 #include <fmt/format.h>
 
 #include <charconv>
@@ -148,6 +150,44 @@ std::unique_ptr<EventStreamHandler> tickStream(const Request& req, Response& res
 }
 
 }  // namespace
+
+const std::string_view kStreamDemoHtml = R"html(<h2>Live streams</h2>
+<p>WebSocket <code>/ws/ticker?ms=1000</code>: <span id="ws-state">connecting</span>
+(<span id="ws-count">0</span> messages; the server pings it when it is quiet and the browser
+answers by itself)<br>
+Event stream <code>/sse?ms=1000</code>: <span id="sse-state">connecting</span>
+(<span id="sse-count">0</span> events; it resumes after the last id when it reconnects)<br>
+Echo over <code>/ws/echo</code>: <input id="echo-in" value="hello" size="20">
+<button id="echo-send">send</button> <span id="echo-out"></span></p>
+<script>
+(function () {
+  var demo = window.tetherDemo = {ws: 0, sse: 0, lastEventId: null, echoed: null};
+  function show(id, text) { document.getElementById(id).textContent = text; }
+  var base = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host;
+  var ticker = new WebSocket(base + '/ws/ticker?ms=1000');
+  ticker.onopen = function () { show('ws-state', 'open'); };
+  ticker.onmessage = function (e) {
+    demo.ws++;
+    show('ws-count', demo.ws);
+    show('ws-state', 'tick ' + JSON.parse(e.data).tick);
+  };
+  ticker.onclose = function (e) { show('ws-state', 'closed (' + e.code + ')'); };
+  var events = new EventSource('/sse?ms=1000');
+  events.addEventListener('tick', function (e) {
+    demo.sse++;
+    demo.lastEventId = e.lastEventId;
+    show('sse-count', demo.sse);
+    show('sse-state', 'event id ' + e.lastEventId);
+  });
+  events.onerror = function () { show('sse-state', 'reconnecting'); };
+  var echo = new WebSocket(base + '/ws/echo');
+  echo.onmessage = function (e) { demo.echoed = e.data; show('echo-out', e.data); };
+  document.getElementById('echo-send').onclick = function () {
+    echo.send(document.getElementById('echo-in').value);
+  };
+})();
+</script>
+)html";
 
 void installStreamDemo(Server& server) {
   server.handle("/ws/echo", "GET", webSocket([](const Request&, Response&) {
