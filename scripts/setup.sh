@@ -28,10 +28,10 @@ run_packages=(curl man-db)
 # (dpkg-shlibdeps needs `file`), formatting, the fuzzers (clang
 # and its libFuzzer runtime), the CI's compiler cache (ccache), and a headless browser for
 # the tests that open the live page and the bench HTML report (chromium); WebSocket peers:
-# libwslay (the framing unit tests' reference) and Python's websockets.
+# libwslay (the framing unit tests' reference), Python's websockets and Node's ws.
 test_packages=(
   libgtest-dev libgmock-dev clang-format libbenchmark-dev file clang libclang-rt-14-dev ccache
-  libwslay-dev python3-websockets
+  libwslay-dev python3-websockets node-ws
   wrk apache2-utils python3 python3-requests iproute2 procps nftables conntrack
   nginx apache2 lighttpd haproxy nodejs openssl prometheus chromium
 )

@@ -6,6 +6,7 @@ Timing bounds are the configured values plus a stated tolerance (TOL): the
 machine is shared and the binary may carry a sanitizer.
 """
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -188,6 +189,39 @@ class HeartbeatTest(unittest.TestCase):
                 client.stdout.close()
             st = s.status()
             self.assertEqual(st["websocket"]["closes_by_code"]["1001"], 1)
+
+
+NODE_WS_CLIENT = r"""
+const WebSocket = require('ws');
+const ws = new WebSocket(process.argv[1]);
+const seen = {echo: null, pings: 0, code: null};
+ws.on('ping', () => { seen.pings++; });  // ws answers with a pong by itself
+ws.on('open', () => {
+  // Stay quiet for 1.2 s (server pings every 200 ms), then echo one message.
+  setTimeout(() => ws.send('from node'), 1200);
+});
+ws.on('message', (data) => { seen.echo = data.toString(); ws.close(1000, 'done'); });
+ws.on('close', (code) => { seen.code = code; console.log(JSON.stringify(seen)); });
+ws.on('error', (e) => { console.error(String(e)); process.exit(1); });
+"""
+
+
+class NodeWsTest(unittest.TestCase):
+    """Node's `ws` (Debian's node-ws) as the client: it must answer our pings."""
+
+    def test_node_ws_answers_pings_and_echoes(self):
+        env = dict(os.environ, NODE_PATH="/usr/share/nodejs")  # where Debian puts node-ws
+        with Server("--ws-ping-interval", "200ms", "--ws-ping-timeout", "1s") as s:
+            r = subprocess.run(["node", "-e", NODE_WS_CLIENT, f"ws://{s.host}:{s.port}/ws/echo"],
+                               capture_output=True, text=True, timeout=30, env=env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            seen = json.loads(r.stdout)
+            self.assertEqual(seen["echo"], "from node")
+            self.assertEqual(seen["code"], 1000)
+            self.assertGreaterEqual(seen["pings"], 4)
+            st = s.wait_status(lambda d: d["closes"]["ws_closed"] == 1, what="the close")
+            self.assertGreaterEqual(st["websocket"]["pongs_received"], 4)
+            self.assertEqual(st["closes"]["ws_ping_timeout"], 0)
 
 
 class BadInputTest(unittest.TestCase):
