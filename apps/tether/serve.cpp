@@ -10,6 +10,7 @@
 #include <system_error>
 #include <thread>
 
+#include "admin_thread.h"
 #include "commands.h"
 #include "serve_options.h"
 #include "shutdown_signals.h"
@@ -58,26 +59,6 @@ std::unique_ptr<http::Server> adminServer(const http::ServerOptions& site) {
   o.shutdownTimeout = std::min<core::Millis>(site.shutdownTimeout, 1000);
   return std::make_unique<http::Server>(std::move(o));
 }
-
-// Runs the admin server beside the site until stopped; joins in the destructor
-// (also when the site's run() throws).
-class AdminThread {
- public:
-  explicit AdminThread(http::Server* admin) : admin_(admin) {
-    if (admin_ != nullptr) thread_ = std::thread([this] { admin_->run(); });
-  }
-  ~AdminThread() {
-    if (admin_ == nullptr) return;
-    admin_->stop();
-    thread_.join();
-  }
-  AdminThread(const AdminThread&) = delete;
-  AdminThread& operator=(const AdminThread&) = delete;
-
- private:
-  http::Server* admin_;
-  std::thread thread_;
-};
 
 // Builds the TLS context here rather than in bind(), so that a bad certificate
 // or cipher list is a usage error (exit 2), and the fingerprint can be shown.

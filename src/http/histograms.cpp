@@ -1,6 +1,6 @@
-#include "histograms.h"
-
 #include <algorithm>
+
+#include "tether/http/histogram_counters.h"
 
 namespace tether::http {
 namespace {

@@ -4,49 +4,12 @@
 
 #include <iterator>
 
+#include "tether/http/prometheus_text.h"
+
 namespace tether::http {
 namespace {
 
-// Every family is written as HELP, TYPE, then its samples, as the format
-// requires (one block per name, no name twice).
-// A recorded value in the exported unit (ms -> s).
-double inUnits(const HistogramSpec& spec, std::uint64_t v) {
-  return static_cast<double>(v) / static_cast<double>(spec.perUnit);
-}
-
-class Exposition {
- public:
-  void family(std::string_view name, std::string_view type, std::string_view help) {
-    fmt::format_to(std::back_inserter(out_), "# HELP {} {}\n# TYPE {} {}\n", name, help, name,
-                   type);
-  }
-  void sample(std::string_view name, std::uint64_t value) {
-    fmt::format_to(std::back_inserter(out_), "{} {}\n", name, value);
-  }
-  void sample(std::string_view name, std::string_view label, std::string_view labelValue,
-              std::uint64_t value) {
-    fmt::format_to(std::back_inserter(out_), "{}{{{}=\"{}\"}} {}\n", name, label, labelValue,
-                   value);
-  }
-  void histogram(const HistogramSpec& spec, const HistogramSnapshot& h) {
-    family(spec.name, "histogram", spec.help);
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i <= spec.size; ++i) {
-      cumulative += h.buckets[i];
-      std::string le = i < spec.size ? fmt::format("{}", inUnits(spec, spec.bounds[i])) : "+Inf";
-      fmt::format_to(std::back_inserter(out_), "{}_bucket{{le=\"{}\"}} {}\n", spec.name, le,
-                     cumulative);
-    }
-    fmt::format_to(std::back_inserter(out_), "{}_sum {}\n{}_count {}\n", spec.name,
-                   inUnits(spec, h.sum), spec.name, h.count);
-  }
-  std::string take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
-
-void connections(Exposition& e, const ServerStatsSnapshot& s, std::uint64_t maxConnections) {
+void connections(PrometheusText& e, const ServerStatsSnapshot& s, std::uint64_t maxConnections) {
   e.family("tether_connections", "gauge", "Connections open now, by state.");
   e.sample("tether_connections", "state", "idle", s.idle);
   e.sample("tether_connections", "state", "reading", s.reading);
@@ -68,7 +31,7 @@ void connections(Exposition& e, const ServerStatsSnapshot& s, std::uint64_t maxC
   }
 }
 
-void requests(Exposition& e, const ServerStatsSnapshot& s) {
+void requests(PrometheusText& e, const ServerStatsSnapshot& s) {
   e.family("tether_requests_total", "counter", "Requests whose head was completely received.");
   e.sample("tether_requests_total", s.requests);
   e.family("tether_requests_reused_total", "counter",
@@ -76,7 +39,7 @@ void requests(Exposition& e, const ServerStatsSnapshot& s) {
   e.sample("tether_requests_reused_total", s.reusedRequests);
 }
 
-void tls(Exposition& e, const ServerStatsSnapshot& s) {
+void tls(PrometheusText& e, const ServerStatsSnapshot& s) {
   e.family("tether_tls_handshakes_total", "counter",
            "Finished TLS handshakes, full or resumed (failures are close reasons tls_*).");
   e.sample("tether_tls_handshakes_total", "resumed", "false", s.tlsFullHandshakes);
@@ -91,7 +54,7 @@ void tls(Exposition& e, const ServerStatsSnapshot& s) {
 }
 
 // The heartbeat figures of WebSocket connections (the RTT is a histogram).
-void websockets(Exposition& e, const ServerStatsSnapshot& s) {
+void websockets(PrometheusText& e, const ServerStatsSnapshot& s) {
   e.family("tether_websocket_opened_total", "counter", "WebSocket handshakes accepted (101).");
   e.sample("tether_websocket_opened_total", s.wsOpened);
   e.family("tether_websocket_messages_total", "counter", "WebSocket data messages, by direction.");
@@ -112,7 +75,7 @@ void websockets(Exposition& e, const ServerStatsSnapshot& s) {
   }
 }
 
-void eventStreams(Exposition& e, const ServerStatsSnapshot& s) {
+void eventStreams(PrometheusText& e, const ServerStatsSnapshot& s) {
   e.family("tether_sse_opened_total", "counter", "Event streams opened.");
   e.sample("tether_sse_opened_total", s.sseOpened);
   e.family("tether_sse_events_total", "counter", "Events sent on event streams.");
@@ -125,7 +88,7 @@ void eventStreams(Exposition& e, const ServerStatsSnapshot& s) {
 }  // namespace
 
 std::string prometheusText(const ServerStatsSnapshot& s, std::uint64_t maxConnections) {
-  Exposition e;
+  PrometheusText e;
   connections(e, s, maxConnections);
   requests(e, s);
   tls(e, s);

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "histograms.h"
+#include "tether/http/histogram_counters.h"
 #include "server_connection.h"
 #include "tether/http/server.h"
 #include "tether/net/acceptor.h"

@@ -12,6 +12,8 @@ is bounded.
 import json
 import os
 import signal
+import urllib.request
+import shutil
 import socket
 import struct
 import subprocess
@@ -319,6 +321,50 @@ class HeartbeatTest(TimeoutTestCase):
         # Woken up, the client finds the server's goodbye: peer closed.
         self.assertEqual(c.wait(), 5, c.text())
         self.assertIn("heartbeat_timeout", c.wait_event("closed", timeout=0)["detail"])
+
+    def test_metrics_count_pings_pongs_rtt_and_the_hung_client(self):
+        srv = self.server("--interval", "500ms", "--timeout", "1s",
+                          "--metrics-listen", "127.0.0.1:0")
+        line = next(ln for ln in srv.stdout_lines() if ln.startswith("tether: metrics on "))
+        url = line.split()[-1]
+
+        def scrape():
+            with urllib.request.urlopen(url, timeout=5) as r:
+                body = r.read().decode()
+            values = {}
+            for ln in body.splitlines():
+                if ln and not ln.startswith("#"):
+                    name, _, value = ln.rpartition(" ")
+                    values[name] = float(value)
+            return body, values
+
+        live = self.client(srv.port, "--interval", "off")
+        hung = self.client(srv.port, "--interval", "off")
+        srv.wait_event(lambda e: e["event"] == "pong", 3, "a pong")
+        os.kill(hung.proc.pid, signal.SIGSTOP)
+        try:
+            srv.wait_event(lambda e: e["event"] == "closed" and e["reason"] == "heartbeat_timeout",
+                           1.5 + TOL + 2, "the hung client's close")
+        finally:
+            os.kill(hung.proc.pid, signal.SIGCONT)
+        body, m = scrape()
+        self.assertEqual(m["tether_heartbeat_sessions_accepted_total"], 2)
+        self.assertEqual(m["tether_heartbeat_sessions"], 1, "the live client is still there")
+        self.assertEqual(m['tether_heartbeat_sessions_closed_total{reason="heartbeat_timeout"}'], 1,
+                         body + str(srv.events()))
+        pongs = sum(1 for e in srv.events() if e["event"] == "pong")
+        self.assertGreaterEqual(m["tether_heartbeat_pongs_received_total"], pongs)
+        self.assertGreaterEqual(m["tether_heartbeat_pings_sent_total"],
+                                m["tether_heartbeat_pongs_received_total"])
+        self.assertEqual(m["tether_heartbeat_rtt_seconds_count"],
+                         m["tether_heartbeat_pongs_received_total"])
+        self.assertEqual(m['tether_heartbeat_rtt_seconds_bucket{le="+Inf"}'],
+                         m["tether_heartbeat_rtt_seconds_count"])
+        if shutil.which("promtool"):
+            r = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        live.kill()
 
     # -- crashes and resets -------------------------------------------------------
 

@@ -127,6 +127,11 @@ void addHeartbeatOptions(CLI::App& cmd, HeartbeatArgs& a, Role role) {
     label(cmd.add_option("--listen", a.address, "Address to listen on (port 0: a free port)"),
           "ADDR:PORT")
         ->required();
+    label(cmd.add_option("--metrics-listen", a.metricsListen,
+                         "Serve Prometheus metrics of the sessions (pings, pongs, RTT, closes by "
+                         "reason) at http://ADDR:PORT/.tether/metrics"),
+          "ADDR:PORT")
+        ->default_str("off");
   } else {
     label(cmd.add_option("address", a.address, "Numeric address of a `tether heartbeat serve`"),
           "HOST:PORT")
@@ -192,6 +197,14 @@ HeartbeatSettings toSettings(const HeartbeatArgs& a) {
         fmt::format("--send-rate: invalid rate '{}' (examples: 0, 64k, 1m)", a.sendRate));
   s.session.sendRate = *rate;
   s.duration = duration("--duration", a.duration);
+  if (!a.metricsListen.empty() && a.metricsListen != "off") {
+    s.metricsListen = net::parseSocketAddress(a.metricsListen);
+    if (!s.metricsListen) {
+      throw UsageError(fmt::format(
+          "--metrics-listen: invalid address '{}' (examples: 127.0.0.1:9100, [::1]:9100)",
+          a.metricsListen));
+    }
+  }
   keepaliveSettings(a, s);
   adaptiveSettings(a, s);
   s.json = a.json;

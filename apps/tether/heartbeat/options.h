@@ -39,6 +39,7 @@ struct HeartbeatArgs {
   bool discover = false;
   std::string discoverMax = "10m";
   int discoverProbes = 8;
+  std::string metricsListen;  // serve: empty or "off": none
 };
 
 struct HeartbeatSettings {
@@ -51,6 +52,7 @@ struct HeartbeatSettings {
   bool json = false;
   std::optional<liveness::AdaptiveSettings> adaptive;   // connect --adaptive
   std::optional<liveness::DiscoverySettings> discover;  // connect --discover
+  std::optional<net::SocketAddress> metricsListen;      // serve --metrics-listen
 };
 
 enum class Role { kServe, kConnect };

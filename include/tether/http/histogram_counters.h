@@ -1,7 +1,7 @@
-// A worker's counters of one distribution (server_stats.h: Distribution,
-// HistogramSpec). Single writer (the worker's loop), read from any thread
-// with relaxed loads, like the other WorkerStats counters: a scrape may see an
-// observation's bucket before its sum, never a torn value.
+// The counters of one distribution (server_stats.h: HistogramSpec): a server
+// worker's, or any single-threaded owner's (`tether heartbeat serve`). Single
+// writer (its loop), read from any thread with relaxed loads: a scrape may see
+// an observation's bucket before its sum, never a torn value.
 #pragma once
 
 #include <array>
