@@ -95,6 +95,11 @@ TEST(ServeOptions, BadValuesNameTheOption) {
       {{"--max-header-size", "0"}, "--max-header-size"},
       {{"--metrics-listen", "nowhere"}, "--metrics-listen"},
       {{"--metrics-listen", "127.0.0.1:8080"}, "--metrics-listen"},  // the site's default
+      {{"--ws-ping-interval", "often"}, "--ws-ping-interval"},
+      {{"--ws-ping-timeout", "0"}, "--ws-ping-timeout"},  // pings on, no time to answer
+      {{"--ws-close-timeout", "0"}, "--ws-close-timeout"},
+      {{"--ws-max-message-size", "0"}, "--ws-max-message-size"},
+      {{"--sse-heartbeat", "1 s"}, "--sse-heartbeat"},
   };
   for (const Case& c : cases) {
     try {
@@ -106,6 +111,28 @@ TEST(ServeOptions, BadValuesNameTheOption) {
       EXPECT_EQ(message.find('\n'), std::string::npos) << message;
     }
   }
+}
+
+TEST(ServeOptions, WebSocketAndEventStreamPolicy) {
+  http::ServerOptions d = parse({});
+  EXPECT_EQ(d.ws.pingInterval, 30'000);
+  EXPECT_EQ(d.ws.pingTimeout, 20'000);
+  EXPECT_EQ(d.ws.idleTimeout, 0);
+  EXPECT_EQ(d.ws.minPingInterval, 5'000);
+  EXPECT_EQ(d.ws.maxPingStrikes, 2);
+  EXPECT_EQ(d.ws.maxMessageSize, 1024u * 1024);
+  EXPECT_EQ(d.ws.closeTimeout, 5'000);
+  EXPECT_EQ(d.sseHeartbeat, 15'000);
+  http::ServerOptions o =
+      parse({"--ws-ping-interval", "0", "--ws-ping-timeout", "0", "--ws-idle-timeout", "2m",
+             "--ws-min-ping-interval", "0", "--ws-max-ping-strikes", "0", "--ws-max-message-size",
+             "64k", "--ws-close-timeout", "1s", "--sse-heartbeat", "0"});
+  EXPECT_EQ(o.ws.pingInterval, 0) << "pings off: no timeout needed";
+  EXPECT_EQ(o.ws.idleTimeout, 120'000);
+  EXPECT_EQ(o.ws.maxPingStrikes, 0);
+  EXPECT_EQ(o.ws.maxMessageSize, 64u * 1024);
+  EXPECT_EQ(o.ws.closeTimeout, 1'000);
+  EXPECT_EQ(o.sseHeartbeat, 0);
 }
 
 TEST(ServeOptions, MetricsListenIsOffOrOneAddress) {
