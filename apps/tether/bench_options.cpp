@@ -58,9 +58,13 @@ HttpUrl parseHttpUrl(const std::string& url) {
   return *u;
 }
 
+// A name with several addresses gets the first that accepts a connection
+// (one probe connection), as curl falls back from ::1 to 127.0.0.1.
 net::SocketAddress resolveHttpUrl(const HttpUrl& u) {
+  constexpr core::Millis kProbeTimeout = 1000;
   std::string error;
-  std::optional<net::SocketAddress> addr = net::resolve(u.host, u.port, &error);
+  std::optional<net::SocketAddress> addr =
+      net::resolveReachable(u.host, u.port, kProbeTimeout, &error);
   if (!addr) throw std::runtime_error(error);
   return *addr;
 }

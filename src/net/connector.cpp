@@ -1,31 +1,75 @@
 #include "tether/net/connector.h"
 
 #include <netdb.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace tether::net {
 
-std::optional<SocketAddress> resolve(const std::string& host, int port, std::string* error) {
+namespace {
+
+// Every address of `host`, in getaddrinfo's order (RFC 6724 preferences).
+std::vector<SocketAddress> resolveAll(const std::string& host, int port, std::string* error) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
   addrinfo* res = nullptr;
   int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res);
+  std::vector<SocketAddress> all;
   if (rc != 0 || res == nullptr) {
     *error = "cannot resolve host '" + host + "': " + gai_strerror(rc);
-    return std::nullopt;
+    return all;
   }
-  SocketAddress addr;
-  std::memcpy(&addr.storage, res->ai_addr, res->ai_addrlen);
-  addr.length = res->ai_addrlen;
+  for (const addrinfo* a = res; a != nullptr; a = a->ai_next) {
+    SocketAddress addr;
+    std::memcpy(&addr.storage, a->ai_addr, a->ai_addrlen);
+    addr.length = a->ai_addrlen;
+    all.push_back(addr);
+  }
   freeaddrinfo(res);
-  return addr;
+  return all;
+}
+
+// A blocking connect within `timeout`: whether `to` accepts connections.
+bool accepts(const SocketAddress& to, Millis timeout) {
+  bool connected = false;
+  int fd = startConnect(to, {}, &connected);
+  if (fd < 0) return false;
+  if (!connected) {
+    pollfd p{fd, POLLOUT, 0};
+    connected = ::poll(&p, 1, static_cast<int>(timeout)) == 1 && connectResult(fd) == 0;
+  }
+  ::close(fd);
+  return connected;
+}
+
+}  // namespace
+
+std::optional<SocketAddress> resolve(const std::string& host, int port, std::string* error) {
+  std::vector<SocketAddress> all = resolveAll(host, port, error);
+  if (all.empty()) return std::nullopt;
+  return all.front();
+}
+
+std::optional<SocketAddress> resolveReachable(const std::string& host, int port,
+                                              Millis probeTimeout, std::string* error) {
+  std::vector<SocketAddress> all = resolveAll(host, port, error);
+  if (all.empty()) return std::nullopt;
+  return all.size() > 1 ? firstReachable(all, probeTimeout) : all.front();
+}
+
+SocketAddress firstReachable(const std::vector<SocketAddress>& candidates, Millis probeTimeout) {
+  for (const SocketAddress& a : candidates) {
+    if (accepts(a, probeTimeout)) return a;
+  }
+  return candidates.front();
 }
 
 int startConnect(const SocketAddress& to, const SocketSetup& setup, bool* connected) {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tether/core/timer_wheel.h"
 #include "tether/net/event_loop.h"
@@ -31,6 +32,18 @@ struct SocketSetup {
 /// getaddrinfo, blocking; the first address wins. nullopt with `*error` set to a
 /// one-line reason when the host is unknown.
 std::optional<SocketAddress> resolve(const std::string& host, int port, std::string* error);
+
+/// Like resolve(), for a client that will open its own connections: when the
+/// name has several addresses (`localhost`: ::1 and 127.0.0.1 on Debian), the
+/// first one in getaddrinfo's order that accepts a TCP connection within
+/// `probeTimeout` (blocking; the probe connection is closed at once), as curl
+/// falls back from one address to the next; none does: the first. One address
+/// (or a numeric host): no probe.
+std::optional<SocketAddress> resolveReachable(const std::string& host, int port,
+                                              Millis probeTimeout, std::string* error);
+/// The probe of resolveReachable(): the first of `candidates` (not empty) that
+/// accepts a TCP connection within `probeTimeout` each, else the first.
+SocketAddress firstReachable(const std::vector<SocketAddress>& candidates, Millis probeTimeout);
 
 /// socket(), setup, connect(). Returns the non-blocking fd, with `*connected`
 /// true when the connect completed at once; -1 with errno when it failed at once.

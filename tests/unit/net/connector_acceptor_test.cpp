@@ -152,6 +152,18 @@ TEST(Resolve, NumericHostsResolveToTheirAddress) {
   EXPECT_EQ(v6->toString(), "[::1]:9");
 }
 
+// `localhost` on Debian is ::1 and 127.0.0.1, and a server on 127.0.0.1 only
+// refuses the first: the probe moves on to the one that accepts, as curl does.
+TEST(Resolve, FirstReachableSkipsAddressesThatRefuse) {
+  SocketAddress open, closed;
+  Fd listener(testing::loopbackListener(&open));
+  { Fd gone(testing::loopbackListener(&closed)); }  // closed: its port refuses
+  EXPECT_EQ(firstReachable({closed, open}, 1'000).toString(), open.toString());
+  EXPECT_EQ(firstReachable({open, closed}, 1'000).toString(), open.toString());
+  // Nothing accepts: the first, so that the real connect reports the error.
+  EXPECT_EQ(firstReachable({closed}, 1'000).toString(), closed.toString());
+}
+
 TEST_F(NetTest, AcceptorAcceptsEverythingQueued) {
   SocketAddress bound;
   int lfd = testing::loopbackListener(&bound);
