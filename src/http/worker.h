@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include "tether/http/histogram_counters.h"
 #include "server_connection.h"
+#include "tether/http/histogram_counters.h"
 #include "tether/http/server.h"
 #include "tether/net/acceptor.h"
 #include "tether/net/event_loop.h"
