@@ -56,14 +56,16 @@ build_preset() {
 }
 
 # `ctest_quiet LOG CTEST-ARGS...` runs ctest with every test's line in LOG and prints only
-# its summary; when a test fails, also the failing tests' output (everything in LOG but the
-# per-test start and pass lines).
+# its summary and the tests that did not run (skipped); when a test fails, also the failing
+# tests' output (everything in LOG but the per-test start and pass lines).
 ctest_quiet() {
   local log=$1 status=0
   shift
   ctest --output-on-failure "$@" >"$log" 2>&1 || status=$?
   if ((status == 0)); then
     grep -E "tests passed|tests failed" "$log" || true
+    # ctest counts a skipped test as passed: name them, so a skip never reads as a pass.
+    sed -n '/^The following tests did not run:/,/^$/p' "$log"
   else
     grep -vE '^ *Start +[0-9]+: |Test +#[0-9]+: .* Passed ' "$log" >&2 || true
     echo "(full ctest output: $log)" >&2
