@@ -157,7 +157,10 @@ class TetherServerTest(unittest.TestCase):
             self.assertEqual(st["totals"]["reused_requests"], 2)
 
     def test_node_https_agent_and_fetch_keep_the_connection(self):
-        agent = """
+        # Debian's /etc/hosts lists ::1 for localhost first and Node 18 does not fall back
+        # from a refused address (Node 20 does): ask for IPv4 first, where the server is.
+        ipv4 = "require('dns').setDefaultResultOrder('ipv4first');\n"
+        agent = ipv4 + """
 const https = require('https');
 const url = process.argv[process.argv.length - 1];
 const agent = new https.Agent({keepAlive: true});
@@ -178,7 +181,7 @@ function get() {
   console.log(JSON.stringify(seen));
 })().catch(e => { console.error(String(e)); process.exit(1); });
 """
-        fetch = """
+        fetch = ipv4 + """
 const url = process.argv[process.argv.length - 1];
 (async () => {
   const seen = [];
