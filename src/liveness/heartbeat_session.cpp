@@ -39,18 +39,20 @@ HeartbeatSession::HeartbeatSession(net::EventLoop& loop, int fd,
       options_(options),
       observer_(observer),
       engine_(loop.timers(), *this, options.heartbeat, seed),
-      peer_(net::peerAddress(fd).toString()) {
+      peer_(net::peerAddress(fd).toString()),
+      codec_(options.codec ? options.codec() : makeTetherHeartbeatCodec()) {
   stream_.adopt(fd);
 }
 
 HeartbeatSession::~HeartbeatSession() {
   engine_.stop();
   loop_.timers().unlink(sendTimer_);
+  loop_.timers().unlink(goodbyeTimer_);
   stream_.close(loop_, this);
 }
 
 void HeartbeatSession::start() {
-  wire::appendHello(out_);
+  codec_->appendOpening(out_);
   loop_.addFd(stream_.fd(), EPOLLIN | EPOLLOUT | EPOLLRDHUP, this);
   engine_.start(loop_.now());
   if (options_.sendRate > 0) {
@@ -81,6 +83,7 @@ void HeartbeatSession::readAll() {
         processInput();
         continue;
       case net::IoResult::Kind::kEof:
+        if (closing_) return close(std::move(*closing_));
         return close(SessionCloseReason::kPeerClosed, "end of stream");
       case net::IoResult::Kind::kFailed: return failWithErrno(r.err);
       case net::IoResult::Kind::kBlocked: return;
@@ -92,18 +95,18 @@ void HeartbeatSession::processInput() {
   std::size_t used = 0;
   std::string_view rest = in_;
   if (!helloReceived_) {
-    wire::DecodeResult r = wire::decodeHello(rest);
+    wire::DecodeResult r = codec_->decodeOpening(rest);
     if (r.status == wire::DecodeStatus::kError) {
       return closeWithGoodbye(wire::GoodbyeReason::kProtocolError, SessionCloseReason::kError,
                               r.error);
     }
-    if (r.status == wire::DecodeStatus::kNeedMore) return;
+    if (r.status == wire::DecodeStatus::kNeedMore) return (void)in_.erase(0, r.consumed);
     helloReceived_ = true;
     used = r.consumed;
   }
   while (!closed()) {
     wire::Frame frame;
-    wire::DecodeResult r = wire::decodeFrame(rest.substr(used), &frame);
+    wire::DecodeResult r = codec_->decodeFrame(rest.substr(used), &frame);
     if (r.status == wire::DecodeStatus::kError) {
       return closeWithGoodbye(wire::GoodbyeReason::kProtocolError, SessionCloseReason::kError,
                               r.error);
@@ -118,6 +121,10 @@ void HeartbeatSession::processInput() {
 
 // Returns false when the frame closed the session.
 bool HeartbeatSession::handleFrame(const wire::Frame& frame) {
+  if (closing_) {  // only the answer to our goodbye matters now
+    if (frame.type == wire::FrameType::kGoodbye) close(std::move(*closing_));
+    return !closed();
+  }
   switch (frame.type) {
     case wire::FrameType::kPing:
       if (engine_.onPingReceived(loop_.now()) == HeartbeatEngine::PingVerdict::kTooManyPings) {
@@ -125,7 +132,7 @@ bool HeartbeatSession::handleFrame(const wire::Frame& frame) {
                          "peer pinged faster than the minimum ping interval");
         return false;
       }
-      wire::appendPong(out_, frame.opaque);
+      codec_->appendPong(out_, frame);
       return true;
     case wire::FrameType::kPong:
       if (engine_.onPongReceived(frame.opaque, loop_.now())) {
@@ -139,12 +146,15 @@ bool HeartbeatSession::handleFrame(const wire::Frame& frame) {
 }
 
 void HeartbeatSession::onPeerGoodbye(const wire::Frame& frame) {
-  auto code = static_cast<std::uint8_t>(frame.reason);
-  std::string detail = "peer said goodbye: " + std::string(wire::goodbyeReasonName(code));
-  if (!frame.text.empty()) detail += " (" + std::string(frame.text) + ")";
-  close(frame.reason == wire::GoodbyeReason::kTooManyPings ? SessionCloseReason::kTooManyPings
-                                                           : SessionCloseReason::kPeerClosed,
-        std::move(detail));
+  SessionClose info{frame.reason == wire::GoodbyeReason::kTooManyPings
+                        ? SessionCloseReason::kTooManyPings
+                        : SessionCloseReason::kPeerClosed,
+                    loop_.now() - engine_.lastRead(), codec_->goodbyeDetail(frame)};
+  if (!codec_->appendGoodbyeReply(out_, frame)) return close(std::move(info));
+  (void)stream_.writeAll(out_, &written_);
+  // WebSocket (RFC 6455 §7.1.1): the server closes TCP first; wait for its FIN
+  // so that the TIME_WAIT state stays on its side.
+  awaitGoodbyeAnswer(std::move(info));
 }
 
 // ---- output -------------------------------------------------------------------
@@ -166,7 +176,7 @@ bool HeartbeatSession::flush() {
 
 void HeartbeatSession::heartbeatSendPing(std::uint64_t opaque) {
   pingSentNs_ = loop_.clock().nanos();
-  wire::appendPing(out_, opaque);
+  codec_->appendPing(out_, opaque);
   observer_.onPingSent(*this, opaque);
   if (!closed()) flush();
 }
@@ -187,7 +197,7 @@ void HeartbeatSession::streamData(Millis now) {
   bool queued = false;
   while (sendBudget_ >= 1 && out_.size() - written_ < kMaxQueued) {
     auto n = static_cast<std::size_t>(std::min(sendBudget_, static_cast<double>(kFiller.size())));
-    wire::appendData(out_, std::string_view(kFiller).substr(0, n));
+    codec_->appendData(out_, std::string_view(kFiller).substr(0, n));
     sendBudget_ -= static_cast<double>(n);
     dataSent_ += n;
     queued = true;
@@ -202,6 +212,7 @@ void HeartbeatSession::streamData(Millis now) {
 // ---- closing ------------------------------------------------------------------
 
 void HeartbeatSession::failWithErrno(int err) {
+  if (closing_) return close(std::move(*closing_));  // e.g. a reset right after its answer
   std::string detail = std::strerror(err);
   switch (stream_.classify(err, written_ < out_.size())) {
     case net::StreamError::kUserTimeout: return close(SessionCloseReason::kUserTimeout, detail);
@@ -215,18 +226,40 @@ void HeartbeatSession::failWithErrno(int err) {
 
 void HeartbeatSession::closeWithGoodbye(wire::GoodbyeReason why, SessionCloseReason reason,
                                         std::string detail) {
-  if (closed()) return;
-  wire::appendGoodbye(out_, why, detail);
+  if (closed() || closing_) return;
+  codec_->appendGoodbye(out_, why, detail);
   // One non-blocking attempt: a peer that stopped reading must not delay the close.
   (void)stream_.writeAll(out_, &written_);
-  close(reason, std::move(detail));
+  SessionClose info{reason, loop_.now() - engine_.lastRead(), std::move(detail)};
+  // Only a normal goodbye waits: a dead or misbehaving peer is dropped at once.
+  if (why == wire::GoodbyeReason::kNormal && codec_->goodbyeIsAnswered() && helloReceived_) {
+    return awaitGoodbyeAnswer(std::move(info));
+  }
+  close(std::move(info));
+}
+
+// The heartbeat and DATA stop; reads go on until the answer, a FIN or the wait.
+void HeartbeatSession::awaitGoodbyeAnswer(SessionClose info) {
+  closing_ = std::move(info);
+  engine_.stop();
+  loop_.timers().unlink(sendTimer_);
+  loop_.timers().link(goodbyeTimer_, loop_.now() + kGoodbyeAnswerWait);
+}
+
+void HeartbeatSession::onGoodbyeWaitOver() {
+  if (closing_) close(std::move(*closing_));
 }
 
 void HeartbeatSession::close(SessionCloseReason reason, std::string detail) {
+  close({reason, loop_.now() - engine_.lastRead(), std::move(detail)});
+}
+
+void HeartbeatSession::close(SessionClose info) {
   if (closed()) return;
-  SessionClose info{reason, loop_.now() - engine_.lastRead(), std::move(detail)};
+  closing_.reset();
   engine_.stop();
   loop_.timers().unlink(sendTimer_);
+  loop_.timers().unlink(goodbyeTimer_);
   stream_.close(loop_, this);
   observer_.onClosed(*this, info);
 }

@@ -10,12 +10,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "tether/core/timer_wheel.h"
 #include "tether/liveness/heartbeat.h"
-#include "tether/liveness/heartbeat_protocol.h"
+#include "tether/liveness/heartbeat_codec.h"
 #include "tether/net/event_loop.h"
 #include "tether/net/stream.h"
 
@@ -38,7 +40,8 @@ std::string_view sessionCloseReasonName(SessionCloseReason reason) noexcept;
 
 struct HeartbeatSessionOptions {
   HeartbeatConfig heartbeat;
-  std::uint64_t sendRate = 0;  // DATA bytes per second to stream; 0 = none
+  std::uint64_t sendRate = 0;   // DATA bytes per second to stream; 0 = none
+  HeartbeatCodecFactory codec;  // the protocol; empty: tether's heartbeat protocol
 };
 
 class HeartbeatSession;
@@ -71,11 +74,17 @@ class HeartbeatSession final : public net::IoHandler, private HeartbeatHost {
 
   /// Sends the hello, registers with the loop and starts the heartbeat.
   void start();
-  /// Sends GOODBYE(`why`) as far as the socket takes it, then closes with `reason`.
+  /// Sends GOODBYE(`why`) as far as the socket takes it, then closes with
+  /// `reason`: at once, or, when the codec's goodbye is answered and `why` is
+  /// kNormal, after the answer, the peer's FIN or kGoodbyeAnswerWait.
   void closeWithGoodbye(wire::GoodbyeReason why, SessionCloseReason reason,
                         std::string detail = {});
 
   void onIoEvents(std::uint32_t events) override;
+
+  /// How long a goodbye that is answered (WebSocket's close handshake) waits:
+  /// a live peer answers within a round trip; a dead one must not hold us.
+  static constexpr Millis kGoodbyeAnswerWait = 2'000;
 
   bool closed() const noexcept { return !stream_.isOpen(); }
   const std::string& peer() const noexcept { return peer_; }
@@ -92,9 +101,12 @@ class HeartbeatSession final : public net::IoHandler, private HeartbeatHost {
   void processInput();
   bool handleFrame(const wire::Frame& frame);
   void onPeerGoodbye(const wire::Frame& frame);
+  void awaitGoodbyeAnswer(SessionClose info);
+  void onGoodbyeWaitOver();
   bool flush();
   void failWithErrno(int err);
   void close(SessionCloseReason reason, std::string detail);
+  void close(SessionClose info);
   void onSendTimer() { streamData(loop_.timers().now()); }
   void streamData(Millis now);
 
@@ -103,9 +115,12 @@ class HeartbeatSession final : public net::IoHandler, private HeartbeatHost {
   HeartbeatSessionObserver& observer_;
   HeartbeatEngine engine_;
   core::Timer<HeartbeatSession, &HeartbeatSession::onSendTimer> sendTimer_{this};
+  core::Timer<HeartbeatSession, &HeartbeatSession::onGoodbyeWaitOver> goodbyeTimer_{this};
   std::string peer_;
-  std::string in_;   // received bytes not yet decoded
-  std::string out_;  // queued bytes; out_[written_..] not yet written
+  std::unique_ptr<HeartbeatCodec> codec_;
+  std::optional<SessionClose> closing_;  // our goodbye awaits its answer
+  std::string in_;                       // received bytes not yet decoded
+  std::string out_;                      // queued bytes; out_[written_..] not yet written
   std::size_t written_ = 0;
   core::Nanos pingSentNs_ = 0;  // precise send time of the latest ping, for RTT
   double sendBudget_ = 0;       // DATA bytes we may queue now (token bucket)

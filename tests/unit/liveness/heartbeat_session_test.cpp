@@ -11,17 +11,12 @@
 #include <optional>
 #include <vector>
 
+#include "session_recorder.h"
+
 namespace tether::liveness {
 namespace {
 
-struct Recorder final : HeartbeatSessionObserver {
-  int pingsSent = 0;
-  std::vector<double> rtts;
-  std::optional<SessionClose> closed;
-  void onPingSent(HeartbeatSession&, std::uint64_t) override { ++pingsSent; }
-  void onPong(HeartbeatSession&, double rttMs) override { rtts.push_back(rttMs); }
-  void onClosed(HeartbeatSession&, const SessionClose& info) override { closed = info; }
-};
+using Recorder = testing::SessionRecorder;
 
 class HeartbeatSessionTest : public ::testing::Test {
  protected:
