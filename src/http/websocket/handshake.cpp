@@ -28,16 +28,19 @@ HandshakeCheck refuse(int status, const char* problem) {
 
 }  // namespace
 
+bool listHasToken(std::string_view value, std::string_view token) noexcept {
+  while (!value.empty()) {
+    std::size_t comma = value.find(',');
+    if (equalsIgnoreCase(trimOws(value.substr(0, comma)), token)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 bool headerHasToken(const Request& req, std::string_view name, std::string_view token) noexcept {
   for (const Header& h : req.headers) {
-    if (!equalsIgnoreCase(h.name, name)) continue;
-    std::string_view rest = h.value;
-    while (!rest.empty()) {
-      std::size_t comma = rest.find(',');
-      if (equalsIgnoreCase(trimOws(rest.substr(0, comma)), token)) return true;
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
+    if (equalsIgnoreCase(h.name, name) && listHasToken(h.value, token)) return true;
   }
   return false;
 }

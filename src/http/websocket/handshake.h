@@ -20,6 +20,8 @@ HandshakeCheck checkHandshake(const Request& req);
 /// base64(SHA-1(key + the RFC's GUID)).
 std::string acceptKey(std::string_view key);
 
+/// Whether the comma-separated list `value` holds `token`, case-insensitively.
+bool listHasToken(std::string_view value, std::string_view token) noexcept;
 /// Whether a comma-separated header value (all headers named `name`) lists
 /// `token`, case-insensitively.
 bool headerHasToken(const Request& req, std::string_view name, std::string_view token) noexcept;
