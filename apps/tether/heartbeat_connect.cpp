@@ -75,7 +75,7 @@ class ConnectLog final : public liveness::HeartbeatClientObserver {
                 "");
       return;
     }
-    fmt::print("--- {} heartbeat statistics ---\n", settings_.address.toString());
+    fmt::print("--- {} heartbeat statistics ---\n", settings_.target);
     fmt::print("{} pings sent, {} pongs received, {} DATA bytes sent\n", pings, rtt_.count(), data);
     if (rtt_.count() > 0) {
       fmt::print("rtt min/avg/max/p50 = {:.3f}/{:.3f}/{:.3f}/{:.3f} ms\n", rtt_.min(), rtt_.mean(),

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "admin_thread.h"
+#include "commands.h"
 #include "heartbeat/event_log.h"
 #include "heartbeat/options.h"
 #include "heartbeat/serve_metrics.h"
@@ -101,6 +102,10 @@ std::unique_ptr<liveness::HeartbeatServer> listen(net::EventLoop& loop,
 }  // namespace
 
 int runServe(const HeartbeatArgs& args) {
+  if (isWebSocketUrl(args.address)) {
+    throw UsageError(
+        "--listen: a numeric ADDR:PORT (WebSocket heartbeats are served by `tether serve`)");
+  }
   HeartbeatSettings settings = toSettings(args);
   for (const std::string& w : settings.warnings) fmt::print(stderr, "tether: warning: {}\n", w);
   net::EventLoop loop;

@@ -73,8 +73,10 @@ class Client:
     """One `tether heartbeat connect` process with --json; its events carry
     the monotonic time at which the test read them (`seen`)."""
 
-    def __init__(self, port, *args, json_events=True):
-        cmd = [tether_bin(), "heartbeat", "connect", f"127.0.0.1:{port}", *map(str, args)]
+    def __init__(self, target, *args, json_events=True):
+        # `target`: a port on 127.0.0.1, or a ws:// URL.
+        address = target if isinstance(target, str) else f"127.0.0.1:{target}"
+        cmd = [tether_bin(), "heartbeat", "connect", address, *map(str, args)]
         if json_events:
             cmd.append("--json")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -93,7 +93,7 @@ BACKGROUND = [
      re.compile(r"tether: listening on 127\.0\.0\.1:8443 \(TLS\)")),
     (re.compile(r"^tether serve\b"), re.compile(r"tether: listening on 127\.0\.0\.1:8080")),
     (re.compile(r"^tether heartbeat serve\b"), re.compile(r"tether: listening on 127\.0\.0\.1:9000")),
-    (re.compile(r"^tether heartbeat connect\b"), re.compile(r'"event":\s*"pong"')),
+    (re.compile(r"^tether heartbeat connect\b"), re.compile(r'"event":\s*"pong"|pong rtt')),
 ]
 
 

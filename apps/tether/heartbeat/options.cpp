@@ -11,9 +11,14 @@
 #include "help_format.h"
 #include "keepalive_options.h"
 #include "tether/core/duration.h"
+#include "tether/http/request.h"
+#include "tether/http/url.h"
+#include "tether/http/websocket_client.h"
 
 namespace tether::app::heartbeat {
 namespace {
+
+constexpr Millis kResolveProbe = 2'000;  // per address of a name with several
 
 Millis duration(const char* option, const std::string& text) {
   auto ms = core::parseDuration(text);
@@ -81,6 +86,22 @@ void addAdaptiveOptions(CLI::App& cmd, HeartbeatArgs& a) {
       ->capture_default_str();
 }
 
+// ws://HOST[:PORT]/PATH: the HTTP URL rules, port 80 by default; the name is
+// resolved here (the first address that accepts a connection, as curl does).
+void webSocketTarget(const std::string& text, HeartbeatSettings& s) {
+  if (http::equalsIgnoreCase(text.substr(0, 6), "wss://")) {
+    throw UsageError(fmt::format("'{}': wss:// is not supported yet; use ws://", text));
+  }
+  std::string error;
+  std::optional<http::Url> url = http::parseUrl("http://" + text.substr(5), &error);
+  if (!url) throw UsageError(fmt::format("invalid URL '{}': {}", text, error));
+  std::optional<net::SocketAddress> at =
+      net::resolveReachable(url->host, url->port, kResolveProbe, &error);
+  if (!at) throw UsageError(fmt::format("'{}': {}", text, error));
+  s.address = *at;
+  s.session.codec = http::webSocketHeartbeatCodec(url->authority, url->target);
+}
+
 Millis positive(const char* option, const std::string& text) {
   Millis ms = duration(option, text);
   if (ms <= 0) throw UsageError(fmt::format("{}: must be greater than 0", option));
@@ -122,6 +143,13 @@ void adaptiveSettings(const HeartbeatArgs& a, HeartbeatSettings& s) {
 
 }  // namespace
 
+bool isWebSocketUrl(std::string_view text) noexcept {
+  auto scheme = [&](std::string_view s) {
+    return text.size() >= s.size() && http::equalsIgnoreCase(text.substr(0, s.size()), s);
+  };
+  return scheme("ws://") || scheme("wss://");
+}
+
 void addHeartbeatOptions(CLI::App& cmd, HeartbeatArgs& a, Role role) {
   if (role == Role::kServe) {
     label(cmd.add_option("--listen", a.address, "Address to listen on (port 0: a free port)"),
@@ -133,8 +161,10 @@ void addHeartbeatOptions(CLI::App& cmd, HeartbeatArgs& a, Role role) {
           "ADDR:PORT")
         ->default_str("off");
   } else {
-    label(cmd.add_option("address", a.address, "Numeric address of a `tether heartbeat serve`"),
-          "HOST:PORT")
+    label(cmd.add_option("address", a.address,
+                         "Numeric address of a `tether heartbeat serve`, or the ws:// URL of a "
+                         "WebSocket server (ping/pong as the heartbeat)"),
+          "HOST:PORT|URL")
         ->required();
     label(cmd.add_option("--send-rate", a.sendRate,
                          "Stream DATA frames at this many bytes/s (k, m suffixes); 0: none"),
@@ -174,12 +204,19 @@ void addHeartbeatOptions(CLI::App& cmd, HeartbeatArgs& a, Role role) {
 
 HeartbeatSettings toSettings(const HeartbeatArgs& a) {
   HeartbeatSettings s;
-  auto addr = net::parseSocketAddress(a.address);
-  if (!addr) {
-    throw UsageError(fmt::format(
-        "invalid address '{}' (numeric HOST:PORT, e.g. 127.0.0.1:7000 or [::1]:7000)", a.address));
+  s.target = a.address;
+  if (isWebSocketUrl(a.address)) {
+    webSocketTarget(a.address, s);
+  } else {
+    auto addr = net::parseSocketAddress(a.address);
+    if (!addr) {
+      throw UsageError(fmt::format(
+          "invalid address '{}' (numeric HOST:PORT, e.g. 127.0.0.1:7000 or [::1]:7000, or a "
+          "ws:// URL)",
+          a.address));
+    }
+    s.address = *addr;
   }
-  s.address = *addr;
   liveness::HeartbeatConfig& hb = s.session.heartbeat;
   hb.interval = a.interval == "off" ? 0 : duration("--interval", a.interval);
   hb.timeout = duration("--timeout", a.timeout);

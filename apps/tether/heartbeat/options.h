@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tether/liveness/adaptive_interval.h"
@@ -21,7 +22,7 @@ using core::Millis;
 
 /// Raw option values as typed; validated by toSettings().
 struct HeartbeatArgs {
-  std::string address;  // serve: --listen; connect: the positional HOST:PORT
+  std::string address;  // serve: --listen; connect: the positional HOST:PORT or ws:// URL
   std::string interval = "10s", timeout = "20s";
   int missedPings = 0;
   int jitter = 0;
@@ -44,6 +45,7 @@ struct HeartbeatArgs {
 
 struct HeartbeatSettings {
   net::SocketAddress address;
+  std::string target;  // what the messages name: HOST:PORT, or the ws:// URL as given
   liveness::HeartbeatSessionOptions session;
   liveness::KeepaliveProfile keepalive;  // default: leaves sockets alone
   bool applyKeepalive = false;
@@ -60,7 +62,11 @@ enum class Role { kServe, kConnect };
 /// Registers the options of `role` on `cmd`, writing into `args`.
 void addHeartbeatOptions(CLI::App& cmd, HeartbeatArgs& args, Role role);
 
-/// Validates and converts. Throws UsageError (one line naming the option).
+/// `ws://…` or `wss://…` (scheme case-insensitive): connect's WebSocket form.
+bool isWebSocketUrl(std::string_view text) noexcept;
+
+/// Validates and converts (a ws:// URL's name is resolved here, blocking).
+/// Throws UsageError (one line naming the option).
 HeartbeatSettings toSettings(const HeartbeatArgs& args);
 
 /// Applies the keepalive profile, if any, to `fd`; throws std::runtime_error on failure.
