@@ -103,6 +103,8 @@ void HeartbeatSession::processInput() {
     if (r.status == wire::DecodeStatus::kNeedMore) return (void)in_.erase(0, r.consumed);
     helloReceived_ = true;
     used = r.consumed;
+    observer_.onOpened(*this);
+    if (closed()) return;
   }
   while (!closed()) {
     wire::Frame frame;
@@ -127,6 +129,8 @@ bool HeartbeatSession::handleFrame(const wire::Frame& frame) {
   }
   switch (frame.type) {
     case wire::FrameType::kPing:
+      observer_.onPeerPing(*this);
+      if (closed() || !options_.answerPings) return !closed();
       if (engine_.onPingReceived(loop_.now()) == HeartbeatEngine::PingVerdict::kTooManyPings) {
         closeWithGoodbye(wire::GoodbyeReason::kTooManyPings, SessionCloseReason::kTooManyPings,
                          "peer pinged faster than the minimum ping interval");
@@ -149,7 +153,11 @@ void HeartbeatSession::onPeerGoodbye(const wire::Frame& frame) {
   SessionClose info{frame.reason == wire::GoodbyeReason::kTooManyPings
                         ? SessionCloseReason::kTooManyPings
                         : SessionCloseReason::kPeerClosed,
-                    loop_.now() - engine_.lastRead(), codec_->goodbyeDetail(frame)};
+                    loop_.now() - engine_.lastRead(),
+                    codec_->goodbyeDetail(frame),
+                    true,
+                    frame.code,
+                    std::string(frame.text)};
   if (!codec_->appendGoodbyeReply(out_, frame)) return close(std::move(info));
   (void)stream_.writeAll(out_, &written_);
   // WebSocket (RFC 6455 §7.1.1): the server closes TCP first; wait for its FIN

@@ -63,6 +63,8 @@ struct ClientFinished {
 class HeartbeatClientObserver {
  public:
   virtual void onConnected(const ClientConnected&) {}
+  virtual void onOpened() {}    // the peer's opening (hello; the 101) arrived
+  virtual void onPeerPing() {}  // the peer pinged us
   virtual void onPingSent(std::uint64_t /*opaque*/) {}
   virtual void onPong(const ClientPong&) {}
   virtual void onClosed(const SessionClose&) {}
@@ -93,6 +95,8 @@ class HeartbeatClient final : private HeartbeatSessionObserver {
 
  private:
   void onConnectDone(int fd, int err);
+  void onOpened(HeartbeatSession&) override { observer_.onOpened(); }
+  void onPeerPing(HeartbeatSession&) override { observer_.onPeerPing(); }
   void onPingSent(HeartbeatSession&, std::uint64_t opaque) override;
   void onPong(HeartbeatSession&, double rttMs) override;
   void onClosed(HeartbeatSession&, const SessionClose& info) override;

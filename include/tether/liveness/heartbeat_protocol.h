@@ -44,6 +44,7 @@ struct Frame {
   std::uint64_t opaque = 0;                       // PING/PONG
   GoodbyeReason reason = GoodbyeReason::kNormal;  // GOODBYE
   std::string_view text;                          // GOODBYE
+  std::uint16_t code = 0;  // GOODBYE from a protocol with close codes (WebSocket); 0 otherwise
 };
 
 enum class DecodeStatus : std::uint8_t { kOk, kNeedMore, kError };

@@ -42,19 +42,29 @@ struct HeartbeatSessionOptions {
   HeartbeatConfig heartbeat;
   std::uint64_t sendRate = 0;   // DATA bytes per second to stream; 0 = none
   HeartbeatCodecFactory codec;  // the protocol; empty: tether's heartbeat protocol
+  /// false: the peer's pings go unanswered (and unpoliced), a hung peer on
+  /// purpose (`tether inspect ws://` measures the server's dead-peer close).
+  bool answerPings = true;
 };
 
 class HeartbeatSession;
 
 struct SessionClose {
   SessionCloseReason reason = SessionCloseReason::kLocal;
-  Millis sinceLastRead = 0;  // ms between the last byte read and the close
-  std::string detail;        // peer's goodbye reason/text or the socket error
+  Millis sinceLastRead = 0;    // ms between the last byte read and the close
+  std::string detail;          // peer's goodbye reason/text or the socket error
+  bool goodbye = false;        // the peer said goodbye (GOODBYE, a close frame) first
+  std::uint16_t peerCode = 0;  // its close code (WebSocket), 0 if none
+  std::string peerText;        // its goodbye text, if any
 };
 
 /// Notified on the loop thread; every callback may close the session.
 class HeartbeatSessionObserver {
  public:
+  /// The peer's opening arrived (hello; the 101): the session is up.
+  virtual void onOpened(HeartbeatSession&) {}
+  /// The peer pinged us (answered unless HeartbeatSessionOptions::answerPings is false).
+  virtual void onPeerPing(HeartbeatSession&) {}
   virtual void onPingSent(HeartbeatSession&, std::uint64_t /*opaque*/) {}
   virtual void onPong(HeartbeatSession&, double /*rttMs*/) {}
   virtual void onClosed(HeartbeatSession&, const SessionClose&) = 0;

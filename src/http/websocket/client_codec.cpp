@@ -196,6 +196,7 @@ class ClientCodec final : public liveness::HeartbeatCodec {
       out->text = payload.substr(2);
     }
     out->type = FrameType::kGoodbye;
+    out->code = peerCode_ == ws::kNoStatus ? 0 : peerCode_;
     out->reason = reasonFor(peerCode_, out->text);
     return {DecodeStatus::kOk, used, ""};
   }

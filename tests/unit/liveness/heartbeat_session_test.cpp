@@ -109,6 +109,28 @@ TEST_F(HeartbeatSessionTest, APeerPingingTooOftenIsClosedAsTooManyPings) {
   EXPECT_EQ(ra.closed->reason, SessionCloseReason::kTooManyPings);
 }
 
+TEST_F(HeartbeatSessionTest, AMuteSessionSeesThePeersPingsAndAnswersNone) {
+  auto o = options(0, 2'000);
+  o.answerPings = false;
+  open(o, nullptr);
+  EXPECT_FALSE(ra.opened);
+  std::string bytes;
+  wire::appendHello(bytes);
+  ASSERT_EQ(::write(raw, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  at(1);
+  EXPECT_TRUE(ra.opened) << "the peer's hello";
+  char drain[64];
+  while (::read(raw, drain, sizeof drain) > 0) {
+  }
+  bytes.clear();
+  for (int i = 0; i < 5; ++i) wire::appendPing(bytes, 7);  // no strikes either
+  ASSERT_EQ(::write(raw, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  at(2);
+  EXPECT_EQ(ra.peerPings, 5);
+  EXPECT_EQ(::read(raw, drain, sizeof drain), -1) << "no pong went out";
+  EXPECT_FALSE(ra.closed);
+}
+
 TEST_F(HeartbeatSessionTest, GarbageIsAProtocolError) {
   auto o = options(1'000, 2'000);
   open(o, nullptr);
