@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "help_format.h"
 #include "tether/core/duration.h"
+#include "tether/http/request.h"
 #include "tether/net/connector.h"
 
 namespace tether::app {
@@ -55,6 +56,21 @@ HttpUrl parseHttpUrl(const std::string& url) {
   std::string error;
   std::optional<http::Url> u = http::parseUrl(url, &error);
   if (!u) throw UsageError(error);
+  return *u;
+}
+
+bool isWebSocketUrl(std::string_view url) noexcept {
+  return http::equalsIgnoreCase(url.substr(0, 5), "ws://") ||
+         http::equalsIgnoreCase(url.substr(0, 6), "wss://");
+}
+
+HttpUrl parseWebSocketUrl(const std::string& url) {
+  if (http::equalsIgnoreCase(std::string_view(url).substr(0, 6), "wss://")) {
+    throw UsageError(fmt::format("'{}': wss:// is not supported yet; use ws://", url));
+  }
+  std::string error;
+  std::optional<http::Url> u = http::parseUrl("http://" + url.substr(5), &error);
+  if (!u) throw UsageError(fmt::format("invalid URL '{}': {}", url, error));
   return *u;
 }
 

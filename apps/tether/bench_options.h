@@ -44,6 +44,12 @@ using HttpUrl = http::Url;
 /// http::parseUrl(), throwing UsageError with its one-line reason.
 HttpUrl parseHttpUrl(const std::string& url);
 
+/// `ws://…` or `wss://…` (scheme case-insensitive).
+bool isWebSocketUrl(std::string_view url) noexcept;
+/// A ws:// URL split up as its http:// twin (port 80 by default); wss:// is
+/// refused for now. Throws UsageError with a one-line reason.
+HttpUrl parseWebSocketUrl(const std::string& url);
+
 /// net::resolve(), once; throws std::runtime_error (exit 1: not a usage error)
 /// for an unknown host.
 net::SocketAddress resolveHttpUrl(const HttpUrl& url);

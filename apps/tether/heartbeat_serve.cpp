@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "admin_thread.h"
+#include "bench_options.h"
 #include "commands.h"
 #include "heartbeat/event_log.h"
 #include "heartbeat/options.h"

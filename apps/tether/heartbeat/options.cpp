@@ -7,12 +7,11 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "bench_options.h"
 #include "commands.h"
 #include "help_format.h"
 #include "keepalive_options.h"
 #include "tether/core/duration.h"
-#include "tether/http/request.h"
-#include "tether/http/url.h"
 #include "tether/http/websocket_client.h"
 
 namespace tether::app::heartbeat {
@@ -89,17 +88,13 @@ void addAdaptiveOptions(CLI::App& cmd, HeartbeatArgs& a) {
 // ws://HOST[:PORT]/PATH: the HTTP URL rules, port 80 by default; the name is
 // resolved here (the first address that accepts a connection, as curl does).
 void webSocketTarget(const std::string& text, HeartbeatSettings& s) {
-  if (http::equalsIgnoreCase(text.substr(0, 6), "wss://")) {
-    throw UsageError(fmt::format("'{}': wss:// is not supported yet; use ws://", text));
-  }
+  HttpUrl url = parseWebSocketUrl(text);
   std::string error;
-  std::optional<http::Url> url = http::parseUrl("http://" + text.substr(5), &error);
-  if (!url) throw UsageError(fmt::format("invalid URL '{}': {}", text, error));
   std::optional<net::SocketAddress> at =
-      net::resolveReachable(url->host, url->port, kResolveProbe, &error);
+      net::resolveReachable(url.host, url.port, kResolveProbe, &error);
   if (!at) throw UsageError(fmt::format("'{}': {}", text, error));
   s.address = *at;
-  s.session.codec = http::webSocketHeartbeatCodec(url->authority, url->target);
+  s.session.codec = http::webSocketHeartbeatCodec(url.authority, url.target);
 }
 
 Millis positive(const char* option, const std::string& text) {
@@ -142,13 +137,6 @@ void adaptiveSettings(const HeartbeatArgs& a, HeartbeatSettings& s) {
 }
 
 }  // namespace
-
-bool isWebSocketUrl(std::string_view text) noexcept {
-  auto scheme = [&](std::string_view s) {
-    return text.size() >= s.size() && http::equalsIgnoreCase(text.substr(0, s.size()), s);
-  };
-  return scheme("ws://") || scheme("wss://");
-}
 
 void addHeartbeatOptions(CLI::App& cmd, HeartbeatArgs& a, Role role) {
   if (role == Role::kServe) {

@@ -62,9 +62,6 @@ enum class Role { kServe, kConnect };
 /// Registers the options of `role` on `cmd`, writing into `args`.
 void addHeartbeatOptions(CLI::App& cmd, HeartbeatArgs& args, Role role);
 
-/// `ws://…` or `wss://…` (scheme case-insensitive): connect's WebSocket form.
-bool isWebSocketUrl(std::string_view text) noexcept;
-
 /// Validates and converts (a ws:// URL's name is resolved here, blocking).
 /// Throws UsageError (one line naming the option).
 HeartbeatSettings toSettings(const HeartbeatArgs& args);
