@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "explain_path.h"
 #include "help_format.h"
+#include "inspect_ws.h"
 #include "tether/core/duration.h"
 
 namespace tether::app {
@@ -30,6 +31,7 @@ struct InspectArgs {
   std::vector<std::string> headers;
   std::vector<std::string> against;  // hops in front of the server, for the ladder check
   bool json = false;
+  std::string pingInterval = "5s";  // ws:// only
   KeepaliveArgs keepalive;
   TlsClientArgs tls;
 };
@@ -154,7 +156,18 @@ liveness::LadderReport ladderAgainst(const InspectArgs& a, const tools::inspect:
   return liveness::checkLadder(std::move(hops));
 }
 
+// ws://: the WebSocket probes; the HTTP-only options are refused, not ignored.
+int runWebSocket(const InspectArgs& a) {
+  if (!a.against.empty()) throw UsageError("--against: applies to http(s):// URLs only");
+  if (!a.headers.empty()) throw UsageError("--header: applies to http(s):// URLs only");
+  if (a.maxRequests != 1000) throw UsageError("--max-requests: applies to http(s):// URLs only");
+  return runInspectWs({a.url, positiveDuration("--max-idle-wait", a.maxIdleWait),
+                       positiveDuration("--timeout", a.timeout),
+                       positiveDuration("--ping-interval", a.pingInterval), a.json});
+}
+
 int runInspect(const InspectArgs& a) {
+  if (isWebSocketUrl(a.url)) return runWebSocket(a);
   if (!a.against.empty()) {
     try {
       liveness::parsePath(againstSpecs(a, nullptr));
@@ -195,9 +208,14 @@ int runInspect(const InspectArgs& a) {
 Command addInspectCommand(CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "inspect", "Measure what an HTTP/1.1 server does with keep-alive, and advise a client pool");
-  label(cmd->add_option("url", args->url, "The URL to inspect: http[s]://host[:port][/path]"),
-        "URL")
+      "inspect",
+      "Measure what an HTTP/1.1 server does with keep-alive, and advise a client pool (ws://: "
+      "what keeps a quiet WebSocket open on the path)");
+  label(
+      cmd->add_option("url", args->url,
+                      "The URL to inspect: http[s]://host[:port][/path], or ws://host[:port]/path "
+                      "for a WebSocket"),
+      "URL")
       ->required();
   label(cmd->add_option("--max-idle-wait", args->maxIdleWait,
                         "Longest wait for the server's idle close; past it the report says "
@@ -218,6 +236,10 @@ Command addInspectCommand(CLI::App& app) {
                         "takes them (e.g. alb, or client:pool=90s nginx): check the timeout "
                         "ladder with the measured server last; exit 1 on a race or a NAT drop"),
         "HOP...");
+  label(cmd->add_option("--ping-interval", args->pingInterval,
+                        "For ws:// URLs: the interval of the probe that pings the server"),
+        "DURATION")
+      ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object instead of text");
   addKeepaliveOptions(*cmd, args->keepalive, "the probe connections");
   addTlsClientOptions(*cmd, args->tls);

@@ -129,6 +129,17 @@ class JsonDocsTest(unittest.TestCase):
         self.check("tether inspect --json", doc,
                    lambda p: p in ("always", "with `--against`", "verdict race or tight"))
 
+    def test_inspect_ws_json_is_documented(self):
+        with Server("--ws-ping-interval", "500ms", "--ws-ping-timeout", "500ms") as srv:
+            run = subprocess.run(
+                [harness.tether_bin(), "inspect", "--json", "--max-idle-wait", "2s",
+                 "--ping-interval", "1s", f"ws://127.0.0.1:{srv.port}/ws/echo"],
+                capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        doc = json.loads(run.stdout)
+        self.assertEqual(doc["probes"]["mute"]["end"], "close_frame", doc)
+        self.check("tether inspect ws:// --json", doc, lambda p: p == "always")
+
 
 if __name__ == "__main__":
     unittest.main()
