@@ -43,10 +43,14 @@ def heartbeat_server(bed, *args, deadline=120):
     return proc, _listening(proc, "tether heartbeat serve")
 
 
-def heartbeat_client(bed, port, *args, deadline=120):
-    """`tether heartbeat connect --json` in cli; returns (proc, t_connected)."""
-    proc = Proc(bed, "cli", [tether_bin(), "heartbeat", "connect", f"{netbed.SRV_ADDR}:{port}",
-                             "--json", *args], deadline)
+def heartbeat_client(bed, port, *args, deadline=120, ws_path=None):
+    """`tether heartbeat connect --json` in cli; returns (proc, t_connected).
+    With `ws_path` it connects to ws://SERVER:port/ws_path (WebSocket ping/pong)."""
+    target = f"{netbed.SRV_ADDR}:{port}"
+    if ws_path is not None:
+        target = f"ws://{target}{ws_path}"
+    proc = Proc(bed, "cli", [tether_bin(), "heartbeat", "connect", target, "--json", *args],
+                deadline)
     proc.wait_for(lambda p: p.exit_t is not None or p.wait_event("connected", 0), START_TIMEOUT)
     found = proc.wait_event("connected", 0)
     if not found:
