@@ -42,7 +42,9 @@ Millis HeartbeatEngine::deadline() const noexcept {
   if (!running_) return kNever;
   if (probing_) return lastPingSent_ + config_.timeout;
   if (config_.interval <= 0) return kNever;
-  return lastRead_ + currentInterval_;
+  Millis d = lastRead_ + currentInterval_;
+  if (config_.batch <= 0) return d;
+  return (d + config_.batch - 1) / config_.batch * config_.batch;
 }
 
 // Links only when the deadline moved earlier; a later one is found by the

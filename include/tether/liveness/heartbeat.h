@@ -40,6 +40,12 @@ struct HeartbeatConfig {
   int jitterPercent = 0;         // each interval drawn uniformly in ±pct (0..50)
   Millis minPingInterval = 500;  // receiver policy; 0 = accept any rate
   int maxPingStrikes = 2;        // early pings tolerated; 0 = unlimited
+  /// Ping deadlines rounded up to a multiple of this on the loop's clock, so
+  /// that the pings of many connections go out in one wake-up and their pongs
+  /// come back together (a server with 10,000 WebSockets wakes a few times a
+  /// second instead of at every millisecond). Adds at most this much to the
+  /// time to a ping, and so to the detection bound. 0: exact deadlines.
+  Millis batch = 0;
 };
 
 /// What the engine asks of its connection. Loop thread.

@@ -16,6 +16,8 @@ constexpr std::size_t kOutputHighWater = 256 * 1024;
 // A message buffer this large is freed after use rather than kept.
 constexpr std::size_t kKeepMessageCapacity = 64 * 1024;
 
+constexpr Millis kMaxPingBatch = 1'000;
+
 liveness::HeartbeatConfig heartbeatConfig(const WebSocketOptions& o) {
   liveness::HeartbeatConfig c;
   c.interval = o.pingInterval;
@@ -24,6 +26,9 @@ liveness::HeartbeatConfig heartbeatConfig(const WebSocketOptions& o) {
   c.jitterPercent = 0;
   c.minPingInterval = o.minPingInterval;
   c.maxPingStrikes = o.maxPingStrikes;
+  // A tenth of the interval, at most a second: 30 s pings go out once a second
+  // in batches, for a bound of interval + timeout + 1 s.
+  c.batch = std::clamp<Millis>(o.pingInterval / 10, 1, kMaxPingBatch);
   return c;
 }
 

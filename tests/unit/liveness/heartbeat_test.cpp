@@ -60,6 +60,32 @@ TEST_F(HeartbeatTest, PingsOnlyAfterIntervalOfSilence) {
   EXPECT_TRUE(e.awaitingReply());
 }
 
+TEST_F(HeartbeatTest, BatchedPingsGoOutOnTheGridSoManyConnectionsShareAWakeUp) {
+  HeartbeatConfig c = config(1000, 500);
+  c.batch = 250;
+  // Three connections whose silence began at 10, 130 and 260 ms.
+  HeartbeatEngine a(wheel, host, c, 1), b(wheel, host, c, 2), d(wheel, host, c, 3);
+  a.start(10);
+  runTo(130);
+  b.start(now);
+  runTo(260);
+  d.start(now);
+  runTo(1249);
+  EXPECT_TRUE(host.pings.empty()) << "1010 and 1130 round up to 1250";
+  runTo(1250);
+  EXPECT_EQ(host.pingTimes, (std::vector<Millis>{1250, 1250})) << "one wake-up, two pings";
+  runTo(1499);
+  EXPECT_EQ(host.pings.size(), 2u) << "1260 rounds up to 1500";
+  runTo(1500);
+  EXPECT_EQ(host.pings.size(), 3u);
+  // The timeout counts from the ping, unrounded: at most `batch` added to the bound.
+  runTo(1749);
+  EXPECT_EQ(host.deaths, 0);
+  runTo(1750);
+  EXPECT_EQ(host.deaths, 2);
+  EXPECT_LE(host.deathTime - 10, 1000 + 500 + c.batch);
+}
+
 TEST_F(HeartbeatTest, AnyReceivedDataResetsTheSilenceClock) {
   HeartbeatEngine e(wheel, host, config(1000, 500), 1);
   e.start(now);
