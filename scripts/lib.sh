@@ -61,11 +61,16 @@ build_preset() {
 ctest_quiet() {
   local log=$1 status=0
   shift
-  ctest --output-on-failure "$@" >"$log" 2>&1 || status=$?
+  local junit="$PWD/${log%.log}.junit.xml"
+  ctest --output-on-failure --output-junit "$junit" "$@" >"$log" 2>&1 || status=$?
   if ((status == 0)); then
     grep -E "tests passed|tests failed" "$log" || true
-    # ctest counts a skipped test as passed: name them, so a skip never reads as a pass.
+    # ctest counts a skipped test as passed: name them, so a skip never reads as a pass,
+    # and say why (the tests print a `SKIPPED: reason` line, kept in the JUnit file).
     sed -n '/^The following tests did not run:/,/^$/p' "$log"
+    if grep -q '^The following tests did not run:' "$log"; then
+      grep -o 'SKIPPED: [^<]*' "$junit" 2>/dev/null | sort -u || true
+    fi
   else
     grep -vE '^ *Start +[0-9]+: |Test +#[0-9]+: .* Passed ' "$log" >&2 || true
     echo "(full ctest output: $log)" >&2
