@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <string>
+#include <unordered_set>
 
 namespace tether::tools::bench {
 namespace {
@@ -38,15 +39,24 @@ int portOf(std::string_view endpoint) {
   return static_cast<int>(port);
 }
 
-void countLine(std::string_view line, int port, PortSocketCounts& out, const PortSet* own) {
+// `seen`: the address pairs counted so far. The kernel prints the table in
+// pieces (one per read()); a socket that moves in the hash between two reads
+// can come out twice, and a socket is one pair of addresses.
+void countLine(std::string_view line, int port, PortSocketCounts& out, const PortSet* own,
+               std::unordered_set<std::string_view>& seen) {
   std::string_view slot = nextField(line);
   if (slot.empty() || slot.back() != ':') return;  // the header line
-  int local = portOf(nextField(line));
-  int remote = portOf(nextField(line));
+  std::string_view localText = nextField(line), remoteText = nextField(line);
+  int local = portOf(localText);
+  int remote = portOf(remoteText);
   std::string_view stText = nextField(line);
   unsigned st = 0;
   auto [p, ec] = std::from_chars(stText.data(), stText.data() + stText.size(), st, 16);
   if (ec != std::errc() || local < 0 || remote < 0) return;
+  if (local != port && remote != port) return;
+  // Both fields sit next to each other in the table's text: one view covers the pair.
+  std::string_view pair(localText.data(), remoteText.data() + remoteText.size() - localText.data());
+  if (!seen.insert(pair).second) return;
   if (local == port && (own == nullptr || own->test(static_cast<std::size_t>(remote)))) {
     if (st == kTimeWait) ++out.serverTimeWait;
     if (isClosing(st)) ++out.serverClosing;
@@ -70,10 +80,11 @@ bool readFile(const char* path, std::string& out) {
 }  // namespace
 
 void countTcpTable(std::string_view table, int port, PortSocketCounts& out, const PortSet* own) {
+  std::unordered_set<std::string_view> seen;
   while (!table.empty()) {
     std::size_t nl = table.find('\n');
     std::string_view line = table.substr(0, nl);
-    countLine(line, port, out, own);
+    countLine(line, port, out, own, seen);
     if (nl == std::string_view::npos) break;
     table.remove_prefix(nl + 1);
   }

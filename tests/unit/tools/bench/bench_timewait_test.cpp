@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace tether::tools::bench {
 namespace {
 
@@ -37,6 +39,17 @@ TEST(BenchTimeWait, CountsBySideForThePort) {
   EXPECT_EQ(c.serverClosing, 0u);
   countTcpTable(kTcp6, 8080, c);
   EXPECT_EQ(c.clientTimeWait, 2u);
+}
+
+TEST(BenchTimeWait, ASocketPrintedTwiceCountsOnce) {
+  // The kernel prints the table in pieces; a socket that moved between two
+  // reads comes out again under another slot number.
+  std::string twice = std::string(kTcp4) +
+                      "   7: 0100007F:1F90 0100007F:9C40 06 00000000:00000000 03:00001770 "
+                      "00000000     0        0 0 3 0000000000000000\n";
+  PortSocketCounts c;
+  countTcpTable(twice, 8080, c);
+  EXPECT_EQ(c.serverTimeWait, 2u);
 }
 
 TEST(BenchTimeWait, OtherPortAndEmptyInput) {
