@@ -30,35 +30,16 @@ import shutil
 import signal
 import socket
 import ssl
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procstat import cpu_seconds, free_port, print_medians, rss_bytes  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUITE = "TLS_AES_128_GCM_SHA256"
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids):
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICKS
-
-
-def rss_bytes(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1)) * 1024
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port, proc, seconds=15):
@@ -231,14 +212,7 @@ def main():
                           + "  ".join(f"{k} {v:.3f}" for k, v in r.items()), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("\nmedians (tether / nginx = ratio)")
-    for test in ("keepalive", "full", "resumed", "idle"):
-        for key in results[(test, "tether")][0]:
-            t = statistics.median(r[key] for r in results[(test, "tether")])
-            n = statistics.median(r[key] for r in results[(test, "nginx")])
-            ratio = t / n if n else float("nan")
-            print(f"  {test:9} {key:22} tether {t:12.3f}  nginx {n:12.3f}  ratio {ratio:.3f}")
-
+    print_medians(results, ("keepalive", "full", "resumed", "idle"), kinds)
 
 if __name__ == "__main__":
     main()

@@ -28,42 +28,24 @@ bounded in time; servers are ended by PID.
 import argparse
 import base64
 import os
-import re
 import resource
 import selectors
 import shutil
 import signal
 import socket
-import statistics
-import struct
 import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procstat import cpu_seconds, free_port, print_medians, rss_bytes  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NODE_SERVER = os.path.join(ROOT, "bench", "websocket", "node_ws_server.js")
-TICKS = os.sysconf("SC_CLK_TCK")
 MSG = b"x" * 32
 MASK = b"\x11\x22\x33\x44"
 CONNS, IN_FLIGHT = 64, 16
 PING_S = 5
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def rss_bytes(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1)) * 1024
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def masked(opcode, payload):
@@ -299,16 +281,7 @@ def main():
                 results.setdefault((test, kind), []).append(r)
                 print(f"rep {rep + 1} {test:5} {kind:6} "
                       + "  ".join(f"{k} {v:.3f}" for k, v in r.items()), flush=True)
-    print("\nmedians (tether / node = ratio)")
-    for test in ("echo", "idle", "ping"):
-        for key in results[(test, "tether")][0]:
-            if key not in results[(test, "node")][0]:
-                continue
-            t = statistics.median(r[key] for r in results[(test, "tether")])
-            n = statistics.median(r[key] for r in results[(test, "node")])
-            ratio = t / n if n else float("nan")
-            print(f"  {test:5} {key:22} tether {t:14.3f}  node {n:14.3f}  ratio {ratio:.3f}")
-
+    print_medians(results, ("echo", "idle", "ping"), kinds)
 
 if __name__ == "__main__":
     main()

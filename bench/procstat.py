@@ -1,0 +1,44 @@
+"""Helpers shared by the bench scripts: a server's CPU time and resident memory
+from /proc, a free loopback port, and the medians table of an interleaved run."""
+import os
+import re
+import socket
+import statistics
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids):
+    """utime + stime of the processes `pids` (one pid or a list), in seconds."""
+    total = 0
+    for pid in [pids] if isinstance(pids, int) else pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1)) * 1024
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def print_medians(results, tests, kinds):
+    """`results[(test, kind)]` is a list of dicts of figures, one per rep: prints
+    each figure's median per kind and the ratio kinds[0] / kinds[1]."""
+    a, b = kinds
+    print(f"\nmedians ({a} / {b} = ratio)")
+    for test in tests:
+        for key in results[(test, a)][0]:
+            if key not in results[(test, b)][0]:
+                continue
+            x = statistics.median(r[key] for r in results[(test, a)])
+            y = statistics.median(r[key] for r in results[(test, b)])
+            ratio = x / y if y else float("nan")
+            print(f"  {test:9} {key:22} {a} {x:14.3f}  {b} {y:14.3f}  ratio {ratio:.3f}")
