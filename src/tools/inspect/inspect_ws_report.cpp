@@ -132,10 +132,14 @@ void deadPeerAdvice(WsReport& r) {
         "clients, or its ping timeout is longer than --max-idle-wait.",
         secs(mute.endedMs)));
   } else if (mute.end == WsEnd::kOpen && !r.serverPings) {
-    r.advice.push_back(
-        "The server never pinged and kept a client that answered nothing: dead clients (a closed "
-        "laptop, a lost network) keep their connection until TCP gives up. Ping from the server "
-        "and close after a timeout (tether serve: --ws-ping-interval, --ws-ping-timeout).");
+    // Only as far as the wait: a server pinging every 30 s looks silent in 10 s.
+    r.advice.push_back(fmt::format(
+        "The server never pinged in {} and kept a client that answered nothing: if it does not "
+        "ping at all, dead clients (a closed laptop, a lost network) keep their connection until "
+        "TCP gives up; ping from the server and close after a timeout (tether serve: "
+        "--ws-ping-interval, --ws-ping-timeout). If it pings less often, a longer "
+        "--max-idle-wait shows it.",
+        secs(mute.endedMs)));
   }
 }
 

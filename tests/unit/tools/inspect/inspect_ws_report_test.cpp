@@ -122,7 +122,9 @@ TEST_F(WsReportTest, ASilentServerThatKeepsDeadClientsIsTold) {
   result.pinger = probe(WsEnd::kOpen, 120'000);
   WsReport r = buildWsReport(config, result);
   EXPECT_TRUE(hasAdvice(r, "No idle limit within 120.0 s"));
-  EXPECT_TRUE(hasAdvice(r, "The server never pinged and kept a client that answered nothing"));
+  EXPECT_TRUE(hasAdvice(r,
+                        "The server never pinged in 120.0 s and kept a client that answered "
+                        "nothing"));
 }
 
 TEST_F(WsReportTest, ARefusedPingerAndAnUnansweredPingAreNamed) {
