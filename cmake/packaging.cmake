@@ -31,8 +31,8 @@ install(FILES ${TETHER_DOC_DIR}/tether.bash-completion
         COMPONENT cli)
 
 # One package, "tether", with every component: the tool and the library (static, so its
-# users also need libfmt-dev and libssl-dev: tetherConfig.cmake and tether.pc ask for fmt and
-# OpenSSL). The tool's shared-library dependencies come from dpkg-shlibdeps.
+# users also need libfmt-dev, libssl-dev and liburing-dev: tetherConfig.cmake and tether.pc
+# ask for fmt, OpenSSL and liburing). The tool's shared-library dependencies come from dpkg-shlibdeps.
 set(TETHER_PACKAGE_MAINTAINER "Tether maintainers <root@localhost>"
     CACHE STRING "Maintainer field of the Debian package")
 set(CPACK_GENERATOR DEB)
@@ -49,7 +49,7 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libfmt-dev, libssl-dev")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libfmt-dev, libssl-dev, liburing-dev")
 # Files only under /usr, owned by root.
 set(CPACK_INSTALL_DEFAULT_DIRECTORY_PERMISSIONS
     OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)

@@ -20,7 +20,7 @@ profile=${1:-run}
 # depends on nodejs.
 build_packages=(
   build-essential cmake g++ pkg-config
-  node-llhttp libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev
+  node-llhttp libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev liburing-dev
 )
 # Running: the README's examples talk to `tether serve` with curl; `man tether` needs man-db.
 run_packages=(curl man-db)

@@ -111,7 +111,7 @@ void Connector::start(const SocketAddress& to, Millis timeout, const SocketSetup
 void Connector::cancel() noexcept {
   loop_.timers().unlink(timer_);
   if (fd_ < 0) return;
-  loop_.forget(this);
+  loop_.closingFd(fd_, this);
   ::close(fd_);
   fd_ = -1;
 }

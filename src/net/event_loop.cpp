@@ -91,6 +91,11 @@ void EventLoop::removeFd(int fd, IoHandler* handler) {
   forget(handler);
 }
 
+void EventLoop::closingFd(int fd, IoHandler* handler) noexcept {
+  forget(handler);
+  backend_->closing(fd);
+}
+
 // O(batch) per close, never per request; every entry of the batch for this
 // handler belongs to the socket being closed (a new one registers later).
 void EventLoop::forget(IoHandler* handler) noexcept {

@@ -48,9 +48,9 @@ void Stream::adopt(int fd) noexcept {
 
 void Stream::close(EventLoop& loop, IoHandler* handler, bool reset) noexcept {
   if (fd_ < 0) return;
-  loop.forget(handler);
+  loop.closingFd(fd_, handler);
   if (reset) setLingerReset(fd_);
-  ::close(fd_);  // also removes it from the poller
+  ::close(fd_);
   fd_ = -1;
   flags_ = 0;
 }

@@ -67,9 +67,12 @@ class EventLoop {
   void addFd(int fd, std::uint32_t events, IoHandler* handler);
   /// Unregisters `fd` and drops the events already fetched for `handler`.
   void removeFd(int fd, IoHandler* handler);
-  /// Drops the events already fetched in this iteration for `handler`, whose fd
-  /// is about to close: a handler (or the object reusing it) never sees an
-  /// event of a socket it closed. Stream::close() calls it.
+  /// `fd` of `handler` is about to be closed by the caller: drops the events
+  /// already fetched for `handler` (forget()) and lets the backend let go of
+  /// the file. Stream::close() calls it; every registered fd closes through it.
+  void closingFd(int fd, IoHandler* handler) noexcept;
+  /// Drops the events already fetched in this iteration for `handler`: a
+  /// handler (or the object reusing it) never sees an event of a socket it closed.
   void forget(IoHandler* handler) noexcept;
 
   /// Loop time in ms from the injected clock, refreshed once per iteration.
@@ -94,7 +97,7 @@ class EventLoop {
   /// The cached `Date:` header value (IMF-fixdate), refreshed at most once a second.
   std::string_view httpDate() const noexcept { return {date_, kDateLen}; }
 
-  /// The backend's name ("epoll").
+  /// The backend's name ("epoll", "io_uring").
   const char* backendName() const noexcept { return backend_->name(); }
 
   bool isInLoopThread() const noexcept;

@@ -17,10 +17,12 @@ namespace {
 
 using testing::Fd;
 
-class NetTest : public ::testing::Test {
+class NetTest : public ::testing::TestWithParam<IoBackend> {
  protected:
+  void SetUp() override { TETHER_SKIP_IF_REFUSED(refused); }
   core::ManualClock clock;
-  EventLoop loop{clock};
+  std::string refused;
+  EventLoop loop{clock, testing::backendOrEpoll(GetParam(), &refused)};
 
   // Runs iterations until `done` or a bound; each waits at most 50 ms for I/O.
   template <typename Pred>
@@ -39,7 +41,7 @@ struct Accepted final : Acceptor::Owner {
   }
 };
 
-TEST_F(NetTest, ConnectorConnectsAndHandsOverTheSocket) {
+TEST_P(NetTest, ConnectorConnectsAndHandsOverTheSocket) {
   SocketAddress bound;
   Fd listener(testing::loopbackListener(&bound));
   int gotFd = -2, gotErr = -1;
@@ -64,7 +66,7 @@ TEST_F(NetTest, ConnectorConnectsAndHandsOverTheSocket) {
   EXPECT_EQ(peerAddress(gotFd).port(), bound.port());
 }
 
-TEST_F(NetTest, ConnectorReportsARefusedConnect) {
+TEST_P(NetTest, ConnectorReportsARefusedConnect) {
   SocketAddress bound;
   { Fd listener(testing::loopbackListener(&bound)); }  // closed: the port refuses
   int gotFd = -2, gotErr = 0;
@@ -78,7 +80,7 @@ TEST_F(NetTest, ConnectorReportsARefusedConnect) {
   EXPECT_EQ(gotErr, ECONNREFUSED);
 }
 
-TEST_F(NetTest, ConnectorFailingPrepareFailsTheConnect) {
+TEST_P(NetTest, ConnectorFailingPrepareFailsTheConnect) {
   SocketAddress bound;
   Fd listener(testing::loopbackListener(&bound));
   int gotErr = 0;
@@ -92,7 +94,7 @@ TEST_F(NetTest, ConnectorFailingPrepareFailsTheConnect) {
   EXPECT_EQ(gotErr, EPERM);
 }
 
-TEST_F(NetTest, CancelledConnectNeverCallsBack) {
+TEST_P(NetTest, CancelledConnectNeverCallsBack) {
   SocketAddress bound;
   Fd listener(testing::loopbackListener(&bound));
   int calls = 0;
@@ -111,7 +113,7 @@ TEST_F(NetTest, CancelledConnectNeverCallsBack) {
   EXPECT_EQ(calls, 0);
 }
 
-TEST_F(NetTest, ConnectTimeoutFiresInVirtualTime) {
+TEST_P(NetTest, ConnectTimeoutFiresInVirtualTime) {
   // A listener whose accept queue is full does not answer new SYNs (with
   // syncookies the kernel may still complete it: then the test proves nothing
   // about the timeout and says so).
@@ -164,7 +166,7 @@ TEST(Resolve, FirstReachableSkipsAddressesThatRefuse) {
   EXPECT_EQ(firstReachable({closed}, 1'000).toString(), closed.toString());
 }
 
-TEST_F(NetTest, AcceptorAcceptsEverythingQueued) {
+TEST_P(NetTest, AcceptorAcceptsEverythingQueued) {
   SocketAddress bound;
   int lfd = testing::loopbackListener(&bound);
   Accepted owner;
@@ -184,7 +186,7 @@ TEST_F(NetTest, AcceptorAcceptsEverythingQueued) {
   EXPECT_EQ(acceptor.fd(), -1);
 }
 
-TEST_F(NetTest, AcceptorKeepsServingAfterRunningOutOfDescriptors) {
+TEST_P(NetTest, AcceptorKeepsServingAfterRunningOutOfDescriptors) {
   SocketAddress bound;
   int lfd = testing::loopbackListener(&bound);
   Accepted owner;
@@ -221,6 +223,8 @@ TEST_F(NetTest, AcceptorKeepsServingAfterRunningOutOfDescriptors) {
   loop.runOnce(0);
   EXPECT_EQ(owner.fds.size(), 2u) << "accepting resumed by itself";
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, NetTest, testing::kBackends, testing::backendName);
 
 }  // namespace
 }  // namespace tether::net

@@ -2,12 +2,18 @@
 #include "tether/net/event_loop.h"
 
 #include <gtest/gtest.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
+#include <string>
+#include <thread>
 #include <vector>
+
+#include "net_test_util.h"
 
 namespace tether::net {
 namespace {
@@ -107,7 +113,15 @@ struct Recorder final : IoHandler {
   void onIoEvents(std::uint32_t e) override { events.push_back(e); }
 };
 
-TEST_F(EventLoopTest, ReadinessIsDispatchedWithoutBlocking) {
+class EventLoopIoTest : public ::testing::TestWithParam<IoBackend> {
+ protected:
+  void SetUp() override { TETHER_SKIP_IF_REFUSED(refused); }
+  core::ManualClock clock{1'000};
+  std::string refused;
+  EventLoop loop{clock, testing::backendOrEpoll(GetParam(), &refused)};
+};
+
+TEST_P(EventLoopIoTest, ReadinessIsDispatchedWithoutBlocking) {
   int sv[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
   Recorder r;
@@ -123,6 +137,17 @@ TEST_F(EventLoopTest, ReadinessIsDispatchedWithoutBlocking) {
   ::close(sv[1]);
 }
 
+TEST_P(EventLoopIoTest, QueuedWorkFromAnotherThreadWakesABlockedLoop) {
+  std::atomic<bool> ran{false};
+  std::thread other([&] { loop.queueInLoop([&] { ran = true; }); });
+  // Blocks until the wake-up (bounded: a lost wake-up fails after 5 s, not forever).
+  for (int i = 0; i < 100 && !ran; ++i) loop.runOnce(50);
+  other.join();
+  EXPECT_TRUE(ran);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, EventLoopIoTest, testing::kBackends, testing::backendName);
+
 // A backend that delivers scripted events: the loop needs nothing else.
 struct ScriptedBackend final : EventBackend {
   std::vector<ReadyEvent> next;
@@ -131,6 +156,7 @@ struct ScriptedBackend final : EventBackend {
   const char* name() const noexcept override { return "scripted"; }
   void add(int fd, std::uint32_t, IoHandler*) override { added.push_back(fd); }
   void remove(int fd) override { removed.push_back(fd); }
+  void closing(int fd) noexcept override { removed.push_back(fd); }
   int wait(int timeoutMs, std::span<ReadyEvent> out) override {
     waits.push_back(timeoutMs);
     std::size_t n = std::min(next.size(), out.size());

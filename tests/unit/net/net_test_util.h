@@ -7,8 +7,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <memory>
+#include <string>
 #include <utility>
 
+#include "tether/net/event_backend.h"
 #include "tether/net/socket.h"
 
 namespace tether::net::testing {
@@ -24,6 +27,24 @@ struct Fd {
   }
   int release() { return std::exchange(fd, -1); }
 };
+
+/// For tests parametrised over the event backends: INSTANTIATE_TEST_SUITE_P(
+/// Backends, Suite, kBackends, backendName). The fixture builds its loop with
+/// backendOrEpoll() and skips in SetUp() when io_uring is refused (a
+/// container's seccomp profile), saying so.
+inline const auto kBackends = ::testing::Values(IoBackend::kEpoll, IoBackend::kIoUring);
+inline std::string backendName(const ::testing::TestParamInfo<IoBackend>& info) {
+  return ioBackendName(info.param);
+}
+/// The backend `kind`, or epoll with `*refused` set when io_uring is refused.
+inline std::unique_ptr<EventBackend> backendOrEpoll(IoBackend kind, std::string* refused) {
+  if (kind != IoBackend::kIoUring) return makeEpollBackend();
+  auto b = makeIoUringBackend(refused);
+  return b ? std::move(b) : makeEpollBackend();
+}
+/// A fixture's loop and the refusal its SetUp() checks.
+#define TETHER_SKIP_IF_REFUSED(refused) \
+  if (!(refused).empty()) GTEST_SKIP() << "io_uring refused by the kernel: " << (refused)
 
 /// A non-blocking AF_UNIX stream pair with small buffers, so writes block soon.
 inline std::pair<int, int> smallSocketPair() {

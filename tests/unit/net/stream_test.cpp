@@ -30,10 +30,12 @@ struct Handler final : IoHandler {
   }
 };
 
-class StreamTest : public ::testing::Test {
+class StreamTest : public ::testing::TestWithParam<IoBackend> {
  protected:
+  void SetUp() override { TETHER_SKIP_IF_REFUSED(refused); }
   core::ManualClock clock;
-  EventLoop loop{clock};
+  std::string refused;
+  EventLoop loop{clock, testing::backendOrEpoll(GetParam(), &refused)};
 
   // Opens `h`'s stream on one end of a small socket pair; returns the other end.
   Fd openPair(Handler& h, std::uint32_t events = EPOLLIN | EPOLLOUT | EPOLLRDHUP) {
@@ -43,7 +45,7 @@ class StreamTest : public ::testing::Test {
   }
 };
 
-TEST_F(StreamTest, ReadsIntoTheOwnersBufferAndTracksTheEdge) {
+TEST_P(StreamTest, ReadsIntoTheOwnersBufferAndTracksTheEdge) {
   Handler h;
   Fd peer = openPair(h);
   ASSERT_EQ(::write(peer.fd, "hello", 5), 5);
@@ -64,7 +66,7 @@ TEST_F(StreamTest, ReadsIntoTheOwnersBufferAndTracksTheEdge) {
   EXPECT_FALSE(h.stream.isOpen());
 }
 
-TEST_F(StreamTest, SendLoopStopsWhenFullAndResumesWhereItStopped) {
+TEST_P(StreamTest, SendLoopStopsWhenFullAndResumesWhereItStopped) {
   Handler h;
   Fd peer = openPair(h);
   std::string data(1 << 20, 'x');
@@ -91,7 +93,7 @@ TEST_F(StreamTest, SendLoopStopsWhenFullAndResumesWhereItStopped) {
   h.stream.close(loop, &h);
 }
 
-TEST_F(StreamTest, WritingToAClosedPeerIsAReset) {
+TEST_P(StreamTest, WritingToAClosedPeerIsAReset) {
   Handler h;
   openPair(h);  // the peer's end closes at once
   std::size_t sent = 0;
@@ -102,7 +104,7 @@ TEST_F(StreamTest, WritingToAClosedPeerIsAReset) {
   h.stream.close(loop, &h);
 }
 
-TEST_F(StreamTest, TimeoutIsUserTimeoutWithDataInFlightElseKeepalive) {
+TEST_P(StreamTest, TimeoutIsUserTimeoutWithDataInFlightElseKeepalive) {
   auto [client, server] = testing::tcpPair();
   Fd peer(server);
   Handler h;
@@ -116,7 +118,7 @@ TEST_F(StreamTest, TimeoutIsUserTimeoutWithDataInFlightElseKeepalive) {
   h.stream.close(loop, &h);
 }
 
-TEST_F(StreamTest, SendFileAndDrain) {
+TEST_P(StreamTest, SendFileAndDrain) {
   Handler h;
   Fd peer = openPair(h);
   std::FILE* f = std::tmpfile();
@@ -145,7 +147,7 @@ TEST_F(StreamTest, SendFileAndDrain) {
   h.stream.close(loop, &h);
 }
 
-TEST_F(StreamTest, QuietAndOpenSeesAStrayByteAndAClose) {
+TEST_P(StreamTest, QuietAndOpenSeesAStrayByteAndAClose) {
   Handler h;
   Fd peer = openPair(h);
   EXPECT_TRUE(h.stream.quietAndOpen());
@@ -159,7 +161,7 @@ TEST_F(StreamTest, QuietAndOpenSeesAStrayByteAndAClose) {
   h.stream.close(loop, &h);
 }
 
-TEST_F(StreamTest, ClosingAStreamDropsItsEventsAlreadyFetched) {
+TEST_P(StreamTest, ClosingAStreamDropsItsEventsAlreadyFetched) {
   // Both become readable in one batch; whichever handler runs first closes the
   // other, which must then see no event at all.
   Handler h1, h2;
@@ -210,7 +212,7 @@ struct FlipTransport final : Transport {
   }
 };
 
-TEST_F(StreamTest, TransportSeamCarriesEveryOperation) {
+TEST_P(StreamTest, TransportSeamCarriesEveryOperation) {
   Handler h;
   FlipTransport flip;
   Fd peer = openPair(h);
@@ -232,6 +234,19 @@ TEST_F(StreamTest, TransportSeamCarriesEveryOperation) {
   EXPECT_EQ(flip.calls, 5);
   h.stream.close(loop, &h);
 }
+
+// io_uring holds a reference to every socket it polls: a close() that did not
+// cancel the poll would leave the socket open (the peer would never see EOF).
+TEST_P(StreamTest, CloseReleasesTheSocketAtOnce) {
+  Handler h;
+  Fd peer = openPair(h);
+  loop.runOnce(0);  // registered in the kernel
+  h.stream.close(loop, &h);
+  char byte;
+  EXPECT_EQ(::read(peer.fd, &byte, 1), 0) << "the peer sees our FIN";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StreamTest, testing::kBackends, testing::backendName);
 
 }  // namespace
 }  // namespace tether::net
