@@ -99,6 +99,10 @@ int serve(const ServeArgs& args) {
   http::installObservability(admin ? *admin : server, server);
   setUpTls(server);
   bindOrExplain(server, "--listen");
+  fmt::print(
+      "tether: event loop {} (--io-backend {}{}{})\n",
+      net::ioBackendName(server.options().ioBackend), args.ioBackend,
+      server.ioBackendFallback().empty() ? "" : ": io_uring refused: ", server.ioBackendFallback());
   const std::vector<bool>& tls = server.options().tlsListen;
   for (std::size_t i = 0; i < server.boundAddresses().size(); ++i) {
     bool secure = i < tls.size() && tls[i];

@@ -110,6 +110,7 @@ http::ServerOptions toServerOptions(const ServeArgs& a, std::vector<std::string>
   }
   o.sharePort = a.sharePort;
   o.workers = a.workers;
+  o.ioBackend = *net::parseIoBackend(a.ioBackend);  // the option's check allows only the three
   o.keepaliveTimeout = serveDuration("--keepalive-timeout", a.keepaliveTimeout);
   o.keepaliveGrace = serveDuration("--keepalive-grace", a.keepaliveGrace);
   o.keepaliveHeader = !a.noKeepaliveHeader;
@@ -177,9 +178,16 @@ void addServeOptions(CLI::App& cmd, ServeArgs& args) {
                "Join a port another process already listens on with SO_REUSEPORT (a restart "
                "handing the port over) instead of refusing it as in use");
   label(cmd.add_option("--workers", args.workers,
-                       "Worker threads, one epoll loop each; 0: one per core"),
+                       "Worker threads, one event loop each; 0: one per core"),
         "N")
       ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
+  label(cmd.add_option("--io-backend", args.ioBackend,
+                       "Event loop: epoll, io_uring, or auto (io_uring when the kernel allows "
+                       "it, else epoll). Default from TETHER_IO_BACKEND when set"),
+        "epoll|io_uring|auto")
+      ->check(CLI::IsMember({"epoll", "io_uring", "auto"}))
+      ->envname("TETHER_IO_BACKEND")
       ->capture_default_str();
   label(
       cmd.add_option("--keepalive-timeout", args.keepaliveTimeout,

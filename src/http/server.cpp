@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <stdexcept>
+#include <string>
 #include <system_error>
 #include <thread>
 
@@ -131,6 +133,7 @@ void Server::dispatch(const Request& req, Response& res) const {
 void Server::setTlsContext(std::unique_ptr<net::TlsContext> ctx) { tls_ = std::move(ctx); }
 
 void Server::bind() {
+  resolveIoBackend();
   if (options_.anyTls() && !tls_) tls_ = net::TlsContext::server(options_.tls);
   std::uint64_t fdLimit = softFdLimit();
   maxConnections_ = options_.maxConnections != 0
@@ -172,6 +175,18 @@ void Server::bind() {
     workers_.push_back(
         std::make_unique<Worker>(*this, std::move(workerFds), *shared_, accessLogFd_));
   }
+}
+
+// Before any socket exists: a refused io_uring is an error of the options, not
+// of a worker half-built.
+void Server::resolveIoBackend() {
+  std::string why;
+  if (options_.ioBackend == net::IoBackend::kIoUring && !net::makeIoUringBackend(&why)) {
+    throw std::runtime_error("--io-backend io_uring: the kernel refuses io_uring (" + why +
+                             "); use --io-backend epoll or auto");
+  }
+  options_.ioBackend = net::resolveIoBackend(options_.ioBackend, &why);
+  if (options_.ioBackend == net::IoBackend::kEpoll) ioBackendFallback_ = why;
 }
 
 void Server::every(Millis period, std::function<void()> fn) {

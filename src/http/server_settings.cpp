@@ -80,6 +80,9 @@ std::vector<SettingRow> settingRows(const ServerOptions& o, std::uint64_t maxCon
   std::vector<SettingRow> rows;
   rows.push_back(flag("--share-port", "share_port", o.sharePort));
   rows.push_back(count("--workers", "workers", static_cast<std::uint64_t>(o.workers)));
+  rows.push_back({"--io-backend",
+                  {{"io_backend", net::ioBackendName(o.ioBackend)}},
+                  net::ioBackendName(o.ioBackend)});
   rows.push_back(duration("--keepalive-timeout", "keepalive_timeout_ms", o.keepaliveTimeout));
   rows.push_back(duration("--keepalive-grace", "keepalive_grace_ms", o.keepaliveGrace));
   rows.push_back(flag("--no-keepalive-header", "keepalive_header", o.keepaliveHeader));

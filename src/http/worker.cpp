@@ -4,6 +4,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <stdexcept>
+#include <string>
+
 #include "active_state.h"
 #include "tether/net/socket.h"
 #include "tether/net/tls.h"
@@ -14,6 +17,15 @@ namespace {
 constexpr std::size_t kConnectionChunk = 256;
 constexpr std::size_t kMaxPooledActive = 256;
 constexpr std::size_t kKeepCapacity = 64 * 1024;  // larger buffers are not pooled
+
+// The kind was resolved (and io_uring probed) by Server::bind(); a refusal now
+// means the kernel ran out of something between the two.
+std::unique_ptr<net::EventBackend> makeBackend(net::IoBackend kind) {
+  std::string why;
+  auto backend = net::makeEventBackend(kind, &why);
+  if (!backend) throw std::runtime_error(std::string("io_uring: ") + why);
+  return backend;
+}
 
 template <typename String>
 void shrinkIfLarge(String& s) {
@@ -55,7 +67,7 @@ Worker::Worker(Server& server, std::vector<int> listenFds, SharedCounters& share
                const core::Clock& clock)
     : server_(server),
       shared_(shared),
-      loop_(std::make_unique<net::EventLoop>(clock)),
+      loop_(std::make_unique<net::EventLoop>(clock, makeBackend(server.options().ioBackend))),
       bufferSize_(static_cast<std::uint32_t>(
           std::max<std::uint64_t>(16 * 1024, server.options().maxHeaderSize + 4096))),
       scratch_(std::make_unique<char[]>(kScratchSize)),

@@ -53,12 +53,16 @@ class Server {
   /// Handles every request no route matched (default: 404).
   void setFallback(Handler handler);
 
-  /// Creates every worker's listening sockets. Throws std::system_error naming
+  /// Resolves ServerOptions::ioBackend (auto: io_uring when the kernel allows
+  /// it; std::runtime_error when io_uring was asked for and is refused), then
+  /// creates every worker's listening sockets. Throws std::system_error naming
   /// the address on failure: EADDRINUSE also when another process listens on
   /// it with SO_REUSEPORT, unless ServerOptions::sharePort. Port 0 is resolved
   /// once and shared by all workers. With a TLS listener, first builds the TLS
   /// context (std::runtime_error naming the certificate or option at fault).
   void bind();
+  /// After bind(), with `auto` resolved to epoll: why io_uring was not taken.
+  const std::string& ioBackendFallback() const noexcept { return ioBackendFallback_; }
   /// Addresses actually bound (valid after bind()).
   const std::vector<net::SocketAddress>& boundAddresses() const noexcept { return bound_; }
 
@@ -87,8 +91,11 @@ class Server {
   std::uint64_t maxConnections() const noexcept { return maxConnections_; }
 
  private:
+  void resolveIoBackend();
+
   ServerOptions options_;
   std::uint64_t maxConnections_ = 0;
+  std::string ioBackendFallback_;
   int accessLogFd_ = -1;
   std::unique_ptr<SharedCounters> shared_;
   std::unique_ptr<net::TlsContext> tls_;

@@ -10,6 +10,7 @@
 #include "tether/core/timer_wheel.h"
 #include "tether/http/websocket.h"
 #include "tether/liveness/keepalive_profile.h"
+#include "tether/net/event_backend.h"
 #include "tether/net/socket.h"
 #include "tether/net/tls.h"
 
@@ -22,6 +23,8 @@ enum class LingeringClose { kOff, kOn, kAlways };
 struct ServerOptions {
   std::vector<net::SocketAddress> listen;  // empty: 127.0.0.1:8080
   int workers = 0;                         // 0: one per core
+  // The workers' event backend; Server::bind() resolves kAuto to what it took.
+  net::IoBackend ioBackend = net::IoBackend::kAuto;
 
   Millis keepaliveTimeout = 75'000;  // 0 disables keep-alive
   Millis keepaliveGrace = 1'000;     // real idle wait = timeout + grace

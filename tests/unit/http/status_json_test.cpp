@@ -70,6 +70,7 @@ TEST(StatusJson, DocumentedKeysOrderAndTypes) {
   // Every setting of ServerOptions, in --help order (server_settings.cpp).
   EXPECT_EQ(keysOf(doc["settings"]), (std::vector<std::string>{"share_port",
                                                                "workers",
+                                                               "io_backend",
                                                                "keepalive_timeout_ms",
                                                                "keepalive_grace_ms",
                                                                "keepalive_header",
