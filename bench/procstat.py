@@ -1,9 +1,11 @@
 """Helpers shared by the bench scripts: a server's CPU time and resident memory
-from /proc, a free loopback port, and the medians table of an interleaved run."""
+from /proc, a free loopback port and the wait for a listener, and the medians
+table of an interleaved run."""
 import os
 import re
 import socket
 import statistics
+import time
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -27,6 +29,21 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_port(port, proc, seconds=15):
+    """Returns once something accepts on 127.0.0.1:`port`; raises if `proc`
+    (the server started for it) exits first or `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
 
 
 def print_medians(results, tests, kinds):
