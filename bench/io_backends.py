@@ -102,12 +102,14 @@ class Server:
                 self.proc.wait()
 
 
-def wrk(server, a, *args):
+def wrk(server, a, *args, script_args=()):
     url = f"http://127.0.0.1:{server.port}/plaintext"
     pids = server.pids()
     before = cpu_seconds(pids)
+    tail = ["--", *script_args] if script_args else []
     out = subprocess.run(["taskset", "-c", "1", "timeout", str(a.duration + 30), "wrk", "-t1",
-                          f"-d{a.duration}s", *args, url], capture_output=True, text=True).stdout
+                          f"-d{a.duration}s", *args, url, *tail],
+                         capture_output=True, text=True).stdout
     return out, cpu_seconds(pids) - before
 
 
@@ -124,7 +126,7 @@ def run_test(test, server, a):
                 "cpu_us_per_req": cpu * 1e6 / n}
     if test == "pipe":
         out, cpu = wrk(server, a, "-c64", "-s", os.path.join(HERE, "keepalive", "pipeline.lua"),
-                       "--", "16", "/plaintext")
+                       script_args=("16", "/plaintext"))
         m = re.search(r"RESULT rps=([\d.]+) requests=(\d+)", out)
         return {"req_per_s": float(m.group(1)), "cpu_us_per_req": cpu * 1e6 / int(m.group(2))}
     conns = "1" if test == "lat1" else "8"

@@ -16,7 +16,9 @@
 // enabled by the first wait(): a server builds its loops on one thread and runs
 // each on its own.
 #include <liburing.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -29,8 +31,11 @@
 namespace tether::net {
 namespace {
 
-constexpr unsigned kSqEntries = 4096;  // registrations queued between two waits
-constexpr unsigned kCqEntries = 16384;
+// Small rings: an idle connection costs what its ring pages cost. A full
+// submission queue is submitted on the spot; a completion queue that overflows
+// ends multishot polls, which reap() re-arms.
+constexpr unsigned kSqEntries = 1024;
+constexpr unsigned kCqEntries = 4096;
 constexpr std::uint64_t kIgnored = ~std::uint64_t{0};  // cancellations' own completions
 constexpr unsigned kFlags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
                             IORING_SETUP_R_DISABLED | IORING_SETUP_CQSIZE;
@@ -63,10 +68,10 @@ class IoUringBackend final : public EventBackend {
 
   void add(int fd, std::uint32_t events, IoHandler* handler) override {
     auto index = static_cast<std::size_t>(fd);
-    if (index >= regs_.size()) regs_.resize(index + 1);
+    if (index >= regs_.size()) grow(index);
     Registration& reg = regs_[index];
-    if (reg.live) cancel(fd);  // an fd closed without closing(): free its file too
-    reg = {handler, events, reg.generation + 1, true};
+    if (reg.live()) cancel(fd);  // an fd closed without closing(): free its file too
+    reg = {handler, events, reg.generation + 1};
     arm(fd);
   }
 
@@ -95,9 +100,20 @@ class IoUringBackend final : public EventBackend {
   struct Registration {
     IoHandler* handler = nullptr;
     std::uint32_t events = 0;
-    std::uint32_t generation = 0;
-    bool live = false;
+    std::uint32_t generation = 0;  // +1 at add() and at cancel(): odd while registered
+    bool live() const noexcept { return generation & 1; }
   };
+
+  // Room for every descriptor the process may open, reserved once: the pages
+  // are touched only as fds are used (16 bytes each), and the table never moves.
+  void grow(std::size_t index) {
+    if (regs_.capacity() == 0) {
+      rlimit limit{};
+      getrlimit(RLIMIT_NOFILE, &limit);
+      regs_.reserve(std::max<std::size_t>(limit.rlim_cur, 1024));
+    }
+    regs_.resize(index + 1);
+  }
 
   static std::uint64_t key(int fd, std::uint32_t generation) noexcept {
     return std::uint64_t{generation} << 32 | static_cast<std::uint32_t>(fd);
@@ -125,13 +141,13 @@ class IoUringBackend final : public EventBackend {
   // false: `fd` had no live registration.
   bool cancel(int fd) noexcept {
     auto index = static_cast<std::size_t>(fd);
-    if (fd < 0 || index >= regs_.size() || !regs_[index].live) return false;
+    if (fd < 0 || index >= regs_.size() || !regs_[index].live()) return false;
     Registration& reg = regs_[index];
     io_uring_sqe* s = sqe();
     io_uring_prep_poll_remove(s, key(fd, reg.generation));
     io_uring_sqe_set_data64(s, kIgnored);
     s->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    reg.live = false;
+    ++reg.generation;
     reg.handler = nullptr;
     return true;
   }
@@ -166,7 +182,7 @@ class IoUringBackend final : public EventBackend {
       auto index = static_cast<std::size_t>(data & 0xffffffffu);
       if (index >= regs_.size()) continue;
       Registration& reg = regs_[index];
-      if (!reg.live || reg.generation != static_cast<std::uint32_t>(data >> 32)) continue;
+      if (reg.generation != static_cast<std::uint32_t>(data >> 32)) continue;  // cancelled
       if (cqe->res < 0) fatal("io_uring poll", -cqe->res);
       out[static_cast<std::size_t>(n++)] = {reg.handler, static_cast<std::uint32_t>(cqe->res)};
       // A multishot poll ends when the completion queue overflowed: re-arm it.
