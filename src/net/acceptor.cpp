@@ -35,7 +35,7 @@ void Acceptor::acceptPending() {
 void Acceptor::close() noexcept {
   loop_.cancel(retry_);
   if (fd_ < 0) return;
-  loop_.removeFd(fd_, this);
+  loop_.closingFd(fd_, this);
   ::close(fd_);
   fd_ = -1;
 }

@@ -75,12 +75,16 @@ class IoUringBackend final : public EventBackend {
     arm(fd);
   }
 
-  void remove(int fd) override { cancel(fd); }
+  // Callers close the fd right after a remove() too (the acceptor at shutdown):
+  // the same immediate cancel.
+  void remove(int fd) override { closing(fd); }
 
   // Submitted at once, so the socket is released when the caller's close()
   // returns (FIN or RST now, as with epoll) rather than at the next wait: one
-  // syscall per close is the price. Before the first wait the ring cannot
-  // submit; nothing runs then, and the next wait releases it.
+  // syscall per close is the price. A listener released late would keep
+  // taking connections into a queue that its release then resets (a handover
+  // to a --share-port successor lost 4 in the test). Before the first wait the
+  // ring cannot submit; nothing runs then, and the next wait releases it.
   void closing(int fd) noexcept override {
     if (!cancel(fd) || !enabled_) return;
     int rc = io_uring_submit(&ring_);
