@@ -1,10 +1,23 @@
 #include "shutdown_signals.h"
 
-#include <time.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <system_error>
 #include <utility>
 
 namespace tether::app {
+namespace {
+
+int checked(int fd, const char* what) {
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), what);
+  return fd;
+}
+
+}  // namespace
 
 sigset_t blockShutdownSignals() noexcept {
   sigset_t signals;
@@ -16,25 +29,37 @@ sigset_t blockShutdownSignals() noexcept {
   return signals;
 }
 
-// The thread polls (sigtimedwait, 100 ms) rather than blocking in sigwait, so
-// that releasing it never sends a signal of the set into the process: a
-// SIGTERM aimed at the waiter while it exits is one thing less to reason about
-// (a bench run under load was seen killed by SIGTERM; not reproduced since).
+// The thread sleeps in poll() on a signalfd and an eventfd: no wake-up while
+// nothing happens, and releasing it writes the eventfd instead of sending a
+// signal of the set into the process (a SIGTERM aimed at the waiter while it
+// exits is one thing less to reason about).
 ShutdownWaiter::ShutdownWaiter(sigset_t signals, std::function<void(int)> onSignal)
-    : thread_([this, signals, onSignal = std::move(onSignal)] {
-        const timespec tick{0, 100'000'000};
-        while (!released_.load(std::memory_order_acquire)) {
-          int sig = sigtimedwait(&signals, nullptr, &tick);
-          if (sig > 0) {
-            onSignal(sig);
-            return;
-          }
-        }
-      }) {}
+    : signalFd_(checked(signalfd(-1, &signals, SFD_CLOEXEC), "signalfd")),
+      releaseFd_(checked(eventfd(0, EFD_CLOEXEC), "eventfd")),
+      thread_([this, onSignal = std::move(onSignal)] { wait(onSignal); }) {}
+
+void ShutdownWaiter::wait(const std::function<void(int)>& onSignal) const {
+  pollfd fds[2] = {{signalFd_, POLLIN, 0}, {releaseFd_, POLLIN, 0}};
+  for (;;) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents != 0) return;  // released
+    signalfd_siginfo info;
+    if (::read(signalFd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      onSignal(static_cast<int>(info.ssi_signo));
+      return;
+    }
+  }
+}
 
 ShutdownWaiter::~ShutdownWaiter() {
-  released_.store(true, std::memory_order_release);
-  thread_.join();  // within one poll interval
+  std::uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(releaseFd_, &one, sizeof one);
+  thread_.join();
+  ::close(releaseFd_);
+  ::close(signalFd_);
 }
 
 }  // namespace tether::app

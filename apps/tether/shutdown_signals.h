@@ -3,7 +3,7 @@
 
 #include <signal.h>
 
-#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <thread>
 
@@ -15,10 +15,11 @@ namespace tether::app {
 /// blocked set.
 sigset_t blockShutdownSignals() noexcept;
 
-/// A thread that waits (sigtimedwait, polling every 100 ms) for one of `signals`, blocked
-/// beforehand by blockShutdownSignals(), and then calls `onSignal(signal number)` on that
-/// thread, once. The destructor releases the thread when no signal came (without calling
-/// `onSignal`) and joins it (within 100 ms), so it also cleans up when the command throws.
+/// A thread that waits (a signalfd, no polling: it never wakes while nothing happens) for one
+/// of `signals`, blocked beforehand by blockShutdownSignals(), and then calls
+/// `onSignal(signal number)` on that thread, once. The destructor releases the thread when no
+/// signal came (without calling `onSignal`) and joins it, so it also cleans up when the
+/// command throws. Throws std::system_error when the descriptors cannot be created.
 class ShutdownWaiter {
  public:
   ShutdownWaiter(sigset_t signals, std::function<void(int)> onSignal);
@@ -27,8 +28,11 @@ class ShutdownWaiter {
   ShutdownWaiter& operator=(const ShutdownWaiter&) = delete;
 
  private:
-  std::atomic<bool> released_{false};
-  std::thread thread_;
+  void wait(const std::function<void(int)>& onSignal) const;
+
+  int signalFd_;
+  int releaseFd_;
+  std::thread thread_;  // last: it starts with the descriptors in place
 };
 
 }  // namespace tether::app
