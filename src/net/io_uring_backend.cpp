@@ -16,6 +16,7 @@
 // enabled by the first wait(): a server builds its loops on one thread and runs
 // each on its own.
 #include <liburing.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -187,7 +188,13 @@ class IoUringBackend final : public EventBackend {
       if (index >= regs_.size()) continue;
       Registration& reg = regs_[index];
       if (reg.generation != static_cast<std::uint32_t>(data >> 32)) continue;  // cancelled
-      if (cqe->res < 0) fatal("io_uring poll", -cqe->res);
+      if (cqe->res < 0) {
+        // The kernel refused the poll (an fd closed without closingFd(), say):
+        // the handler sees an error and finds out on its next read or write;
+        // no re-arm, which would refuse again.
+        out[static_cast<std::size_t>(n++)] = {reg.handler, EPOLLERR | EPOLLHUP};
+        continue;
+      }
       out[static_cast<std::size_t>(n++)] = {reg.handler, static_cast<std::uint32_t>(cqe->res)};
       // A multishot poll ends when the completion queue overflowed: re-arm it.
       if (!(cqe->flags & IORING_CQE_F_MORE)) arm(static_cast<int>(index));

@@ -69,6 +69,21 @@ TEST_F(IoUringBackendTest, ACompletionOfAClosedFdNeverReachesTheFdsNextOwner) {
   }
 }
 
+// A poll the kernel refuses (here: the fd was closed before the registration
+// reached the kernel, without closingFd()) is an error event, never an abort.
+TEST_F(IoUringBackendTest, ARefusedPollIsAnErrorEventForItsHandler) {
+  Nobody h;
+  int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  backend->add(fd, EPOLLIN, &h);
+  ::close(fd);
+  std::vector<ReadyEvent> got = wait(8, 0);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].handler, &h);
+  EXPECT_TRUE(got[0].events & EPOLLERR);
+  EXPECT_TRUE(wait(8, 0).empty()) << "not re-armed";
+}
+
 TEST_F(IoUringBackendTest, MoreRegistrationsThanTheSubmissionQueueHoldsAllArrive) {
   constexpr int kFds = 2'500;  // the submission queue holds 1,024, the completion queue 4,096
   rlimit saved;
