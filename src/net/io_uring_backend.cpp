@@ -149,7 +149,10 @@ class IoUringBackend final : public EventBackend {
     if (fd < 0 || index >= regs_.size() || !regs_[index].live()) return false;
     Registration& reg = regs_[index];
     io_uring_sqe* s = sqe();
-    io_uring_prep_poll_remove(s, key(fd, reg.generation));
+    // ASYNC_CANCEL, not POLL_REMOVE: a poll whose wake-up is still being
+    // handled in the kernel refuses POLL_REMOVE (-EALREADY) and would stay
+    // armed, holding the socket open; a cancel marks it and it ends anyway.
+    io_uring_prep_cancel64(s, key(fd, reg.generation), 0);
     io_uring_sqe_set_data64(s, kIgnored);
     s->flags |= IOSQE_CQE_SKIP_SUCCESS;
     ++reg.generation;

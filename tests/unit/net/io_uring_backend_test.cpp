@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -67,6 +68,31 @@ TEST_F(IoUringBackendTest, ACompletionOfAClosedFdNeverReachesTheFdsNextOwner) {
     EXPECT_NE(ev.handler, left) << "an event of a closed registration";
     EXPECT_NE(ev.handler, &reuser) << "the old socket's event reached the fd's next owner";
   }
+}
+
+// The race of an idle close with a request arriving: the peer's bytes wake
+// the poll (its completion work is pending in our thread) just before we
+// cancel it. IORING_OP_POLL_REMOVE fails then (-EALREADY) and the poll would
+// keep the socket open for ever; the cancel must win anyway.
+TEST_F(IoUringBackendTest, CloseWinsOverAWakeUpStillPendingInTheKernel) {
+  Nobody h;
+  auto [a, peer] = testing::smallSocketPair();
+  Fd keepPeer(peer);
+  backend->add(a, EPOLLIN | EPOLLOUT | EPOLLRDHUP, &h);
+  wait(8, 0);  // armed; the first writable event consumed
+  std::atomic<bool> written{false};
+  std::thread writer([&, p = peer] {
+    EXPECT_EQ(::write(p, "GET / HTTP/1.1\r\n\r\n", 18), 18);
+    written = true;
+  });
+  while (!written) {
+  }  // spin: no syscall here, so the wake-up's work stays pending in this thread
+  backend->closing(a);
+  ::close(a);
+  writer.join();
+  char byte;
+  ssize_t n = ::read(peer, &byte, 1);
+  EXPECT_FALSE(n < 0 && errno == EAGAIN) << "the socket is still open: no FIN, no RST";
 }
 
 // A poll the kernel refuses (here: the fd was closed before the registration
