@@ -39,7 +39,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from procstat import cpu_seconds, free_port, rss_bytes, wait_port  # noqa: E402
+from procstat import (  # noqa: E402
+    cpu_seconds, free_port, rss_bytes, serving_pids, stop_server, wait_port)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -86,20 +87,10 @@ class Server:
                 "-c", os.path.join(d, "nginx.conf"), "-g", "daemon off;"]
 
     def pids(self):
-        """The processes that serve: nginx's worker (not its master), else the process."""
-        if self.kind != "nginx":
-            return [self.proc.pid]
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True)
-        return [int(p) for p in out.stdout.split()]
+        return serving_pids(self.proc, self.kind == "nginx")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT if self.kind == "nginx" else signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_server(self.proc, self.kind == "nginx")
 
 
 def wrk(server, a, *args, script_args=()):

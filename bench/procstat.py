@@ -3,8 +3,10 @@ from /proc, a free loopback port and the wait for a listener, and the medians
 table of an interleaved run."""
 import os
 import re
+import signal
 import socket
 import statistics
+import subprocess
 import time
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -44,6 +46,26 @@ def wait_port(port, proc, seconds=15):
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"nothing listens on {port}")
+
+
+def serving_pids(proc, nginx):
+    """The processes that serve: nginx's worker (not its master), else `proc` itself."""
+    if not nginx:
+        return [proc.pid]
+    out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def stop_server(proc, nginx):
+    """Ends a server this script started, by PID: SIGQUIT (nginx's graceful stop) or
+    SIGTERM, then SIGKILL after 15 s."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGQUIT if nginx else signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def print_medians(results, tests, kinds):

@@ -27,7 +27,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -36,7 +35,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from procstat import cpu_seconds, free_port, print_medians, rss_bytes, wait_port  # noqa: E402
+from procstat import (  # noqa: E402
+    cpu_seconds, free_port, print_medians, rss_bytes, serving_pids, stop_server, wait_port)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUITE = "TLS_AES_128_GCM_SHA256"
@@ -78,20 +78,10 @@ class Server:
         return self
 
     def pids(self):
-        """The processes that serve: tether itself; nginx's worker (not the master)."""
-        if self.kind == "tether":
-            return [self.proc.pid]
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True)
-        return [int(p) for p in out.stdout.split()]
+        return serving_pids(self.proc, self.kind == "nginx")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT if self.kind == "nginx" else signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_server(self.proc, self.kind == "nginx")
 
 
 def url(server):
