@@ -54,9 +54,7 @@ beside "tsan build (beside the asan tests)" scripts/ci-tsan.sh --build-only
 timed "asan tests" ctest_quiet build/asan-tests.log --preset asan -j2 --timeout 300 -E '^netns\.' "$@"
 finish_beside
 beside "release build (beside the tsan tests)" scripts/ci-release.sh
-# The asan and netns stages run tether serve on its default event backend (auto: io_uring
-# where the kernel allows it); the tsan stage on epoll, so the whole suite covers both.
-TETHER_IO_BACKEND=epoll timed "tsan tests (epoll)" ctest_quiet build/tsan-tests.log --preset tsan -j2 --timeout 300
+timed "tsan tests" ctest_quiet build/tsan-tests.log --preset tsan -j2 --timeout 300
 finish_beside
 timed "asan netns tests" ctest_quiet build/netns-tests.log --preset asan -j2 --timeout 300 -R '^netns\.' "$@"
 echo "test: all stages passed in $((SECONDS - start)) s"

@@ -2,9 +2,8 @@
 says at start-up and in the status which one runs; bad values are usage
 errors; TETHER_IO_BACKEND sets the default.
 
-The whole suite also runs on both: the asan stage on the default (auto, which
-is io_uring on a kernel that allows it), the tsan stage with
-TETHER_IO_BACKEND=epoll (scripts/test.sh).
+The whole suite runs on io_uring with TETHER_IO_BACKEND=io_uring
+scripts/test.sh (docs/io-backends.md says why CI does not do it yet).
 """
 
 import os
@@ -73,17 +72,21 @@ class IoBackendTest(unittest.TestCase):
                 self.assertEqual(st["closes"]["idle_timeout"], 1)
                 self.assertEqual(st["totals"]["reused_requests"], 19)
 
+    def test_the_default_is_epoll(self):
+        srv = self.serve()
+        self.assertIn("tether: event loop epoll (--io-backend epoll)\n", srv.stdout_text())
+
     def test_auto_says_what_it_took(self):
-        srv = self.serve()  # the default is auto
+        srv = self.serve("--io-backend", "auto")
         self.assertRegex(srv.stdout_text(), AUTO_LINE)
         took = "io_uring" if "event loop io_uring" in srv.stdout_text() else "epoll"
         self.assertEqual(srv.status()["settings"]["io_backend"], took)
 
     def test_environment_sets_the_default_and_the_option_wins(self):
-        srv = self.serve(env=env_without_backend(TETHER_IO_BACKEND="epoll"))
-        self.assertIn("tether: event loop epoll (--io-backend epoll)\n", srv.stdout_text())
-        srv = self.serve("--io-backend", "auto", env=env_without_backend(TETHER_IO_BACKEND="epoll"))
+        srv = self.serve(env=env_without_backend(TETHER_IO_BACKEND="auto"))
         self.assertRegex(srv.stdout_text(), AUTO_LINE)
+        srv = self.serve("--io-backend", "epoll", env=env_without_backend(TETHER_IO_BACKEND="auto"))
+        self.assertIn("tether: event loop epoll (--io-backend epoll)\n", srv.stdout_text())
 
     def test_unknown_backend_is_a_usage_error(self):
         for args, env in ((["--io-backend", "kqueue"], env_without_backend()),
