@@ -99,6 +99,16 @@ int serve(const ServeArgs& args) {
   http::installObservability(admin ? *admin : server, server);
   setUpTls(server);
   bindOrExplain(server, "--listen");
+  // run() returns only after stop(), i.e. after the waiter took a signal; if
+  // run() throws instead, the waiter's destructor releases it. Made before the
+  // "listening" lines: its descriptors (signalfd, eventfd) exist by the time a
+  // watcher counts the process's descriptors.
+  ShutdownWaiter waiter(signals, [&](int sig) {
+    fmt::print(stderr, "tether: SIG{}: draining {} (up to {:.3g} s)\n", sigabbrev_np(sig),
+               core::counted(server.stats().open(), "connection"),
+               static_cast<double>(server.options().shutdownTimeout) / 1000.0);
+    server.stop();
+  });
   fmt::print(
       "tether: event loop {} (--io-backend {}{}{})\n",
       net::ioBackendName(server.options().ioBackend), args.ioBackend,
@@ -115,14 +125,6 @@ int serve(const ServeArgs& args) {
   }
   std::fflush(stdout);
 
-  // run() returns only after stop(), i.e. after the waiter took a signal; if
-  // run() throws instead, the waiter's destructor releases it.
-  ShutdownWaiter waiter(signals, [&](int sig) {
-    fmt::print(stderr, "tether: SIG{}: draining {} (up to {:.3g} s)\n", sigabbrev_np(sig),
-               core::counted(server.stats().open(), "connection"),
-               static_cast<double>(server.options().shutdownTimeout) / 1000.0);
-    server.stop();
-  });
   {
     AdminThread adminThread(admin.get());
     server.run();
