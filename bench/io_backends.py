@@ -40,7 +40,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from procstat import (  # noqa: E402
-    cpu_seconds, free_port, rss_bytes, serving_pids, stop_server, wait_port)
+    cpu_seconds, free_port, nginx_command, rss_bytes, serving_pids, stop_server, wait_port)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -64,27 +64,12 @@ class Server:
         elif self.kind == "bare":
             cmd = [os.path.join(self.tmp, "canned_server"), str(self.port)]
         else:
-            cmd = self.nginx_command()
+            cmd = nginx_command(self.tmp, self.port)
         self.proc = subprocess.Popen(["taskset", "-c", "0", *cmd], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port, self.proc)
         return self
 
-    def nginx_command(self):
-        d = os.path.join(self.tmp, f"nginx-{self.port}")
-        os.makedirs(d)
-        temps = "".join(f"    {p}_temp_path {d}/{p};\n"
-                        for p in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        with open(os.path.join(d, "nginx.conf"), "w") as f:
-            f.write(f"worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n"
-                    "worker_rlimit_nofile 20000;\n"
-                    "events { worker_connections 20480; }\nhttp {\n    access_log off;\n"
-                    "    keepalive_timeout 650s;\n    keepalive_requests 1000000000;\n" + temps +
-                    f"    server {{\n        listen 127.0.0.1:{self.port};\n"
-                    "        default_type text/plain;\n"
-                    "        location / { return 200 \"Hello, World!\"; }\n    }\n}\n")
-        return ["nginx", "-p", d + "/", "-e", os.path.join(d, "error.log"),
-                "-c", os.path.join(d, "nginx.conf"), "-g", "daemon off;"]
 
     def pids(self):
         return serving_pids(self.proc, self.kind == "nginx")

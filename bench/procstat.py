@@ -48,6 +48,27 @@ def wait_port(port, proc, seconds=15):
     raise RuntimeError(f"nothing listens on {port}")
 
 
+def nginx_command(tmp, port, server_lines=""):
+    """Writes a one-worker nginx config under `tmp` (keep-alive 650 s, unlimited requests,
+    no access log, `return 200 "Hello, World!"` on 127.0.0.1:`port`, `server_lines` added
+    to the server block, e.g. TLS) and returns the command that runs it in the foreground."""
+    d = os.path.join(tmp, f"nginx-{port}")
+    os.makedirs(d)
+    temps = "".join(f"    {p}_temp_path {d}/{p};\n"
+                    for p in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    listen = f"127.0.0.1:{port}" + (" ssl" if "ssl_certificate" in server_lines else "")
+    with open(os.path.join(d, "nginx.conf"), "w") as f:
+        f.write(f"worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n"
+                "worker_rlimit_nofile 20000;\n"
+                "events { worker_connections 20480; }\nhttp {\n    access_log off;\n"
+                "    keepalive_timeout 650s;\n    keepalive_requests 1000000000;\n" + temps +
+                f"    server {{\n        listen {listen};\n" + server_lines +
+                "        default_type text/plain;\n"
+                "        location / { return 200 \"Hello, World!\"; }\n    }\n}\n")
+    return ["nginx", "-p", d + "/", "-e", os.path.join(d, "error.log"),
+            "-c", os.path.join(d, "nginx.conf"), "-g", "daemon off;"]
+
+
 def serving_pids(proc, nginx):
     """The processes that serve: nginx's worker (not its master), else `proc` itself."""
     if not nginx:

@@ -36,7 +36,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from procstat import (  # noqa: E402
-    cpu_seconds, free_port, print_medians, rss_bytes, serving_pids, stop_server, wait_port)
+    cpu_seconds, free_port, nginx_command, print_medians, rss_bytes, serving_pids, stop_server,
+    wait_port)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUITE = "TLS_AES_128_GCM_SHA256"
@@ -55,23 +56,11 @@ class Server:
                    "--tls-cert", cert, "--tls-key", key, "--tls-ciphersuites", SUITE,
                    "--keepalive-timeout", "650s", "--keepalive-requests", "0"]
         else:
-            d = os.path.join(self.tmp, f"nginx-{self.port}")
-            os.makedirs(d)
-            temps = "".join(f"    {p}_temp_path {d}/{p};\n"
-                            for p in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-            with open(os.path.join(d, "nginx.conf"), "w") as f:
-                f.write(f"worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n"
-                        "events { worker_connections 20480; }\nhttp {\n    access_log off;\n"
-                        "    keepalive_timeout 650s;\n    keepalive_requests 1000000000;\n"
-                        + temps +
-                        f"    server {{\n        listen 127.0.0.1:{self.port} ssl;\n"
-                        f"        ssl_certificate {cert};\n        ssl_certificate_key {key};\n"
-                        "        ssl_protocols TLSv1.3;\n"
-                        f"        ssl_conf_command Ciphersuites {SUITE};\n"
-                        "        default_type text/plain;\n"
-                        "        location / { return 200 \"Hello, World!\"; }\n    }\n}\n")
-            cmd = ["nginx", "-p", d + "/", "-e", os.path.join(d, "error.log"),
-                   "-c", os.path.join(d, "nginx.conf"), "-g", "daemon off;"]
+            cmd = nginx_command(self.tmp, self.port,
+                                f"        ssl_certificate {cert};\n"
+                                f"        ssl_certificate_key {key};\n"
+                                "        ssl_protocols TLSv1.3;\n"
+                                f"        ssl_conf_command Ciphersuites {SUITE};\n")
         self.proc = subprocess.Popen(["taskset", "-c", "0", *cmd], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port, self.proc)
