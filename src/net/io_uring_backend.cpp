@@ -11,13 +11,23 @@
 // release the socket (no FIN) until the poll is cancelled. So closing() cancels
 // the registration and submits the cancel at once.
 //
-// SINGLE_ISSUER and DEFER_TASKRUN: completions run in the loop's thread when it
+// Receiving: a stream opened on this backend reads through its receiving
+// transport. Its first reads are plain read() calls; once one finds the socket
+// drained, a multishot receive takes over (EPOLLIN leaves the poll's mask), and
+// received bytes wait in the socket's queue (receive_buffers.h) until the owner
+// reads them: no read syscall per request. When the multishot ends (out of
+// buffers, the queue full, the peer's FIN, an error) the owner is told to read,
+// and reads go back to read() until the socket is drained again; never while a
+// receive may still complete, which would reorder bytes.
+//
+// SINGLE_ISSUER and COOP_TASKRUN: completions run in the loop's thread when it
 // enters the kernel, never interrupting it. The ring starts disabled and is
 // enabled by the first wait(): a server builds its loops on one thread and runs
 // each on its own.
 #include <liburing.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -27,6 +37,8 @@
 #include <string>
 #include <vector>
 
+#include "receive_buffers.h"
+#include "socket_io.h"
 #include "tether/net/event_backend.h"
 
 namespace tether::net {
@@ -38,8 +50,11 @@ namespace {
 constexpr unsigned kSqEntries = 1024;
 constexpr unsigned kCqEntries = 4096;
 constexpr std::uint64_t kIgnored = ~std::uint64_t{0};  // cancellations' own completions
+constexpr std::uint64_t kReceiveTag = 1u << 31;        // in user_data: the fd's receive
+// SUBMIT_ALL: an entry the kernel refuses (its error is a completion) must not
+// hold back the entries after it, a close's cancel among them.
 constexpr unsigned kFlags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
-                            IORING_SETUP_R_DISABLED | IORING_SETUP_CQSIZE;
+                            IORING_SETUP_R_DISABLED | IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
 
 [[noreturn]] void fatal(const char* what, int err) {
   std::fprintf(stderr, "tether: %s: %s\n", what, std::strerror(err));
@@ -48,7 +63,7 @@ constexpr unsigned kFlags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKR
 
 class IoUringBackend final : public EventBackend {
  public:
-  IoUringBackend() = default;
+  IoUringBackend() : receiver_(*this) {}
   ~IoUringBackend() override {
     if (initialised_) io_uring_queue_exit(&ring_);
   }
@@ -62,6 +77,8 @@ class IoUringBackend final : public EventBackend {
     params.cq_entries = kCqEntries;
     int rc = io_uring_queue_init_params(kSqEntries, &ring_, &params);
     initialised_ = rc == 0;
+    // Without buffer rings (kernels before 5.19) the backend only polls.
+    if (initialised_) receiving_ = buffers_.setup(&ring_) == 0;
     return rc;
   }
 
@@ -72,7 +89,9 @@ class IoUringBackend final : public EventBackend {
     if (index >= regs_.size()) grow(index);
     Registration& reg = regs_[index];
     if (reg.live()) cancel(fd);  // an fd closed without closing(): free its file too
-    reg = {handler, events, reg.generation + 1};
+    reg.handler = handler;
+    reg.events = events;
+    ++reg.generation;
     arm(fd);
   }
 
@@ -101,16 +120,53 @@ class IoUringBackend final : public EventBackend {
     return reap(out);
   }
 
+  Transport* receiveTransport() noexcept override { return receiving_ ? &receiver_ : nullptr; }
+
  private:
+  enum class Receive : std::uint8_t {
+    kOff,       // reads are read() calls
+    kArmed,     // a multishot receive fills the queue
+    kStopping,  // its cancel is on the way: reads wait for its last completion
+  };
+
   struct Registration {
     IoHandler* handler = nullptr;
-    std::uint32_t events = 0;
     std::uint32_t generation = 0;  // +1 at add() and at cancel(): odd while registered
+    std::uint16_t events = 0;      // the poll's mask (poll bits fit in 16)
+    Receive receive = Receive::kOff;
+    ReceiveBuffers::Queue queue;
     bool live() const noexcept { return generation & 1; }
   };
 
+  // The transport every plain stream of this loop reads through: reads from
+  // the socket's queue, or read() while no receive is armed. Writes never come
+  // here (the stream writes itself); they are the plain calls all the same.
+  class Receiver final : public Transport {
+   public:
+    explicit Receiver(IoUringBackend& backend) : backend_(backend) {}
+    IoResult read(Stream& s, char* buf, std::size_t len) override {
+      return backend_.receive(s.fd(), buf, len);
+    }
+    IoResult writev(Stream& s, const iovec* iov, int count) override {
+      return socket_io::writev(s.fd(), iov, count);
+    }
+    IoResult sendFile(Stream& s, int fileFd, std::uint64_t offset, std::size_t len) override {
+      return socket_io::sendFile(s.fd(), fileFd, offset, len);
+    }
+    void shutdownWrite(Stream& s) override { ::shutdown(s.fd(), SHUT_WR); }
+    bool quiet(const Stream& s) noexcept override {
+      // The peek first: bytes it misses were received already, into the queue
+      // or a completion not yet reaped.
+      return socket_io::quiet(s.fd()) && !backend_.hasInput(s.fd());
+    }
+    bool holdsInput(const Stream& s) noexcept override { return backend_.hasInput(s.fd()); }
+
+   private:
+    IoUringBackend& backend_;
+  };
+
   // Room for every descriptor the process may open, reserved once: the pages
-  // are touched only as fds are used (16 bytes each), and the table never moves.
+  // are touched only as fds are used (24 bytes each), and the table never moves.
   void grow(std::size_t index) {
     if (regs_.capacity() == 0) {
       rlimit limit{};
@@ -122,6 +178,12 @@ class IoUringBackend final : public EventBackend {
 
   static std::uint64_t key(int fd, std::uint32_t generation) noexcept {
     return std::uint64_t{generation} << 32 | static_cast<std::uint32_t>(fd);
+  }
+
+  Registration* live(int fd) noexcept {
+    auto index = static_cast<std::size_t>(fd);
+    if (fd < 0 || index >= regs_.size() || !regs_[index].live()) return nullptr;
+    return &regs_[index];
   }
 
   io_uring_sqe* sqe() {
@@ -143,22 +205,104 @@ class IoUringBackend final : public EventBackend {
     io_uring_sqe_set_data64(s, key(fd, reg.generation));
   }
 
-  // false: `fd` had no live registration.
-  bool cancel(int fd) noexcept {
-    auto index = static_cast<std::size_t>(fd);
-    if (fd < 0 || index >= regs_.size() || !regs_[index].live()) return false;
-    Registration& reg = regs_[index];
+  // ASYNC_CANCEL, not POLL_REMOVE: a poll whose wake-up is still being
+  // handled in the kernel refuses POLL_REMOVE (-EALREADY) and would stay
+  // armed, holding the socket open; a cancel marks it and it ends anyway.
+  void cancelRequest(std::uint64_t data) {
     io_uring_sqe* s = sqe();
-    // ASYNC_CANCEL, not POLL_REMOVE: a poll whose wake-up is still being
-    // handled in the kernel refuses POLL_REMOVE (-EALREADY) and would stay
-    // armed, holding the socket open; a cancel marks it and it ends anyway.
-    io_uring_prep_cancel64(s, key(fd, reg.generation), 0);
+    io_uring_prep_cancel64(s, data, 0);
     io_uring_sqe_set_data64(s, kIgnored);
     s->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    ++reg.generation;
-    reg.handler = nullptr;
+  }
+
+  // false: `fd` had no live registration.
+  bool cancel(int fd) noexcept {
+    Registration* reg = live(fd);
+    if (reg == nullptr) return false;
+    std::uint64_t data = key(fd, reg->generation);
+    cancelRequest(data);
+    if (reg->receive != Receive::kOff) cancelRequest(data | kReceiveTag);
+    buffers_.release(reg->queue);
+    reg->receive = Receive::kOff;
+    ++reg->generation;  // whatever still completes for it is stale
+    reg->handler = nullptr;
     return true;
   }
+
+  // ---- receiving ----------------------------------------------------------
+
+  IoResult receive(int fd, char* buf, std::size_t len) {
+    Registration* reg = live(fd);
+    if (reg == nullptr) return socket_io::read(fd, buf, len);
+    if (!reg->queue.empty()) {
+      IoResult r = buffers_.take(reg->queue, buf, len);
+      // The receive has ended: the socket may hold more than the queue did.
+      if (reg->receive == Receive::kOff && r.done()) r.more = true;
+      return r;
+    }
+    if (reg->receive != Receive::kOff) return {IoResult::Kind::kBlocked};
+    IoResult r = socket_io::read(fd, buf, len);
+    // Drained (blocked, or a short read): the ring receives from here on.
+    if (r.kind == IoResult::Kind::kBlocked || (r.done() && r.bytes < len)) startReceiving(fd, *reg);
+    return r;
+  }
+
+  void startReceiving(int fd, Registration& reg) {
+    std::uint64_t data = key(fd, reg.generation);
+    io_uring_sqe* s = sqe();
+    io_uring_prep_recv_multishot(s, fd, nullptr, 0, 0);
+    s->flags |= IOSQE_BUFFER_SELECT;
+    s->buf_group = 0;
+    io_uring_sqe_set_data64(s, data | kReceiveTag);
+    reg.receive = Receive::kArmed;
+    if (!(reg.events & EPOLLIN)) return;
+    // The receive reports input now; the poll keeps the rest. If the update
+    // loses a race (-EALREADY), EPOLLIN only comes twice. It never needs to
+    // come back: a receive that ends tells the owner to read, and the owner
+    // reads until the socket is drained, which arms the next receive.
+    reg.events = static_cast<std::uint16_t>(reg.events & ~EPOLLIN);
+    s = sqe();
+    // new_user_data must be 0 unless IORING_POLL_UPDATE_USER_DATA (else -EINVAL).
+    io_uring_prep_poll_update(s, data, 0, reg.events,
+                              IORING_POLL_UPDATE_EVENTS | IORING_POLL_ADD_MULTI);
+    io_uring_sqe_set_data64(s, kIgnored);
+    s->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  }
+
+  // A completion of `reg`'s receive: what the owner is told.
+  std::uint32_t received(int fd, Registration& reg, const io_uring_cqe& cqe) {
+    bool more = cqe.flags & IORING_CQE_F_MORE;
+    if (!more) reg.receive = Receive::kOff;
+    if (cqe.res == -ENOBUFS || cqe.res == -ECANCELED) {
+      if (cqe.res == -ENOBUFS) buffers_.grow();
+      return EPOLLIN;  // the owner reads the socket itself now
+    }
+    buffers_.push(reg.queue, cqe.res, cqe.flags);
+    if (cqe.res == 0) return EPOLLIN | EPOLLRDHUP;
+    if (more && reg.receive == Receive::kArmed && buffers_.full(reg.queue)) {
+      cancelRequest(key(fd, reg.generation) | kReceiveTag);  // the owner is not reading
+      reg.receive = Receive::kStopping;
+    }
+    return EPOLLIN;
+  }
+
+  // For the pre-reuse check: input queued, or a completion of this fd's
+  // receive waiting in the completion queue.
+  bool hasInput(int fd) noexcept {
+    Registration* reg = live(fd);
+    if (reg == nullptr) return false;
+    if (!reg->queue.empty()) return true;
+    if (reg->receive == Receive::kOff) return false;
+    std::uint64_t data = key(fd, reg->generation) | kReceiveTag;
+    io_uring_cqe* cqe;
+    unsigned head;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      if (io_uring_cqe_get_data64(cqe) == data) return true;
+    }
+    return false;
+  }
+
+  // ---- waiting ------------------------------------------------------------
 
   void enableOnce() {
     if (enabled_) return;
@@ -179,6 +323,7 @@ class IoUringBackend final : public EventBackend {
 
   int reap(std::span<ReadyEvent> out) {
     int n = 0;
+    int lastFd = -1;  // whose event out[n - 1] is
     unsigned seen = 0;
     io_uring_cqe* cqe;
     unsigned head;
@@ -186,21 +331,36 @@ class IoUringBackend final : public EventBackend {
       if (static_cast<std::size_t>(n) == out.size()) break;  // the rest: next wait
       ++seen;
       std::uint64_t data = io_uring_cqe_get_data64(cqe);
-      if (data == kIgnored) continue;  // a cancel that found its poll already gone
-      auto index = static_cast<std::size_t>(data & 0xffffffffu);
-      if (index >= regs_.size()) continue;
+      if (data == kIgnored) continue;  // a cancel or update that found nothing to do
+      auto fd = static_cast<int>(data & (kReceiveTag - 1));
+      auto index = static_cast<std::size_t>(fd);
+      bool isReceive = data & kReceiveTag;
+      if (index >= regs_.size() ||
+          regs_[index].generation != static_cast<std::uint32_t>(data >> 32)) {
+        buffers_.recycle(cqe->flags);  // cancelled: a buffer it filled goes back
+        continue;
+      }
       Registration& reg = regs_[index];
-      if (reg.generation != static_cast<std::uint32_t>(data >> 32)) continue;  // cancelled
-      if (cqe->res < 0) {
+      std::uint32_t events;
+      if (isReceive) {
+        events = received(fd, reg, *cqe);
+      } else if (cqe->res < 0) {
         // The kernel refused the poll (an fd closed without closingFd(), say):
         // the handler sees an error and finds out on its next read or write;
         // no re-arm, which would refuse again.
-        out[static_cast<std::size_t>(n++)] = {reg.handler, EPOLLERR | EPOLLHUP};
-        continue;
+        events = EPOLLERR | EPOLLHUP;
+      } else {
+        events = static_cast<std::uint32_t>(cqe->res);
+        // A multishot poll ends when the completion queue overflowed: re-arm it.
+        if (!(cqe->flags & IORING_CQE_F_MORE)) arm(fd);
       }
-      out[static_cast<std::size_t>(n++)] = {reg.handler, static_cast<std::uint32_t>(cqe->res)};
-      // A multishot poll ends when the completion queue overflowed: re-arm it.
-      if (!(cqe->flags & IORING_CQE_F_MORE)) arm(static_cast<int>(index));
+      // A receive and the poll often complete together: one event.
+      if (fd == lastFd) {
+        out[static_cast<std::size_t>(n - 1)].events |= events;
+      } else {
+        out[static_cast<std::size_t>(n++)] = {reg.handler, events};
+        lastFd = fd;
+      }
     }
     io_uring_cq_advance(&ring_, seen);
     return n;
@@ -209,7 +369,10 @@ class IoUringBackend final : public EventBackend {
   io_uring ring_{};
   bool initialised_ = false;
   bool enabled_ = false;
+  bool receiving_ = false;
   std::vector<Registration> regs_;  // by fd
+  ReceiveBuffers buffers_;
+  Receiver receiver_;
 };
 
 }  // namespace

@@ -2,14 +2,12 @@
 
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <climits>
 
+#include "socket_io.h"
 #include "tether/net/socket.h"
 
 namespace tether::net {
@@ -39,6 +37,12 @@ const char* streamErrorName(StreamError e) noexcept {
 void Stream::open(EventLoop& loop, int fd, IoHandler* handler, std::uint32_t events) {
   adopt(fd);
   loop.addFd(fd, events, handler);
+  // A backend that receives by itself (io_uring) reads for this stream; an
+  // owner's own transport (TLS), installed before the first read, replaces it.
+  if (Transport* receiver = loop.receiveTransport()) {
+    transport_ = receiver;
+    flags_ |= kLoopTransport;
+  }
 }
 
 void Stream::adopt(int fd) noexcept {
@@ -52,11 +56,12 @@ void Stream::close(EventLoop& loop, IoHandler* handler, bool reset) noexcept {
   if (reset) setLingerReset(fd_);
   ::close(fd_);
   fd_ = -1;
+  if (flags_ & kLoopTransport) transport_ = nullptr;
   flags_ = 0;
 }
 
 std::uint32_t Stream::onEvents(std::uint32_t events) noexcept {
-  if (transport_) events = transport_->adjustEvents(events);
+  if (Transport* t = ownTransport()) events = t->adjustEvents(events);
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) flags_ |= kReadReady;
   if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) flags_ |= kWriteReady;
   if (events & (EPOLLRDHUP | EPOLLHUP)) flags_ |= kRdHup;
@@ -66,7 +71,7 @@ std::uint32_t Stream::onEvents(std::uint32_t events) noexcept {
 // ---- reading ------------------------------------------------------------------
 
 IoResult Stream::read(char* buf, std::size_t len) {
-  IoResult r = transport_ ? transport_->read(*this, buf, len) : plainRead(buf, len);
+  IoResult r = transport_ ? transport_->read(*this, buf, len) : socket_io::read(fd_, buf, len);
   switch (r.kind) {
     case Kind::kDone:
       // A short read drained the socket: the next byte raises a new edge. After
@@ -78,17 +83,6 @@ IoResult Stream::read(char* buf, std::size_t len) {
     case Kind::kFailed: flags_ &= ~kReadReady; break;
   }
   return r;
-}
-
-IoResult Stream::plainRead(char* buf, std::size_t len) {
-  for (;;) {
-    ssize_t n = ::read(fd_, buf, len);
-    if (n > 0) return {Kind::kDone, static_cast<std::size_t>(n)};
-    if (n == 0) return {Kind::kEof};
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return {Kind::kBlocked};
-    return failed(errno);
-  }
 }
 
 IoResult Stream::drain(char* scratch, std::size_t len) {
@@ -108,11 +102,11 @@ IoResult Stream::drain(char* scratch, std::size_t len) {
 IoResult Stream::writeAll(std::string_view data, std::size_t* sent) {
   while (*sent < data.size()) {
     IoResult r;
-    if (transport_ == nullptr) {
-      r = plainSend(data.data() + *sent, data.size() - *sent);  // the per-response path
-    } else {
+    if (Transport* t = ownTransport()) {
       iovec iov{const_cast<char*>(data.data() + *sent), data.size() - *sent};
-      r = transport_->writev(*this, &iov, 1);
+      r = t->writev(*this, &iov, 1);
+    } else {
+      r = socket_io::send(fd_, data.data() + *sent, data.size() - *sent);  // per response
     }
     if (!r.done()) {
       if (r.kind == Kind::kBlocked) flags_ &= ~kWriteReady;
@@ -123,77 +117,39 @@ IoResult Stream::writeAll(std::string_view data, std::size_t* sent) {
   return {Kind::kDone, data.size()};
 }
 
-IoResult Stream::plainSend(const char* data, std::size_t len) {
-  for (;;) {
-    // MSG_NOSIGNAL: a closed peer is EPIPE, not a signal.
-    ssize_t n = ::send(fd_, data, len, MSG_NOSIGNAL);
-    if (n >= 0) return {Kind::kDone, static_cast<std::size_t>(n)};
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return {Kind::kBlocked};
-    return failed(errno);
-  }
-}
-
 IoResult Stream::writev(const iovec* iov, int count) {
-  IoResult r = transport_ ? transport_->writev(*this, iov, count) : plainWritev(iov, count);
+  Transport* t = ownTransport();
+  IoResult r = t ? t->writev(*this, iov, count) : socket_io::writev(fd_, iov, count);
   if (r.kind == Kind::kBlocked) flags_ &= ~kWriteReady;
   return r;
 }
 
-IoResult Stream::plainWritev(const iovec* iov, int count) {
-  if (count == 1) return plainSend(static_cast<const char*>(iov[0].iov_base), iov[0].iov_len);
-  msghdr msg{};
-  msg.msg_iov = const_cast<iovec*>(iov);
-  msg.msg_iovlen = static_cast<std::size_t>(std::min(count, IOV_MAX));
-  for (;;) {
-    ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
-    if (n >= 0) return {Kind::kDone, static_cast<std::size_t>(n)};
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return {Kind::kBlocked};
-    return failed(errno);
-  }
-}
-
 IoResult Stream::sendFile(int fileFd, std::uint64_t offset, std::size_t len) {
-  if (transport_) {
-    IoResult r = transport_->sendFile(*this, fileFd, offset, len);
-    if (r.kind == Kind::kBlocked) flags_ &= ~kWriteReady;
-    return r;
-  }
-  for (;;) {
-    off_t off = static_cast<off_t>(offset);
-    ssize_t n = ::sendfile(fd_, fileFd, &off, len);
-    if (n >= 0) return {Kind::kDone, static_cast<std::size_t>(n)};
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      flags_ &= ~kWriteReady;
-      return {Kind::kBlocked};
-    }
-    return failed(errno);
-  }
+  Transport* t = ownTransport();
+  IoResult r =
+      t ? t->sendFile(*this, fileFd, offset, len) : socket_io::sendFile(fd_, fileFd, offset, len);
+  if (r.kind == Kind::kBlocked) flags_ &= ~kWriteReady;
+  return r;
 }
 
 void Stream::shutdownWrite() {
-  if (transport_) return transport_->shutdownWrite(*this);
+  if (Transport* t = ownTransport()) return t->shutdownWrite(*this);
   ::shutdown(fd_, SHUT_WR);
+}
+
+bool Stream::inputWaiting() const noexcept {
+  if (fd_ < 0) return false;
+  if (socket_io::hasBytes(fd_)) return true;
+  return (flags_ & kLoopTransport) && transport_->holdsInput(*this);
 }
 
 bool Stream::quietAndOpen() const noexcept {
   if (fd_ < 0 || peerDone()) return false;
-  if (transport_) return transport_->quiet();
-  char byte;
-  ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  // 0: FIN queued; > 0: bytes nobody asked for; an error other than EAGAIN: RST.
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  if (transport_) return transport_->quiet(*this);
+  return socket_io::quiet(fd_);
 }
 
-// ---- errors -------------------------------------------------------------------
-
-IoResult Stream::failed(int err) noexcept {
-  IoResult r{Kind::kFailed};
-  r.err = err;
-  return r;
-}
+// ---- errors ------------------------------------------------------------------
 
 // The kernel gave up on the peer (ETIMEDOUT). Data still queued by the owner,
 // held by the kernel, or being retransmitted means TCP_USER_TIMEOUT (or

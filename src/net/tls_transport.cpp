@@ -166,7 +166,7 @@ bool TlsTransport::peerCloseNotify() const noexcept {
   return ssl_ != nullptr && (SSL_get_shutdown(ssl_) & SSL_RECEIVED_SHUTDOWN);
 }
 
-bool TlsTransport::quiet() noexcept {
+bool TlsTransport::quiet(const Stream&) noexcept {
   if (fatal_ || pendingEnd_.kind != Kind::kDone) return false;
   char byte;
   std::size_t n = 0;

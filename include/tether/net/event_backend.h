@@ -20,6 +20,7 @@
 namespace tether::net {
 
 class IoHandler;
+class Transport;
 
 /// What happened to whose socket. `handler` is nullptr for the loop's own wake-up.
 struct ReadyEvent {
@@ -44,6 +45,10 @@ class EventBackend {
   /// Waits at most `timeoutMs` (-1: until something happens, 0: not at all)
   /// and stores up to out.size() events. Returns how many (0 on EINTR).
   virtual int wait(int timeoutMs, std::span<ReadyEvent> out) = 0;
+  /// A backend that receives into buffers of its own (io_uring) returns the
+  /// transport its plain streams read through; nullptr when it only reports
+  /// readiness (epoll). Owned by the backend.
+  virtual Transport* receiveTransport() noexcept { return nullptr; }
 };
 
 /// Which backend a server's loops use. kAuto: io_uring when the kernel allows

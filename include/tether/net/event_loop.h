@@ -97,6 +97,10 @@ class EventLoop {
   /// The cached `Date:` header value (IMF-fixdate), refreshed at most once a second.
   std::string_view httpDate() const noexcept { return {date_, kDateLen}; }
 
+  /// The backend's receiving transport for plain streams (Stream::open), or
+  /// nullptr: see EventBackend::receiveTransport().
+  Transport* receiveTransport() noexcept { return backend_->receiveTransport(); }
+
   /// The backend's name ("epoll", "io_uring").
   const char* backendName() const noexcept { return backend_->name(); }
 

@@ -11,6 +11,9 @@
 // Transport seam: plain TCP is the built-in path (direct syscalls, no virtual
 // call). A Transport (TLS) installed with setTransport() takes every
 // operation instead: one virtual call per syscall-sized operation, none per byte.
+// A loop whose backend receives by itself (io_uring: multishot receive into
+// buffers of its own) gives open() its receiving transport, which takes the
+// reads only; setTransport() before the first read replaces it.
 //
 // Threading: loop-thread only. Ownership: the stream owns its fd from open()
 // (or adopt()) to close(); the Transport is owned by the caller.
@@ -71,7 +74,10 @@ class Transport {
   /// For the pre-reuse check, when the poller saw nothing: true when no
   /// application byte and no end of the session is waiting. The transport may
   /// consume records of its own (TLS 1.3 tickets) to find out.
-  virtual bool quiet() noexcept = 0;
+  virtual bool quiet(const Stream& s) noexcept = 0;
+  /// For inputWaiting(): bytes received from the socket and not read yet that
+  /// the transport holds (the loop's receiving transport's queue).
+  virtual bool holdsInput(const Stream&) noexcept { return false; }
 
  protected:
   ~Transport() = default;
@@ -118,6 +124,10 @@ class Stream {
   /// read and the peer has not closed (no FIN, RST or stray byte such as an
   /// unsolicited 408, seen by the poller or by a peek at the socket).
   bool quietAndOpen() const noexcept;
+  /// The peer has sent bytes not read yet: in the socket (a peek) or already
+  /// received by the loop's backend (io_uring). For eviction, which spares a
+  /// connection whose next request is waiting.
+  bool inputWaiting() const noexcept;
 
   /// Why the last kFailed happened, in the transport's vocabulary. For
   /// ETIMEDOUT, whether data was in flight decides keepalive vs user timeout:
@@ -125,8 +135,15 @@ class Stream {
   /// state (bytes unacknowledged, retransmission or zero-window backoff).
   StreamError classify(int err, bool queuedHere) const noexcept;
 
-  void setTransport(Transport* t) noexcept { transport_ = t; }
-  Transport* transport() const noexcept { return transport_; }
+  /// Installs the owner's transport (TLS) before the first read, or nullptr
+  /// for plain TCP again.
+  void setTransport(Transport* t) noexcept {
+    transport_ = t;
+    flags_ &= ~kLoopTransport;
+  }
+  /// The owner's transport; nullptr for plain TCP (the loop's receiving
+  /// transport is not the owner's).
+  Transport* transport() const noexcept { return ownTransport(); }
 
   int fd() const noexcept { return fd_; }
   bool isOpen() const noexcept { return fd_ >= 0; }
@@ -144,12 +161,17 @@ class Stream {
   bool peerDone() const noexcept { return flags_ & (kRdHup | kEofSeen); }
 
  private:
-  enum : std::uint8_t { kReadReady = 1, kWriteReady = 2, kRdHup = 4, kEofSeen = 8 };
+  enum : std::uint8_t {
+    kReadReady = 1,
+    kWriteReady = 2,
+    kRdHup = 4,
+    kEofSeen = 8,
+    kLoopTransport = 16,  // transport_ is the loop's receiving transport: reads only
+  };
 
-  IoResult plainRead(char* buf, std::size_t len);
-  IoResult plainWritev(const iovec* iov, int count);
-  IoResult plainSend(const char* data, std::size_t len);
-  IoResult failed(int err) noexcept;
+  Transport* ownTransport() const noexcept {
+    return (flags_ & kLoopTransport) ? nullptr : transport_;
+  }
 
   Transport* transport_ = nullptr;
   int fd_ = -1;

@@ -107,7 +107,7 @@ class TlsTransport final : public Transport {
   /// Processes the records waiting on the socket without taking application
   /// data (SSL_peek): late TLS 1.3 tickets are absorbed; a close_notify, EOF,
   /// error or application byte means the connection cannot be reused.
-  bool quiet() noexcept override;
+  bool quiet(const Stream& s) noexcept override;
 
   /// Sends close_notify once, best effort (not before the handshake finished,
   /// nor after a fatal error). Call before closing the socket.

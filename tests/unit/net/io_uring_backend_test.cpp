@@ -34,18 +34,6 @@ class IoUringBackendTest : public ::testing::Test {
     backend = makeIoUringBackend(&refused);
     TETHER_SKIP_IF_REFUSED(refused);
   }
-  void TearDown() override {
-    if (raised) setrlimit(RLIMIT_NOFILE, &saved);
-  }
-  // Raises the soft descriptor limit to `n` for this test; false when the
-  // hard limit is lower.
-  bool allowDescriptors(rlim_t n) {
-    if (getrlimit(RLIMIT_NOFILE, &saved) != 0 || saved.rlim_max < n) return false;
-    rlimit more = saved;
-    more.rlim_cur = std::max(saved.rlim_cur, n);
-    raised = setrlimit(RLIMIT_NOFILE, &more) == 0;
-    return raised;
-  }
   // Waits (at most `timeoutMs`) and returns what came.
   std::vector<ReadyEvent> wait(std::size_t room, int timeoutMs = 1'000) {
     std::vector<ReadyEvent> out(room);
@@ -54,8 +42,7 @@ class IoUringBackendTest : public ::testing::Test {
   }
   std::string refused;
   std::unique_ptr<EventBackend> backend;
-  rlimit saved{};
-  bool raised = false;
+  testing::DescriptorLimit descriptors;
 };
 
 TEST_F(IoUringBackendTest, ACompletionOfAClosedFdNeverReachesTheFdsNextOwner) {
@@ -126,7 +113,7 @@ TEST_F(IoUringBackendTest, ARefusedPollIsAnErrorEventForItsHandler) {
 
 TEST_F(IoUringBackendTest, MoreRegistrationsThanTheSubmissionQueueHoldsAllArrive) {
   constexpr int kFds = 2'500;  // the submission queue holds 1,024, the completion queue 4,096
-  if (!allowDescriptors(kFds + 100)) GTEST_SKIP() << "needs " << kFds + 100 << " descriptors";
+  if (!descriptors.allow(kFds + 100)) GTEST_SKIP() << "needs " << kFds + 100 << " descriptors";
   Nobody h;
   wait(1, 0);  // the first wait enables the ring: from now on a full queue is submitted
   std::vector<Fd> fds;
@@ -157,7 +144,7 @@ struct Counter final : IoHandler {
 // kernel that ended a multishot poll instead would have it re-armed by reap().)
 TEST_F(IoUringBackendTest, ACompletionQueueOverflowLosesNoSocket) {
   constexpr int kFds = 6'000;  // the completion queue holds 4,096
-  if (!allowDescriptors(kFds + 100)) GTEST_SKIP() << "needs " << kFds + 100 << " descriptors";
+  if (!descriptors.allow(kFds + 100)) GTEST_SKIP() << "needs " << kFds + 100 << " descriptors";
   std::vector<Counter> counters(kFds);
   std::vector<Fd> fds;
   wait(1, 0);

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -45,6 +47,30 @@ inline std::unique_ptr<EventBackend> backendOrEpoll(IoBackend kind, std::string*
 /// A fixture's loop and the refusal its SetUp() checks.
 #define TETHER_SKIP_IF_REFUSED(refused) \
   if (!(refused).empty()) GTEST_SKIP() << "io_uring refused by the kernel: " << (refused)
+
+/// Raises the soft descriptor limit for a test that opens thousands of
+/// sockets; the old limit comes back when this is destroyed.
+class DescriptorLimit {
+ public:
+  DescriptorLimit() = default;
+  DescriptorLimit(const DescriptorLimit&) = delete;
+  DescriptorLimit& operator=(const DescriptorLimit&) = delete;
+  ~DescriptorLimit() {
+    if (raised_) setrlimit(RLIMIT_NOFILE, &saved_);
+  }
+  /// Allows `n` descriptors; false when the hard limit is lower.
+  bool allow(rlim_t n) {
+    if (getrlimit(RLIMIT_NOFILE, &saved_) != 0 || saved_.rlim_max < n) return false;
+    rlimit more = saved_;
+    more.rlim_cur = std::max(saved_.rlim_cur, n);
+    raised_ = setrlimit(RLIMIT_NOFILE, &more) == 0;
+    return raised_;
+  }
+
+ private:
+  rlimit saved_{};
+  bool raised_ = false;
+};
 
 /// A non-blocking AF_UNIX stream pair with small buffers, so writes block soon.
 inline std::pair<int, int> smallSocketPair() {
