@@ -81,6 +81,8 @@ class ServerConnection final : public net::IoHandler {
   std::uint32_t generation() const noexcept { return generation_; }
   std::uint64_t id() const noexcept { return id_; }
   int fd() const noexcept { return stream_.fd(); }
+  /// The client has sent bytes not read yet (see net::Stream::inputWaiting()).
+  bool inputWaiting() const noexcept { return stream_.inputWaiting(); }
   std::uint64_t requests() const noexcept { return requests_; }
   Worker& worker() const noexcept { return *worker_; }
   /// The TLS session (nullptr on a plain connection).

@@ -174,12 +174,8 @@ bool Worker::evictLongestWaiting() {
   int probes = 0;
   for (ServerConnection* c = waitHead_; c != nullptr && probes < kMaxProbes;
        c = c->waitNext, ++probes) {
-    char byte;
     // A head already started (a slowloris trickle) earns no such protection.
-    if (c->state() == ServerConnection::State::kIdle &&
-        ::recv(c->fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
-      continue;
-    }
+    if (c->state() == ServerConnection::State::kIdle && c->inputWaiting()) continue;
     c->close(CloseReason::kEviction);
     return true;
   }
