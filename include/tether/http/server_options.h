@@ -23,9 +23,9 @@ enum class LingeringClose { kOff, kOn, kAlways };
 struct ServerOptions {
   std::vector<net::SocketAddress> listen;  // empty: 127.0.0.1:8080
   int workers = 0;                         // 0: one per core
-  // The workers' event backend; Server::bind() resolves kAuto to what it took.
-  // epoll by default until io_uring is faster and its full-suite runs are clean.
-  net::IoBackend ioBackend = net::IoBackend::kEpoll;
+  // The workers' event backend; Server::bind() resolves kAuto to what it took
+  // (io_uring when the kernel allows it, else epoll).
+  net::IoBackend ioBackend = net::IoBackend::kAuto;
 
   Millis keepaliveTimeout = 75'000;  // 0 disables keep-alive
   Millis keepaliveGrace = 1'000;     // real idle wait = timeout + grace
