@@ -293,10 +293,7 @@ void Worker::beginShutdownInLoop() {
   shuttingDown_ = true;
   shutdownAt_ = loop_->now();
   // Take what the kernel already accepted, so closing the listener resets nobody.
-  for (auto& a : acceptors_) {
-    a->acceptPending();
-    a->close();
-  }
+  for (auto& a : acceptors_) a->acceptPendingAndClose();
   forEachOpen([](ServerConnection& c) { c.onShutdown(); });
   loop_->runAfter(options().shutdownTimeout, [this] { forceCloseAll(); });
 }

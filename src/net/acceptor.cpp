@@ -32,6 +32,16 @@ void Acceptor::acceptPending() {
   }
 }
 
+void Acceptor::acceptPendingAndClose() {
+  if (fd_ < 0) return;
+  loop_.closingFd(fd_, this);  // io_uring: the ring's hold on the file goes now
+  acceptPending();
+  loop_.cancel(retry_);  // out of descriptors: what is left is reset, as at any close
+  if (fd_ < 0) return;   // closed by an owner's callback
+  ::close(fd_);
+  fd_ = -1;
+}
+
 void Acceptor::close() noexcept {
   loop_.cancel(retry_);
   if (fd_ < 0) return;

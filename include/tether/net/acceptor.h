@@ -41,6 +41,12 @@ class Acceptor final : public IoHandler {
   void acceptPending();
   /// Stops accepting and closes the listening socket. Idempotent.
   void close() noexcept;
+  /// Accepts what the kernel has queued, then closes (a listener closed with
+  /// connections in its queue resets them). The backend lets go of the socket
+  /// first, so it leaves the port's SO_REUSEPORT group the moment close()
+  /// returns, right after the last accept: the window in which a new
+  /// connection can still land in this queue is one syscall wide.
+  void acceptPendingAndClose();
   int fd() const noexcept { return fd_; }
 
   void onIoEvents(std::uint32_t) override { acceptPending(); }
