@@ -22,7 +22,10 @@ enum class Role : std::uint8_t { kBrowser, kMute, kPinger };
 class WsProbe final : private liveness::HeartbeatClientObserver {
  public:
   WsProbe(net::EventLoop& loop, const WsConfig& config, Role role, WsProbeSeen& seen)
-      : loop_(loop), seen_(seen), client_(loop, options(config, role), *this) {}
+      : loop_(loop),
+        seen_(seen),
+        client_(loop, options(config, role), *this),
+        watch_(config.maxIdleWait) {}
 
   void start(Millis openTimeout) {
     startedNs_ = loop_.clock().nanos();
@@ -45,16 +48,19 @@ class WsProbe final : private liveness::HeartbeatClientObserver {
     o.session.heartbeat.timeout = c.timeout;  // also bounds the TCP connect
     o.session.heartbeat.minPingInterval = 0;  // observe the server's pings, whatever their rate
     o.session.answerPings = role != Role::kMute;
-    o.duration = c.maxIdleWait;
+    o.duration = 0;  // the watch starts at the upgrade (onOpened), not at the connect
     return o;
   }
 
   double sinceStartMs() const { return core::toMillisDouble(loop_.clock().nanos() - startedNs_); }
   double sinceOpenMs() const { return sinceStartMs() - seen_.openedMs; }
 
+  // --max-idle-wait counts from the upgrade, as ended_ms does: a slow
+  // upgrade (a loaded server) must not shorten the watch.
   void onOpened() override {
     seen_.openedMs = sinceStartMs();
     loop_.cancel(openDeadline_);
+    watchEnd_ = loop_.runAfter(watch_, [this] { client_.stop(); });
   }
   void onPeerPing() override { seen_.serverPingsMs.push_back(sinceOpenMs()); }
   void onPingSent(std::uint64_t) override { ++seen_.pingsSent; }
@@ -90,6 +96,7 @@ class WsProbe final : private liveness::HeartbeatClientObserver {
 
   void onFinished(const liveness::ClientFinished& how) override {
     loop_.cancel(openDeadline_);
+    loop_.cancel(watchEnd_);
     if (how.end == liveness::ClientEnd::kConnectError) {
       fail(std::string("cannot connect: ") + std::strerror(how.connectErrno));
     }
@@ -111,6 +118,8 @@ class WsProbe final : private liveness::HeartbeatClientObserver {
   liveness::HeartbeatClient client_;
   core::Nanos startedNs_ = 0;
   net::DelayedCallId openDeadline_;
+  Millis watch_;
+  net::DelayedCallId watchEnd_;
   std::vector<double> rtts_;
 };
 
