@@ -63,8 +63,6 @@ class ReceiveBuffers {
   bool full(const Queue& q) const noexcept;
   /// Offers kGrowBy more buffers (after ENOBUFS); false when all are offered.
   bool grow() noexcept;
-  /// Buffers offered to the kernel so far.
-  unsigned offered() const noexcept { return offered_; }
 
  private:
   struct Chunk {

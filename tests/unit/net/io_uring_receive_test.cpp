@@ -132,44 +132,30 @@ TEST_F(IoUringReceiveTest, CloseReleasesASocketWithAnArmedReceiveAtOnce) {
   EXPECT_EQ(::read(peer.fd, buf, sizeof buf), 0) << "no FIN: the ring still holds the socket";
 }
 
-// A stray byte (an unsolicited 408 before the server's close) must stop a
-// client from reusing the connection, wherever the byte is: in the socket, in
-// a completion not yet reaped, or in the stream's queue.
-TEST_F(IoUringReceiveTest, QuietAndOpenSeesAByteTheRingReceived) {
+// Bytes the ring holds count as input wherever they are: in the socket, in a
+// completion not yet reaped, or in the stream's queue. A stray byte (an
+// unsolicited 408 before the server's close) must stop a client from reusing
+// the connection (quietAndOpen), and eviction spares a connection whose next
+// request has arrived (inputWaiting).
+TEST_F(IoUringReceiveTest, BothInputChecksSeeBytesTheRingHolds) {
   Reader r;
   auto [a, b] = testing::smallSocketPair();
   Fd peer(b);
   openAndDrain(r, a, peer.fd);
   loop.runOnce(0);  // the receive is armed
-  EXPECT_TRUE(r.stream.quietAndOpen());
-  ASSERT_EQ(::write(peer.fd, "H", 1), 1);
-  EXPECT_FALSE(r.stream.quietAndOpen()) << "before the loop ran";
-  loop.runOnce(0);
-  EXPECT_FALSE(r.stream.quietAndOpen()) << "queued";
-  std::string got;
-  r.readAll(&got);
-  EXPECT_EQ(got, "H");
-  EXPECT_TRUE(r.stream.quietAndOpen());
-  r.stream.close(loop, &r);
-}
-
-// Eviction spares a connection whose next request has arrived: the request
-// is waiting wherever it is (the socket, an unreaped completion, the queue).
-TEST_F(IoUringReceiveTest, InputWaitingSeesBytesTheRingHolds) {
-  Reader r;
-  auto [a, b] = testing::smallSocketPair();
-  Fd peer(b);
-  openAndDrain(r, a, peer.fd);
-  loop.runOnce(0);  // the receive is armed
-  EXPECT_FALSE(r.stream.inputWaiting());
+  auto expectInput = [&](bool waiting, const char* where) {
+    EXPECT_EQ(r.stream.inputWaiting(), waiting) << where;
+    EXPECT_EQ(r.stream.quietAndOpen(), !waiting) << where;
+  };
+  expectInput(false, "nothing sent");
   ASSERT_EQ(::write(peer.fd, "GET", 3), 3);
-  EXPECT_TRUE(r.stream.inputWaiting()) << "before the loop ran";
+  expectInput(true, "before the loop ran");
   loop.runOnce(0);
-  EXPECT_TRUE(r.stream.inputWaiting()) << "queued";
+  expectInput(true, "queued");
   std::string got;
   r.readAll(&got);
   EXPECT_EQ(got, "GET");
-  EXPECT_FALSE(r.stream.inputWaiting());
+  expectInput(false, "all read");
   r.stream.close(loop, &r);
 }
 
