@@ -160,6 +160,10 @@ class IoUringBackend final : public EventBackend {
       return socket_io::quiet(s.fd()) && !backend_.hasInput(s.fd());
     }
     bool holdsInput(const Stream& s) noexcept override { return backend_.hasInput(s.fd()); }
+    int heldError(const Stream& s) noexcept override {
+      const Registration* reg = backend_.live(s.fd());
+      return reg != nullptr ? backend_.buffers_.error(reg->queue) : 0;
+    }
 
    private:
     IoUringBackend& backend_;
@@ -279,6 +283,9 @@ class IoUringBackend final : public EventBackend {
     }
     buffers_.push(reg.queue, cqe.res, cqe.flags);
     if (cqe.res == 0) return EPOLLIN | EPOLLRDHUP;
+    // The receive took the socket's error: EPOLLERR as epoll would report it,
+    // so an owner waiting to write tries now (and learns it from heldError()).
+    if (cqe.res < 0) return EPOLLIN | EPOLLERR;
     if (more && reg.receive == Receive::kArmed && buffers_.full(reg.queue)) {
       cancelRequest(key(fd, reg.generation) | kReceiveTag);  // the owner is not reading
       reg.receive = Receive::kStopping;

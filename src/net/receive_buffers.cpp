@@ -126,6 +126,10 @@ void ReceiveBuffers::release(Queue& q) noexcept {
   }
 }
 
+int ReceiveBuffers::error(const Queue& q) const noexcept {
+  return q.tail != 0 && chunks_[q.tail - 1].res < 0 ? -chunks_[q.tail - 1].res : 0;
+}
+
 bool ReceiveBuffers::full(const Queue& q) const noexcept {
   unsigned n = 0;
   for (std::uint32_t i = q.head; i != 0 && n < kMaxQueued; i = chunks_[i - 1].next) ++n;

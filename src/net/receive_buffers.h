@@ -59,6 +59,9 @@ class ReceiveBuffers {
   IoResult take(Queue& q, char* buf, std::size_t len) noexcept;
   /// Every queued chunk back (the socket is closing).
   void release(Queue& q) noexcept;
+  /// The errno the socket's last receive ended with, while it is queued; 0
+  /// when none (an error ends a receive, so it is always the queue's last).
+  int error(const Queue& q) const noexcept;
   /// True when the socket holds kMaxQueued chunks or more.
   bool full(const Queue& q) const noexcept;
   /// Offers kGrowBy more buffers (after ENOBUFS); false when all are offered.

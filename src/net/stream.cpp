@@ -108,10 +108,7 @@ IoResult Stream::writeAll(std::string_view data, std::size_t* sent) {
     } else {
       r = socket_io::send(fd_, data.data() + *sent, data.size() - *sent);  // per response
     }
-    if (!r.done()) {
-      if (r.kind == Kind::kBlocked) flags_ &= ~kWriteReady;
-      return r;
-    }
+    if (!r.done()) return wrote(r);
     *sent += r.bytes;
   }
   return {Kind::kDone, data.size()};
@@ -119,16 +116,23 @@ IoResult Stream::writeAll(std::string_view data, std::size_t* sent) {
 
 IoResult Stream::writev(const iovec* iov, int count) {
   Transport* t = ownTransport();
-  IoResult r = t ? t->writev(*this, iov, count) : socket_io::writev(fd_, iov, count);
-  if (r.kind == Kind::kBlocked) flags_ &= ~kWriteReady;
-  return r;
+  return wrote(t ? t->writev(*this, iov, count) : socket_io::writev(fd_, iov, count));
 }
 
 IoResult Stream::sendFile(int fileFd, std::uint64_t offset, std::size_t len) {
   Transport* t = ownTransport();
-  IoResult r =
-      t ? t->sendFile(*this, fileFd, offset, len) : socket_io::sendFile(fd_, fileFd, offset, len);
+  return wrote(t ? t->sendFile(*this, fileFd, offset, len)
+                 : socket_io::sendFile(fd_, fileFd, offset, len));
+}
+
+// A failed write names the socket's own error even when the loop's receive
+// took it from the kernel first and left the write only EPIPE: a user timeout
+// during a download must not pass for a reset.
+IoResult Stream::wrote(IoResult r) noexcept {
   if (r.kind == Kind::kBlocked) flags_ &= ~kWriteReady;
+  if (r.kind == Kind::kFailed && r.err == EPIPE && (flags_ & kLoopTransport)) {
+    if (int err = transport_->heldError(*this)) r.err = err;
+  }
   return r;
 }
 

@@ -78,6 +78,11 @@ class Transport {
   /// For inputWaiting(): bytes received from the socket and not read yet that
   /// the transport holds (the loop's receiving transport's queue).
   virtual bool holdsInput(const Stream&) noexcept { return false; }
+  /// The socket's error (an errno) when the transport received it for the
+  /// owner and it is not read yet; 0 when none. Receiving an error clears it
+  /// in the kernel, so a write after that fails with EPIPE only: the loop's
+  /// receiving transport (io_uring) keeps what it took.
+  virtual int heldError(const Stream&) noexcept { return 0; }
 
  protected:
   ~Transport() = default;
@@ -169,6 +174,7 @@ class Stream {
     kLoopTransport = 16,  // transport_ is the loop's receiving transport: reads only
   };
 
+  IoResult wrote(IoResult r) noexcept;
   Transport* ownTransport() const noexcept {
     return (flags_ & kLoopTransport) ? nullptr : transport_;
   }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "net_test_util.h"
@@ -101,6 +102,31 @@ TEST_P(StreamTest, WritingToAClosedPeerIsAReset) {
   ASSERT_EQ(r.kind, Kind::kFailed);
   EXPECT_EQ(r.err, EPIPE);
   EXPECT_EQ(h.stream.classify(r.err, false), StreamError::kPeerReset);
+  h.stream.close(loop, &h);
+}
+
+// The socket's error reaches the writer even when the loop received it first:
+// io_uring's armed receive takes a reset (or a user timeout's ETIMEDOUT) from
+// the kernel, after which write() itself only says EPIPE.
+TEST_P(StreamTest, AWriteAfterThePeersResetFailsWithTheReset) {
+  auto [client, server] = testing::tcpPair();
+  Fd peer(client);
+  Handler h;
+  h.stream.open(loop, server, &h, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+  ASSERT_EQ(::write(peer.fd, "x", 1), 1);
+  loop.runOnce(0);
+  char buf[8];
+  ASSERT_EQ(h.stream.read(buf, sizeof buf).bytes, 1u);
+  EXPECT_EQ(h.stream.read(buf, sizeof buf).kind, Kind::kBlocked);
+  loop.runOnce(0);  // io_uring: the receive is armed now
+  setLingerReset(peer.fd);
+  ::close(peer.release());
+  loop.runOnce(0);
+  EXPECT_TRUE(h.stream.writeReady()) << "the error wakes a writer";
+  std::size_t sent = 0;
+  IoResult r = h.stream.writeAll("response", &sent);
+  ASSERT_EQ(r.kind, Kind::kFailed);
+  EXPECT_EQ(r.err, ECONNRESET) << std::strerror(r.err);
   h.stream.close(loop, &h);
 }
 
