@@ -5,9 +5,9 @@
 #   asan     scripts/ci-asan.sh     ASan+UBSan build; every ctest test (unit, integration,
 #                                   layering, install, fuzz.smoke; netns last, alone)
 #   tsan     scripts/ci-tsan.sh     ThreadSanitizer build; unit and integration tests
-# Event backends: the asan stage runs every integration test on io_uring
-# (TETHER_IO_BACKEND=io_uring); the tsan and netns stages on the default, epoll. The unit tests
-# of the connection layer run on both everywhere.
+# Event backends: `tether serve` defaults to --io-backend auto (io_uring here), so the asan
+# and netns stages run every integration test on io_uring; the tsan stage runs them on epoll
+# (TETHER_IO_BACKEND=epoll). The unit tests of the connection layer run on both everywhere.
 #   release  scripts/ci-release.sh  release build of every target, warnings as errors
 # Test suites mostly wait (timeouts, peers, time-bounded fuzzers), so a build runs beside
 # each one at nice 19, taking only the CPU the tests leave: the tsan build beside the asan
@@ -54,10 +54,11 @@ finish_beside() {
 timed format scripts/ci-format.sh
 timed "asan build" build_preset asan
 beside "tsan build (beside the asan tests)" scripts/ci-tsan.sh --build-only
-TETHER_IO_BACKEND=io_uring timed "asan tests" ctest_quiet build/asan-tests.log --preset asan -j2 --timeout 300 -E '^netns\.' "$@"
+timed "asan tests" ctest_quiet build/asan-tests.log --preset asan -j2 --timeout 300 -E '^netns\.' "$@"
 finish_beside
 beside "release build (beside the tsan tests)" scripts/ci-release.sh
-timed "tsan tests" ctest_quiet build/tsan-tests.log --preset tsan -j2 --timeout 300
+TETHER_IO_BACKEND=epoll timed "tsan tests" ctest_quiet build/tsan-tests.log --preset tsan -j2 \
+  --timeout 300
 finish_beside
 timed "asan netns tests" ctest_quiet build/netns-tests.log --preset asan -j2 --timeout 300 -R '^netns\.' "$@"
 echo "test: all stages passed in $((SECONDS - start)) s"

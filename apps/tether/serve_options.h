@@ -15,7 +15,7 @@ struct ServeArgs {
   std::vector<std::string> listen;
   bool sharePort = false;
   int workers = 0;
-  std::string ioBackend = "epoll";  // io_uring opt-in for now (docs/io-backends.md)
+  std::string ioBackend = "auto";
   std::string keepaliveTimeout = "75s", keepaliveGrace = "1s";
   bool noKeepaliveHeader = false;
   long long keepaliveRequests = 1000;

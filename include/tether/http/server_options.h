@@ -24,9 +24,8 @@ struct ServerOptions {
   std::vector<net::SocketAddress> listen;  // empty: 127.0.0.1:8080
   int workers = 0;                         // 0: one per core
   // The workers' event backend; Server::bind() resolves kAuto to what it took
-  // (io_uring when the kernel allows it, else epoll). epoll by default until
-  // io_uring reports a TCP_USER_TIMEOUT during a stalled write (docs/io-backends.md).
-  net::IoBackend ioBackend = net::IoBackend::kEpoll;
+  // (io_uring when the kernel allows it, else epoll).
+  net::IoBackend ioBackend = net::IoBackend::kAuto;
 
   Millis keepaliveTimeout = 75'000;  // 0 disables keep-alive
   Millis keepaliveGrace = 1'000;     // real idle wait = timeout + grace
