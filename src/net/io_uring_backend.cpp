@@ -113,6 +113,7 @@ class IoUringBackend final : public EventBackend {
 
   int wait(int timeoutMs, std::span<ReadyEvent> out) override {
     enableOnce();
+    ++waits_;
     int rc = submitAndWait(timeoutMs);
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
       fatal("io_uring_enter", -rc);
@@ -124,18 +125,27 @@ class IoUringBackend final : public EventBackend {
 
  private:
   enum class Receive : std::uint8_t {
-    kOff,       // reads are read() calls
+    kOff,       // reads are read() calls; a drained socket arms a receive
     kArmed,     // a multishot receive fills the queue
     kStopping,  // its cancel is on the way: reads wait for its last completion
+    kPolled,    // read() calls and EPOLLIN in the poll, as on epoll: buffers ran short
   };
+  // Buffers ran short this many waits ago or less: drained sockets are polled,
+  // not handed to the ring (see pollInput()).
+  static constexpr std::uint64_t kShortageWaits = 1024;
 
   struct Registration {
     IoHandler* handler = nullptr;
     std::uint32_t generation = 0;  // +1 at add() and at cancel(): odd while registered
     std::uint16_t events = 0;      // the poll's mask (poll bits fit in 16)
     Receive receive = Receive::kOff;
+    bool inputDropped = false;  // the owner asked for EPOLLIN; the receive took it over
     ReceiveBuffers::Queue queue;
     bool live() const noexcept { return generation & 1; }
+    // A receive is armed or ending: reads come from the queue only.
+    bool receiving() const noexcept {
+      return receive == Receive::kArmed || receive == Receive::kStopping;
+    }
   };
 
   // The transport every plain stream of this loop reads through: reads from
@@ -225,9 +235,10 @@ class IoUringBackend final : public EventBackend {
     if (reg == nullptr) return false;
     std::uint64_t data = key(fd, reg->generation);
     cancelRequest(data);
-    if (reg->receive != Receive::kOff) cancelRequest(data | kReceiveTag);
+    if (reg->receiving()) cancelRequest(data | kReceiveTag);
     buffers_.release(reg->queue);
     reg->receive = Receive::kOff;
+    reg->inputDropped = false;
     ++reg->generation;  // whatever still completes for it is stale
     reg->handler = nullptr;
     return true;
@@ -241,14 +252,45 @@ class IoUringBackend final : public EventBackend {
     if (!reg->queue.empty()) {
       IoResult r = buffers_.take(reg->queue, buf, len);
       // The receive has ended: the socket may hold more than the queue did.
-      if (reg->receive == Receive::kOff && r.done()) r.more = true;
+      if (!reg->receiving() && r.done()) r.more = true;
       return r;
     }
-    if (reg->receive != Receive::kOff) return {IoResult::Kind::kBlocked};
+    if (reg->receiving()) return {IoResult::Kind::kBlocked};
     IoResult r = socket_io::read(fd, buf, len);
-    // Drained (blocked, or a short read): the ring receives from here on.
-    if (r.kind == IoResult::Kind::kBlocked || (r.done() && r.bytes < len)) startReceiving(fd, *reg);
+    // Drained (blocked, or a short read): the ring receives from here on,
+    // unless it is short of buffers.
+    if (r.kind == IoResult::Kind::kBlocked || (r.done() && r.bytes < len)) {
+      if (waits_ - lastShortage_ <= kShortageWaits) {
+        pollInput(fd, *reg);
+      } else {
+        startReceiving(fd, *reg);
+      }
+    }
     return r;
+  }
+
+  // More sockets have input at once than the ring has buffers (a saturated
+  // server with thousands of busy connections): every receive would end in
+  // -ENOBUFS and cost a completion, a read() and two entries to re-arm, more
+  // than epoll's one read(). So a drained socket goes back to the poll
+  // (EPOLLIN in its mask again) and read() calls until the ring has had
+  // enough buffers for kShortageWaits waits.
+  void pollInput(int fd, Registration& reg) {
+    reg.receive = Receive::kPolled;
+    if (!reg.inputDropped) return;
+    reg.inputDropped = false;
+    updatePoll(fd, reg, static_cast<std::uint16_t>(reg.events | EPOLLIN));
+  }
+
+  // A poll update checks readiness again: input that came before it is reported.
+  void updatePoll(int fd, Registration& reg, std::uint16_t events) {
+    reg.events = events;
+    io_uring_sqe* s = sqe();
+    // new_user_data must be 0 unless IORING_POLL_UPDATE_USER_DATA (else -EINVAL).
+    io_uring_prep_poll_update(s, key(fd, reg.generation), 0, reg.events,
+                              IORING_POLL_UPDATE_EVENTS | IORING_POLL_ADD_MULTI);
+    io_uring_sqe_set_data64(s, kIgnored);
+    s->flags |= IOSQE_CQE_SKIP_SUCCESS;
   }
 
   void startReceiving(int fd, Registration& reg) {
@@ -261,16 +303,11 @@ class IoUringBackend final : public EventBackend {
     reg.receive = Receive::kArmed;
     if (!(reg.events & EPOLLIN)) return;
     // The receive reports input now; the poll keeps the rest. If the update
-    // loses a race (-EALREADY), EPOLLIN only comes twice. It never needs to
-    // come back: a receive that ends tells the owner to read, and the owner
-    // reads until the socket is drained, which arms the next receive.
-    reg.events = static_cast<std::uint16_t>(reg.events & ~EPOLLIN);
-    s = sqe();
-    // new_user_data must be 0 unless IORING_POLL_UPDATE_USER_DATA (else -EINVAL).
-    io_uring_prep_poll_update(s, data, 0, reg.events,
-                              IORING_POLL_UPDATE_EVENTS | IORING_POLL_ADD_MULTI);
-    io_uring_sqe_set_data64(s, kIgnored);
-    s->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    // loses a race (-EALREADY), EPOLLIN only comes twice. It comes back only
+    // when buffers run short (pollInput()): a receive that ends tells the
+    // owner to read, and the owner reads until the socket is drained.
+    reg.inputDropped = true;
+    updatePoll(fd, reg, static_cast<std::uint16_t>(reg.events & ~EPOLLIN));
   }
 
   // A completion of `reg`'s receive: what the owner is told.
@@ -278,7 +315,7 @@ class IoUringBackend final : public EventBackend {
     bool more = cqe.flags & IORING_CQE_F_MORE;
     if (!more) reg.receive = Receive::kOff;
     if (cqe.res == -ENOBUFS || cqe.res == -ECANCELED) {
-      if (cqe.res == -ENOBUFS) buffers_.grow();
+      if (cqe.res == -ENOBUFS && !buffers_.grow()) lastShortage_ = waits_;
       return EPOLLIN;  // the owner reads the socket itself now
     }
     buffers_.push(reg.queue, cqe.res, cqe.flags);
@@ -299,7 +336,7 @@ class IoUringBackend final : public EventBackend {
     Registration* reg = live(fd);
     if (reg == nullptr) return false;
     if (!reg->queue.empty()) return true;
-    if (reg->receive == Receive::kOff) return false;
+    if (!reg->receiving()) return false;
     std::uint64_t data = key(fd, reg->generation) | kReceiveTag;
     io_uring_cqe* cqe;
     unsigned head;
@@ -377,7 +414,9 @@ class IoUringBackend final : public EventBackend {
   bool initialised_ = false;
   bool enabled_ = false;
   bool receiving_ = false;
-  std::vector<Registration> regs_;  // by fd
+  std::uint64_t waits_ = kShortageWaits + 1;  // wait() calls; starts clear of a shortage
+  std::uint64_t lastShortage_ = 0;            // waits_ when -ENOBUFS found every buffer offered
+  std::vector<Registration> regs_;            // by fd
   ReceiveBuffers buffers_;
   Receiver receiver_;
 };
