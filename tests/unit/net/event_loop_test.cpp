@@ -137,6 +137,23 @@ TEST_P(EventLoopIoTest, ReadinessIsDispatchedWithoutBlocking) {
   ::close(sv[1]);
 }
 
+// Readiness that came before the registration (or before io_uring's poll
+// update that puts EPOLLIN back) is reported: the poll checks the socket when
+// it is armed, as epoll_ctl does.
+TEST_P(EventLoopIoTest, InputWaitingBeforeTheRegistrationIsReported) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  ASSERT_EQ(::write(sv[1], "x", 1), 1);
+  Recorder r;
+  loop.addFd(sv[0], EPOLLIN | EPOLLRDHUP, &r);
+  loop.runOnce(0);
+  ASSERT_EQ(r.events.size(), 1u);
+  EXPECT_TRUE(r.events[0] & EPOLLIN);
+  loop.removeFd(sv[0], &r);
+  ::close(sv[0]);
+  ::close(sv[1]);
+}
+
 TEST_P(EventLoopIoTest, QueuedWorkFromAnotherThreadWakesABlockedLoop) {
   std::atomic<bool> ran{false};
   std::thread other([&] { loop.queueInLoop([&] { ran = true; }); });
