@@ -51,8 +51,8 @@ SERVERS_OF = {"cpu": KINDS, "pipe": KINDS, "lat1": ("epoll", "io_uring", "nginx"
 
 
 class Server:
-    def __init__(self, kind, tmp, a):
-        self.kind, self.tmp, self.a = kind, tmp, a
+    def __init__(self, kind, tmp, a, nginx_lines=""):
+        self.kind, self.tmp, self.a, self.nginx_lines = kind, tmp, a, nginx_lines
         self.proc = None
 
     def start(self):
@@ -64,7 +64,7 @@ class Server:
         elif self.kind == "bare":
             cmd = [os.path.join(self.tmp, "canned_server"), str(self.port)]
         else:
-            cmd = nginx_command(self.tmp, self.port)
+            cmd = nginx_command(self.tmp, self.port, self.nginx_lines)
         self.proc = subprocess.Popen(["taskset", "-c", "0", *cmd], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port, self.proc)
