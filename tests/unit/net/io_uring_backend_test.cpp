@@ -140,8 +140,9 @@ struct Counter final : IoHandler {
 };
 
 // More ready sockets than the completion queue holds: no socket's readiness
-// is lost. (Kernel 6.18 keeps the extra completions on its overflow list; a
-// kernel that ended a multishot poll instead would have it re-armed by reap().)
+// is lost. (The kernel keeps completions that do not fit on its overflow list,
+// and may end the multishot polls they belong to: those are re-armed after
+// the reap.)
 TEST_F(IoUringBackendTest, ACompletionQueueOverflowLosesNoSocket) {
   constexpr int kFds = 6'000;  // the completion queue holds 4,096
   if (!descriptors.allow(kFds + 100)) GTEST_SKIP() << "needs " << kFds + 100 << " descriptors";

@@ -1,0 +1,185 @@
+// The io_uring backend: readiness through multishot poll requests, all queued
+// registrations and cancellations submitted by the one io_uring_enter that also
+// waits (submit-and-wait), so registering a socket costs no syscall of its own.
+//
+// A registration is keyed by fd with a generation in the CQE's user_data
+// (generation << 32 | fd): completions of a cancelled registration that are
+// still in the completion queue are recognised as stale and dropped, so a
+// handler never sees an event of an fd number that was closed and reused.
+//
+// The ring holds a reference to every file it polls: close(fd) alone would not
+// release the socket (no FIN) until the poll is cancelled. So closing() cancels
+// the registration and submits the cancel at once.
+//
+// Receiving: a stream opened on this backend reads through its receiving
+// transport. Its first reads are plain read() calls; once one finds the socket
+// drained, a multishot receive takes over (EPOLLIN leaves the poll's mask), and
+// received bytes wait in the socket's queue (receive_buffers.h) until the owner
+// reads them: no read syscall per request. When the multishot ends (out of
+// buffers, the queue full, the peer's FIN, an error) the owner is told to read,
+// and reads go back to read() until the socket is drained again; never while a
+// receive may still complete, which would reorder bytes.
+//
+// SINGLE_ISSUER and COOP_TASKRUN: completions run in the loop's thread when it
+// enters the kernel, never interrupting it. The ring starts disabled and is
+// enabled by the first wait(): a server builds its loops on one thread and runs
+// each on its own.
+//
+// Threading: the loop's thread only (SINGLE_ISSUER). Private to src/net:
+// makeIoUringBackend() (event_backend.h) is how the rest of the tree gets one.
+#pragma once
+
+#include <liburing.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "receive_buffers.h"
+#include "socket_io.h"
+#include "tether/net/event_backend.h"
+#include "tether/net/stream.h"
+
+namespace tether::net {
+
+class IoUringBackend final : public EventBackend {
+ public:
+  IoUringBackend() : receiver_(*this) {}
+  ~IoUringBackend() override {
+    if (initialised_) io_uring_queue_exit(&ring_);
+  }
+  IoUringBackend(const IoUringBackend&) = delete;
+  IoUringBackend& operator=(const IoUringBackend&) = delete;
+
+  /// 0, or the negative errno of io_uring_queue_init_params (the kernel's refusal).
+  int init();
+
+  const char* name() const noexcept override { return "io_uring"; }
+
+  void add(int fd, std::uint32_t events, IoHandler* handler) override;
+
+  // Callers close the fd right after a remove() too (the acceptor at shutdown):
+  // the same immediate cancel.
+  void remove(int fd) override { closing(fd); }
+  void closing(int fd) noexcept override;
+  int wait(int timeoutMs, std::span<ReadyEvent> out) override;
+  Transport* receiveTransport() noexcept override { return receiving_ ? &receiver_ : nullptr; }
+
+ private:
+  // Small rings: an idle connection costs what its ring pages cost. A full
+  // submission queue is submitted on the spot; a completion queue that
+  // overflows ends multishot polls, which are re-armed after the reap.
+  static constexpr unsigned kSqEntries = 1024;
+  static constexpr unsigned kCqEntries = 4096;
+  static constexpr std::uint64_t kIgnored = ~std::uint64_t{0};  // cancellations' own completions
+  static constexpr std::uint64_t kReceiveTag = 1u << 31;        // in user_data: the fd's receive
+
+  enum class Receive : std::uint8_t {
+    kOff,       // reads are read() calls; a drained socket arms a receive
+    kArmed,     // a multishot receive fills the queue
+    kStopping,  // its cancel is on the way: reads wait for its last completion
+    kPolled,    // read() calls and EPOLLIN in the poll, as on epoll: buffers ran short
+  };
+  // Buffers ran short this many waits ago or less: drained sockets are polled,
+  // not handed to the ring (see pollInput()).
+  static constexpr std::uint64_t kShortageWaits = 1024;
+  // Polls re-armed per wait: a quarter of the completion queue.
+  static constexpr std::size_t kRearmBudget = kCqEntries / 4;
+
+  struct Registration {
+    IoHandler* handler = nullptr;
+    std::uint32_t generation = 0;  // +1 at add() and at cancel(): odd while registered
+    std::uint16_t events = 0;      // the poll's mask (poll bits fit in 16)
+    Receive receive = Receive::kOff;
+    bool inputDropped = false;  // the owner asked for EPOLLIN; the receive took it over
+    ReceiveBuffers::Queue queue;
+    bool live() const noexcept { return generation & 1; }
+    // A receive is armed or ending: reads come from the queue only.
+    bool receiving() const noexcept {
+      return receive == Receive::kArmed || receive == Receive::kStopping;
+    }
+  };
+
+  // The transport every plain stream of this loop reads through: reads from
+  // the socket's queue, or read() while no receive is armed. Writes never come
+  // here (the stream writes itself); they are the plain calls all the same.
+  class Receiver final : public Transport {
+   public:
+    explicit Receiver(IoUringBackend& backend) : backend_(backend) {}
+    IoResult read(Stream& s, char* buf, std::size_t len) override {
+      return backend_.receive(s.fd(), buf, len);
+    }
+    IoResult writev(Stream& s, const iovec* iov, int count) override {
+      return socket_io::writev(s.fd(), iov, count);
+    }
+    IoResult sendFile(Stream& s, int fileFd, std::uint64_t offset, std::size_t len) override {
+      return socket_io::sendFile(s.fd(), fileFd, offset, len);
+    }
+    void shutdownWrite(Stream& s) override { ::shutdown(s.fd(), SHUT_WR); }
+    bool quiet(const Stream& s) noexcept override {
+      // The peek first: bytes it misses were received already, into the queue
+      // or a completion not yet reaped.
+      return socket_io::quiet(s.fd()) && !backend_.hasInput(s.fd());
+    }
+    bool holdsInput(const Stream& s) noexcept override { return backend_.hasInput(s.fd()); }
+    int heldError(const Stream& s) noexcept override {
+      const Registration* reg = backend_.live(s.fd());
+      return reg != nullptr ? backend_.buffers_.error(reg->queue) : 0;
+    }
+
+   private:
+    IoUringBackend& backend_;
+  };
+
+  // Registrations (io_uring_backend.cpp).
+  void grow(std::size_t index);
+  static std::uint64_t key(int fd, std::uint32_t generation) noexcept {
+    return std::uint64_t{generation} << 32 | static_cast<std::uint32_t>(fd);
+  }
+  Registration* live(int fd) noexcept {
+    auto index = static_cast<std::size_t>(fd);
+    if (fd < 0 || index >= regs_.size() || !regs_[index].live()) return nullptr;
+    return &regs_[index];
+  }
+  io_uring_sqe* sqe();
+  void arm(int fd);
+  void updatePoll(int fd, Registration& reg, std::uint16_t events);
+  void cancelRequest(std::uint64_t data);
+  bool cancel(int fd) noexcept;
+
+  // Receiving (io_uring_receive.cpp).
+  IoResult receive(int fd, char* buf, std::size_t len);
+  void pollInput(int fd, Registration& reg);
+  void startReceiving(int fd, Registration& reg);
+  std::uint32_t received(int fd, Registration& reg, const io_uring_cqe& cqe);
+  bool hasInput(int fd) noexcept;
+
+  // Waiting (io_uring_backend.cpp).
+  void enableOnce();
+  int submitAndWait(int timeoutMs);
+  void reap();
+  std::uint32_t completed(int fd, Registration& reg, const io_uring_cqe& cqe, bool isReceive);
+  void rearmSome();
+  int deliver(std::span<ReadyEvent> out);
+
+  io_uring ring_{};
+  bool initialised_ = false;
+  bool enabled_ = false;
+  bool receiving_ = false;
+  std::uint64_t waits_ = kShortageWaits + 1;  // wait() calls; starts clear of a shortage
+  std::uint64_t lastShortage_ = 0;            // waits_ when -ENOBUFS found every buffer offered
+  std::vector<Registration> regs_;            // by fd
+  struct Pending {
+    int fd;
+    std::uint32_t generation;
+    std::uint32_t events;
+  };
+  std::vector<Pending> backlog_;  // reaped, not delivered yet, oldest first
+  std::size_t backlogNext_ = 0;
+  std::vector<Pending> rearm_;  // polls the kernel ended, to arm again (events unused)
+  ReceiveBuffers buffers_;
+  Receiver receiver_;
+};
+
+}  // namespace tether::net
