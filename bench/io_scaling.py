@@ -183,7 +183,7 @@ def main():
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed (scripts/setup.sh test)")
     # wrk -c19000 and the servers need the descriptors: the soft limit up to the hard one.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     if max(conns) + 200 > hard:
         sys.exit(f"--conns: {max(conns)} connections need a descriptor limit above {hard}")
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
