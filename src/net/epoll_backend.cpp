@@ -37,7 +37,7 @@ class EpollBackend final : public EventBackend {
   }
 
   void remove(int fd) override { epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
-  void closing(int) noexcept override {}  // close() removes it from the interest list
+  void closing(int, bool) noexcept override {}  // close() removes it from the interest list
 
   int wait(int timeoutMs, std::span<ReadyEvent> out) override {
     if (native_.size() < out.size()) native_.resize(out.size());

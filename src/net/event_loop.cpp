@@ -91,9 +91,9 @@ void EventLoop::removeFd(int fd, IoHandler* handler) {
   forget(handler);
 }
 
-void EventLoop::closingFd(int fd, IoHandler* handler) noexcept {
+void EventLoop::closingFd(int fd, IoHandler* handler, bool discardOutput) noexcept {
   forget(handler);
-  backend_->closing(fd);
+  backend_->closing(fd, discardOutput);
 }
 
 // O(batch) per close, never per request; every entry of the batch for this

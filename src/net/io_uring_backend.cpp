@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 namespace tether::net {
 namespace {
@@ -29,6 +30,13 @@ constexpr unsigned kFlags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKR
 
 }  // namespace
 
+IoUringBackend::~IoUringBackend() {
+  if (!initialised_) return;
+  // Writes the owners were told are done go out before the ring does.
+  if (enabled_ && !queuedSlots_.empty()) io_uring_submit(&ring_);
+  io_uring_queue_exit(&ring_);
+}
+
 int IoUringBackend::init() {
   io_uring_params params{};
   params.flags = kFlags;
@@ -37,6 +45,10 @@ int IoUringBackend::init() {
   initialised_ = rc == 0;
   // Without buffer rings (kernels before 5.19) the backend only polls.
   if (initialised_) receiving_ = buffers_.setup(&ring_) == 0;
+  // For measuring what the sends save: TETHER_IO_URING_SEND=syscall keeps
+  // every write a send() call, as on epoll.
+  const char* mode = std::getenv("TETHER_IO_URING_SEND");
+  sendsOnRing_ = mode == nullptr || std::string_view(mode) != "syscall";
   return rc;
 }
 
@@ -44,7 +56,10 @@ void IoUringBackend::add(int fd, std::uint32_t events, IoHandler* handler) {
   auto index = static_cast<std::size_t>(fd);
   if (index >= regs_.size()) grow(index);
   Registration& reg = regs_[index];
-  if (reg.live()) cancel(fd);  // an fd closed without closing(): free its file too
+  if (reg.live()) {  // an fd closed without closing(): free its file too
+    orphanSend(fd, true);
+    cancel(fd);
+  }
   reg.handler = handler;
   reg.events = events;
   ++reg.generation;
@@ -57,10 +72,10 @@ void IoUringBackend::add(int fd, std::uint32_t events, IoHandler* handler) {
 // taking connections into a queue that its release then resets (a handover
 // to a --share-port successor lost 4 in the test). Before the first wait the
 // ring cannot submit; nothing runs then, and the next wait releases it.
-void IoUringBackend::closing(int fd) noexcept {
+void IoUringBackend::closing(int fd, bool discardOutput) noexcept {
+  orphanSend(fd, discardOutput);
   if (!cancel(fd) || !enabled_) return;
-  int rc = io_uring_submit(&ring_);
-  if (rc < 0) fatal("io_uring_submit", -rc);
+  submitNow();
 }
 
 int IoUringBackend::wait(int timeoutMs, std::span<ReadyEvent> out) {
@@ -75,6 +90,7 @@ int IoUringBackend::wait(int timeoutMs, std::span<ReadyEvent> out) {
   }
   reap();
   rearmSome();
+  cancelStaleOrphans();
   return deliver(out);
 }
 
@@ -94,11 +110,16 @@ io_uring_sqe* IoUringBackend::sqe() {
   if (s != nullptr) return s;
   // The queue is full: hand it to the kernel now (only possible once enabled).
   if (!enabled_) fatal("io_uring submission queue full before the loop ran", ENOSPC);
-  int rc = io_uring_submit(&ring_);
-  if (rc < 0) fatal("io_uring_submit", -rc);
+  submitNow();
   s = io_uring_get_sqe(&ring_);
   if (s == nullptr) fatal("io_uring_get_sqe", EBUSY);
   return s;
+}
+
+void IoUringBackend::submitNow() {
+  int rc = io_uring_submit(&ring_);
+  if (rc < 0) fatal("io_uring_submit", -rc);
+  submitted();
 }
 
 void IoUringBackend::arm(int fd) {
@@ -156,9 +177,15 @@ void IoUringBackend::enableOnce() {
 
 int IoUringBackend::submitAndWait(int timeoutMs) {
   io_uring_cqe* first = nullptr;
-  if (timeoutMs < 0) return io_uring_submit_and_wait(&ring_, 1);
-  __kernel_timespec ts{timeoutMs / 1000, static_cast<long long>(timeoutMs % 1000) * 1000000};
-  return io_uring_submit_and_wait_timeout(&ring_, &first, 1, &ts, nullptr);
+  int rc;
+  if (timeoutMs < 0) {
+    rc = io_uring_submit_and_wait(&ring_, 1);
+  } else {
+    __kernel_timespec ts{timeoutMs / 1000, static_cast<long long>(timeoutMs % 1000) * 1000000};
+    rc = io_uring_submit_and_wait_timeout(&ring_, &first, 1, &ts, nullptr);
+  }
+  submitted();
+  return rc;
 }
 
 // Every completion is taken out of the completion queue at each wait, even
@@ -176,6 +203,10 @@ void IoUringBackend::reap() {
     ++seen;
     std::uint64_t data = io_uring_cqe_get_data64(cqe);
     if (data == kIgnored) continue;  // a cancel or update that found nothing to do
+    if (data & kSendTag) {
+      sent(*cqe);
+      continue;
+    }
     auto fd = static_cast<int>(data & (kReceiveTag - 1));
     auto index = static_cast<std::size_t>(fd);
     auto generation = static_cast<std::uint32_t>(data >> 32);

@@ -20,6 +20,11 @@
 // and reads go back to read() until the socket is drained again; never while a
 // receive may still complete, which would reorder bytes.
 //
+// Sending (io_uring_send.cpp): a write of a plain stream up to kMaxSendBytes
+// is copied into a send slot and becomes an IORING_OP_SEND submitted by the
+// iteration's one io_uring_enter: kDone at once, no send syscall. Its bytes go
+// out before anything the owner does next on the socket (see send()).
+//
 // SINGLE_ISSUER and COOP_TASKRUN: completions run in the loop's thread when it
 // enters the kernel, never interrupting it. The ring starts disabled and is
 // enabled by the first wait(): a server builds its loops on one thread and runs
@@ -34,6 +39,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "receive_buffers.h"
@@ -46,9 +52,7 @@ namespace tether::net {
 class IoUringBackend final : public EventBackend {
  public:
   IoUringBackend() : receiver_(*this) {}
-  ~IoUringBackend() override {
-    if (initialised_) io_uring_queue_exit(&ring_);
-  }
+  ~IoUringBackend() override;
   IoUringBackend(const IoUringBackend&) = delete;
   IoUringBackend& operator=(const IoUringBackend&) = delete;
 
@@ -61,10 +65,14 @@ class IoUringBackend final : public EventBackend {
 
   // Callers close the fd right after a remove() too (the acceptor at shutdown):
   // the same immediate cancel.
-  void remove(int fd) override { closing(fd); }
-  void closing(int fd) noexcept override;
+  void remove(int fd) override { closing(fd, false); }
+  void closing(int fd, bool discardOutput) noexcept override;
   int wait(int timeoutMs, std::span<ReadyEvent> out) override;
   Transport* receiveTransport() noexcept override { return receiving_ ? &receiver_ : nullptr; }
+
+  /// How long a send may outlive its socket's close (a peer that stopped
+  /// reading) before it is cancelled. Tests shorten it.
+  void setOrphanSendLimit(std::int64_t ms) noexcept { orphanLimitMs_ = ms; }
 
  private:
   // Small rings: an idle connection costs what its ring pages cost. A full
@@ -74,6 +82,7 @@ class IoUringBackend final : public EventBackend {
   static constexpr unsigned kCqEntries = 4096;
   static constexpr std::uint64_t kIgnored = ~std::uint64_t{0};  // cancellations' own completions
   static constexpr std::uint64_t kReceiveTag = 1u << 31;        // in user_data: the fd's receive
+  static constexpr std::uint64_t kSendTag = 1u << 30;  // in user_data: a send slot, not an fd
 
   enum class Receive : std::uint8_t {
     kOff,       // reads are read() calls; a drained socket arms a receive
@@ -101,9 +110,26 @@ class IoUringBackend final : public EventBackend {
     }
   };
 
-  // The transport every plain stream of this loop reads through: reads from
-  // the socket's queue, or read() while no receive is armed. Writes never come
-  // here (the stream writes itself); they are the plain calls all the same.
+  // A write's bytes between the owner and the kernel. One per socket at most;
+  // slots and their buffers are reused, so a busy loop allocates nothing.
+  struct SendSlot {
+    std::string bytes;               // the copy; capacity kept for the next use
+    std::size_t sent = 0;            // bytes the kernel has taken
+    int fd = -1;                     // -1: the owner closed the socket (orphaned)
+    std::uint32_t generation = 0;    // the fd's registration when taken
+    std::uint32_t serial = 0;        // +1 per use, in user_data
+    io_uring_sqe* queued = nullptr;  // its SQE until submitted: writes append there
+    bool ownerWaiting = false;       // a write was refused meanwhile: EPOLLOUT when done
+    bool shutdownAfter = false;      // shutdownWrite() came meanwhile
+    bool cancelled = false;
+    std::int64_t orphanedAt = 0;  // ms, CLOCK_MONOTONIC_COARSE
+  };
+  static constexpr std::size_t kMaxSendBytes = 16 * 1024;  // larger writes: send() as on epoll
+  static constexpr std::size_t kMaxSlots = 0xffff;         // sendOf_ holds index + 1
+
+  // The transport every plain stream of this loop goes through: reads from
+  // the socket's queue (or read() while no receive is armed), writes into a
+  // send slot (or the plain calls when one cannot be used).
   class Receiver final : public Transport {
    public:
     explicit Receiver(IoUringBackend& backend) : backend_(backend) {}
@@ -111,12 +137,12 @@ class IoUringBackend final : public EventBackend {
       return backend_.receive(s.fd(), buf, len);
     }
     IoResult writev(Stream& s, const iovec* iov, int count) override {
-      return socket_io::writev(s.fd(), iov, count);
+      return backend_.send(s.fd(), iov, count);
     }
     IoResult sendFile(Stream& s, int fileFd, std::uint64_t offset, std::size_t len) override {
-      return socket_io::sendFile(s.fd(), fileFd, offset, len);
+      return backend_.sendFile(s.fd(), fileFd, offset, len);
     }
-    void shutdownWrite(Stream& s) override { ::shutdown(s.fd(), SHUT_WR); }
+    void shutdownWrite(Stream& s) override { backend_.shutdownWrite(s.fd()); }
     bool quiet(const Stream& s) noexcept override {
       // The peek first: bytes it misses were received already, into the queue
       // or a completion not yet reaped.
@@ -155,8 +181,21 @@ class IoUringBackend final : public EventBackend {
   std::uint32_t received(int fd, Registration& reg, const io_uring_cqe& cqe);
   bool hasInput(int fd) noexcept;
 
+  // Sending (io_uring_send.cpp).
+  IoResult send(int fd, const iovec* iov, int count);
+  IoResult sendFile(int fd, int fileFd, std::uint64_t offset, std::size_t len);
+  void shutdownWrite(int fd);
+  SendSlot* sendingOn(int fd) noexcept;
+  bool takeSlot(int fd, std::uint32_t generation, std::size_t size);
+  void submitSend(std::uint32_t index);
+  void orphanSend(int fd, bool discard) noexcept;
+  void sent(const io_uring_cqe& cqe);
+  void cancelStaleOrphans();
+  void submitted() noexcept;
+
   // Waiting (io_uring_backend.cpp).
   void enableOnce();
+  void submitNow();
   int submitAndWait(int timeoutMs);
   void reap();
   std::uint32_t completed(int fd, Registration& reg, const io_uring_cqe& cqe, bool isReceive);
@@ -167,6 +206,7 @@ class IoUringBackend final : public EventBackend {
   bool initialised_ = false;
   bool enabled_ = false;
   bool receiving_ = false;
+  bool sendsOnRing_ = true;
   std::uint64_t waits_ = kShortageWaits + 1;  // wait() calls; starts clear of a shortage
   std::uint64_t lastShortage_ = 0;            // waits_ when -ENOBUFS found every buffer offered
   std::vector<Registration> regs_;            // by fd
@@ -179,6 +219,12 @@ class IoUringBackend final : public EventBackend {
   std::size_t backlogNext_ = 0;
   std::vector<Pending> rearm_;  // polls the kernel ended, to arm again (events unused)
   ReceiveBuffers buffers_;
+  std::vector<SendSlot> slots_;
+  std::vector<std::uint32_t> freeSlots_;
+  std::vector<std::uint32_t> queuedSlots_;  // slots whose SQE is not submitted yet
+  std::vector<std::uint16_t> sendOf_;       // by fd: slot index + 1, 0 when none
+  std::size_t orphans_ = 0;                 // slots whose socket was closed, not finished
+  std::int64_t orphanLimitMs_ = 60'000;
   Receiver receiver_;
 };
 

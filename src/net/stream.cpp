@@ -52,7 +52,7 @@ void Stream::adopt(int fd) noexcept {
 
 void Stream::close(EventLoop& loop, IoHandler* handler, bool reset) noexcept {
   if (fd_ < 0) return;
-  loop.closingFd(fd_, handler);
+  loop.closingFd(fd_, handler, reset);
   if (reset) setLingerReset(fd_);
   ::close(fd_);
   fd_ = -1;
@@ -102,7 +102,7 @@ IoResult Stream::drain(char* scratch, std::size_t len) {
 IoResult Stream::writeAll(std::string_view data, std::size_t* sent) {
   while (*sent < data.size()) {
     IoResult r;
-    if (Transport* t = ownTransport()) {
+    if (Transport* t = writer()) {
       iovec iov{const_cast<char*>(data.data() + *sent), data.size() - *sent};
       r = t->writev(*this, &iov, 1);
     } else {
@@ -115,12 +115,12 @@ IoResult Stream::writeAll(std::string_view data, std::size_t* sent) {
 }
 
 IoResult Stream::writev(const iovec* iov, int count) {
-  Transport* t = ownTransport();
+  Transport* t = writer();
   return wrote(t ? t->writev(*this, iov, count) : socket_io::writev(fd_, iov, count));
 }
 
 IoResult Stream::sendFile(int fileFd, std::uint64_t offset, std::size_t len) {
-  Transport* t = ownTransport();
+  Transport* t = writer();
   return wrote(t ? t->sendFile(*this, fileFd, offset, len)
                  : socket_io::sendFile(fd_, fileFd, offset, len));
 }
@@ -137,7 +137,7 @@ IoResult Stream::wrote(IoResult r) noexcept {
 }
 
 void Stream::shutdownWrite() {
-  if (Transport* t = ownTransport()) return t->shutdownWrite(*this);
+  if (Transport* t = writer()) return t->shutdownWrite(*this);
   ::shutdown(fd_, SHUT_WR);
 }
 

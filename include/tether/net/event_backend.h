@@ -40,8 +40,9 @@ class EventBackend {
   virtual void remove(int fd) = 0;
   /// `fd` is about to be closed. epoll: nothing (closing unregisters it);
   /// io_uring: the registration holds the file, so it is cancelled (without
-  /// that, close() would not release the socket: no FIN). Costs no syscall.
-  virtual void closing(int fd) noexcept = 0;
+  /// that, close() would not release the socket: no FIN), and a write it
+  /// took still goes out before the FIN, unless `discardOutput` (a reset).
+  virtual void closing(int fd, bool discardOutput) noexcept = 0;
   /// Waits at most `timeoutMs` (-1: until something happens, 0: not at all)
   /// and stores up to out.size() events. Returns how many (0 on EINTR).
   virtual int wait(int timeoutMs, std::span<ReadyEvent> out) = 0;

@@ -70,7 +70,9 @@ class EventLoop {
   /// `fd` of `handler` is about to be closed by the caller: drops the events
   /// already fetched for `handler` (forget()) and lets the backend let go of
   /// the file. Stream::close() calls it; every registered fd closes through it.
-  void closingFd(int fd, IoHandler* handler) noexcept;
+  /// `discardOutput`: the caller resets the connection; bytes a backend still
+  /// holds for it (io_uring's sends) need not go out.
+  void closingFd(int fd, IoHandler* handler, bool discardOutput = false) noexcept;
   /// Drops the events already fetched in this iteration for `handler`: a
   /// handler (or the object reusing it) never sees an event of a socket it closed.
   void forget(IoHandler* handler) noexcept;

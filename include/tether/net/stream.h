@@ -11,9 +11,12 @@
 // Transport seam: plain TCP is the built-in path (direct syscalls, no virtual
 // call). A Transport (TLS) installed with setTransport() takes every
 // operation instead: one virtual call per syscall-sized operation, none per byte.
-// A loop whose backend receives by itself (io_uring: multishot receive into
-// buffers of its own) gives open() its receiving transport, which takes the
-// reads only; setTransport() before the first read replaces it.
+// A loop whose backend does the I/O itself (io_uring: multishot receive into
+// buffers of its own, sends as submissions) gives open() its transport, which
+// takes every operation; setTransport() before the first read replaces it.
+// With it, a write's kDone means the loop holds the bytes and hands them to
+// the kernel at its next wait, before any later write, sendfile, FIN or close
+// of this stream; a failed send shows up as the next read's or write's error.
 //
 // Threading: loop-thread only. Ownership: the stream owns its fd from open()
 // (or adopt()) to close(); the Transport is owned by the caller.
@@ -146,6 +149,12 @@ class Stream {
     transport_ = t;
     flags_ &= ~kLoopTransport;
   }
+  /// Writes become syscalls even on a loop that sends by itself (io_uring):
+  /// kDone then means the kernel took the bytes. For the client pool, whose
+  /// retry rule resends a request that is not idempotent only when the kernel
+  /// provably took none of it. Call after open().
+  void sendDirectly() noexcept { flags_ |= kDirectWrites; }
+
   /// The owner's transport; nullptr for plain TCP (the loop's receiving
   /// transport is not the owner's).
   Transport* transport() const noexcept { return ownTransport(); }
@@ -171,12 +180,16 @@ class Stream {
     kWriteReady = 2,
     kRdHup = 4,
     kEofSeen = 8,
-    kLoopTransport = 16,  // transport_ is the loop's receiving transport: reads only
+    kLoopTransport = 16,  // transport_ is the loop's (io_uring), not the owner's
+    kDirectWrites = 32,   // sendDirectly(): writes skip the loop's transport
   };
 
   IoResult wrote(IoResult r) noexcept;
   Transport* ownTransport() const noexcept {
     return (flags_ & kLoopTransport) ? nullptr : transport_;
+  }
+  Transport* writer() const noexcept {
+    return (flags_ & kDirectWrites) ? ownTransport() : transport_;
   }
 
   Transport* transport_ = nullptr;

@@ -33,6 +33,8 @@ bool ClientConnection::connect(const net::SocketAddress& addr,
   if (fd < 0) return false;
   state_ = State::kConnecting;
   stream_.open(pool_.loop(), fd, this, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+  // decideRetry() needs to know whether the kernel took a request byte.
+  stream_.sendDirectly();
   if (net::TlsOrigin* origin = pool_.tls()) {
     tls_ = origin->start(fd);  // the handshake runs inside the first write
     stream_.setTransport(tls_.get());

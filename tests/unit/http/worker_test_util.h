@@ -67,6 +67,8 @@ class WorkerHarness : public ::testing::Test {
   }
   /// What the client can read now; sets closedSeen at the server's close.
   std::string receive() {
+    // On io_uring the server's writes reach the socket at the loop's next wait.
+    worker.loop().runOnce(0);
     std::string out;
     char buf[65536];
     ssize_t n;

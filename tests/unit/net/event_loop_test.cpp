@@ -173,7 +173,7 @@ struct ScriptedBackend final : EventBackend {
   const char* name() const noexcept override { return "scripted"; }
   void add(int fd, std::uint32_t, IoHandler*) override { added.push_back(fd); }
   void remove(int fd) override { removed.push_back(fd); }
-  void closing(int fd) noexcept override { removed.push_back(fd); }
+  void closing(int fd, bool) noexcept override { removed.push_back(fd); }
   int wait(int timeoutMs, std::span<ReadyEvent> out) override {
     waits.push_back(timeoutMs);
     std::size_t n = std::min(next.size(), out.size());

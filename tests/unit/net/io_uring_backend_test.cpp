@@ -59,7 +59,7 @@ TEST_F(IoUringBackendTest, ACompletionOfAClosedFdNeverReachesTheFdsNextOwner) {
   ASSERT_EQ(got.size(), 1u);
   IoHandler* left = got[0].handler == &first ? static_cast<IoHandler*>(&second) : &first;
   int leftFd = (left == &first ? keepA : keepB).release();
-  backend->closing(leftFd);
+  backend->closing(leftFd, false);
   ::close(leftFd);
   int reused = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);  // the lowest free number
   ASSERT_EQ(reused, leftFd);
@@ -88,7 +88,7 @@ TEST_F(IoUringBackendTest, CloseWinsOverAWakeUpStillPendingInTheKernel) {
   });
   while (!written) {
   }  // spin: no syscall here, so the wake-up's work stays pending in this thread
-  backend->closing(a);
+  backend->closing(a, false);
   ::close(a);
   writer.join();
   char byte;
@@ -129,7 +129,7 @@ TEST_F(IoUringBackendTest, MoreRegistrationsThanTheSubmissionQueueHoldsAllArrive
   std::size_t events = first;
   for (int round = 0; round < 100 && events < kFds; ++round) events += wait(1'024).size();
   EXPECT_EQ(events, static_cast<std::size_t>(kFds));
-  for (Fd& f : fds) backend->closing(f.fd);
+  for (Fd& f : fds) backend->closing(f.fd, false);
   fds.clear();
   wait(1, 0);
 }
@@ -171,7 +171,7 @@ TEST_F(IoUringBackendTest, ACompletionQueueOverflowLosesNoSocket) {
     if (round >= 50) late += n;
   }
   EXPECT_EQ(late, 0u) << "the completion queue never drained";
-  for (Fd& f : fds) backend->closing(f.fd);
+  for (Fd& f : fds) backend->closing(f.fd, false);
   fds.clear();
   wait(1, 0);
 }
@@ -205,7 +205,7 @@ TEST_F(IoUringBackendTest, OverflowedPollsOfWritableSocketsSettle) {
   }
   EXPECT_EQ(seen, kPairs) << "a socket's input was never reported";
   EXPECT_EQ(late, 0u) << "still events after 250 waits with nothing new: a re-arm loop";
-  for (Fd& f : ends) backend->closing(f.fd);
+  for (Fd& f : ends) backend->closing(f.fd, false);
   ends.clear();
   wait(1, 0);
 }
