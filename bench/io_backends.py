@@ -3,12 +3,15 @@
 interleaved run.
 
 Usage: bench/io_backends.py [--reps N] [--duration S] [--idle N] [--idle-window S]
-                            [--tests cpu,pipe,lat1,lat8,idle] [--tether BIN]
+                            [--tests cpu,pipe,lat1,lat8,idle] [--servers LIST]
+                            [--tether BIN]
 
 Servers, each one worker pinned to CPU 0 (taskset), every client on CPU 1:
   epoll     tether serve --io-backend epoll   --workers 1 --keepalive-timeout 650s
             --keepalive-requests 0
   io_uring  the same with --io-backend io_uring
+  uring_sys io_uring with TETHER_IO_URING_SEND=syscall: every write a send() call
+            as on epoll, to measure what sends as submissions save
   bare      bench/keepalive/canned_server.cpp (built here with g++ -O2): epoll,
             parses nothing, answers each request with a fixed 13-byte response; the
             floor of any epoll design (not in the latency and idle tests)
@@ -44,10 +47,11 @@ from procstat import (  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-KINDS = ("epoll", "io_uring", "bare", "nginx")
+KINDS = ("epoll", "io_uring", "uring_sys", "bare", "nginx")
 TESTS = ("cpu", "pipe", "lat1", "lat8", "idle")
-SERVERS_OF = {"cpu": KINDS, "pipe": KINDS, "lat1": ("epoll", "io_uring", "nginx"),
-              "lat8": ("epoll", "io_uring", "nginx"), "idle": ("epoll", "io_uring", "nginx")}
+SERVERS_OF = {"cpu": KINDS, "pipe": KINDS, "lat1": ("epoll", "io_uring", "uring_sys", "nginx"),
+              "lat8": ("epoll", "io_uring", "uring_sys", "nginx"),
+              "idle": ("epoll", "io_uring", "nginx")}
 
 
 class Server:
@@ -57,8 +61,12 @@ class Server:
 
     def start(self):
         self.port = free_port()
-        if self.kind in ("epoll", "io_uring"):
-            cmd = [self.a.tether, "serve", "--io-backend", self.kind, "--workers", "1",
+        env = dict(os.environ)
+        if self.kind in ("epoll", "io_uring", "uring_sys"):
+            if self.kind == "uring_sys":
+                env["TETHER_IO_URING_SEND"] = "syscall"
+            backend = "epoll" if self.kind == "epoll" else "io_uring"
+            cmd = [self.a.tether, "serve", "--io-backend", backend, "--workers", "1",
                    "--listen", f"127.0.0.1:{self.port}", "--keepalive-timeout", "650s",
                    "--keepalive-requests", "0"]
         elif self.kind == "bare":
@@ -66,7 +74,8 @@ class Server:
         else:
             cmd = nginx_command(self.tmp, self.port, self.nginx_lines)
         self.proc = subprocess.Popen(["taskset", "-c", "0", *cmd], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     env=env)
         wait_port(self.port, self.proc)
         return self
 
@@ -160,11 +169,15 @@ def main():
     p.add_argument("--idle", type=int, default=10000)
     p.add_argument("--idle-window", type=int, default=10)
     p.add_argument("--tests", default=",".join(TESTS))
+    p.add_argument("--servers", default=",".join(KINDS), help="a subset of the servers")
     p.add_argument("--tether", default=os.path.join(ROOT, "build/release/apps/tether/tether"))
     a = p.parse_args()
     tests = [t for t in a.tests.split(",") if t]
     if any(t not in TESTS for t in tests):
         sys.exit(f"--tests: choose from {','.join(TESTS)}")
+    servers = [k for k in a.servers.split(",") if k]
+    if "io_uring" not in servers or any(k not in KINDS for k in servers):
+        sys.exit(f"--servers: io_uring and any of {','.join(KINDS)}")
     for tool in ("nginx", "wrk", "taskset", "g++"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed (scripts/setup.sh test)")
@@ -175,7 +188,7 @@ def main():
         build_helpers(tmp)
         for rep in range(a.reps):
             for test in tests:
-                kinds = SERVERS_OF[test]
+                kinds = [k for k in SERVERS_OF[test] if k in servers]
                 for kind in kinds[rep % len(kinds):] + kinds[:rep % len(kinds)]:
                     server = Server(kind, tmp, a).start()
                     try:
