@@ -39,7 +39,6 @@
 
 #include <cstdint>
 #include <span>
-#include <string>
 #include <vector>
 
 #include "receive_buffers.h"
@@ -113,7 +112,10 @@ class IoUringBackend final : public EventBackend {
   // A write's bytes between the owner and the kernel. One per socket at most;
   // slots and their buffers are reused, so a busy loop allocates nothing.
   struct SendSlot {
-    std::string bytes;               // the copy; capacity kept for the next use
+    // The copy; capacity kept for the next use. A vector, not a string: a
+    // short string lives inside the slot (SSO) and would move when slots_
+    // grows, under an SQE that points at it (pings went out as garbage).
+    std::vector<char> bytes;
     std::size_t sent = 0;            // bytes the kernel has taken
     int fd = -1;                     // -1: the owner closed the socket (orphaned)
     std::uint32_t generation = 0;    // the fd's registration when taken

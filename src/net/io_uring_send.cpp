@@ -44,9 +44,11 @@ std::size_t totalBytes(const iovec* iov, int count) noexcept {
   return n;
 }
 
-void append(std::string& to, const iovec* iov, int count) {
-  for (int i = 0; i < count; ++i)
-    to.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+void append(std::vector<char>& to, const iovec* iov, int count) {
+  for (int i = 0; i < count; ++i) {
+    const char* p = static_cast<const char*>(iov[i].iov_base);
+    to.insert(to.end(), p, p + iov[i].iov_len);
+  }
 }
 
 }  // namespace
