@@ -57,7 +57,7 @@ void IoUringBackend::add(int fd, std::uint32_t events, IoHandler* handler) {
   if (index >= regs_.size()) grow(index);
   Registration& reg = regs_[index];
   if (reg.live()) {  // an fd closed without closing(): free its file too
-    orphanSend(fd, true);
+    orphanSend(fd, true, /*reused=*/true);
     cancel(fd);
   }
   reg.handler = handler;

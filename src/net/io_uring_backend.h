@@ -128,6 +128,7 @@ class IoUringBackend final : public EventBackend {
   };
   static constexpr std::size_t kMaxSendBytes = 16 * 1024;  // larger writes: send() as on epoll
   static constexpr std::size_t kMaxSlots = 0xffff;         // sendOf_ holds index + 1
+  static constexpr std::uint32_t kNoSlot = ~std::uint32_t{0};
 
   // The transport every plain stream of this loop goes through: reads from
   // the socket's queue (or read() while no receive is armed), writes into a
@@ -188,9 +189,9 @@ class IoUringBackend final : public EventBackend {
   IoResult sendFile(int fd, int fileFd, std::uint64_t offset, std::size_t len);
   void shutdownWrite(int fd);
   SendSlot* sendingOn(int fd) noexcept;
-  bool takeSlot(int fd, std::uint32_t generation, std::size_t size);
+  std::uint32_t takeSlot(int fd, const Registration& reg, std::size_t size);
   void submitSend(std::uint32_t index);
-  void orphanSend(int fd, bool discard) noexcept;
+  void orphanSend(int fd, bool discard, bool reused = false) noexcept;
   void sent(const io_uring_cqe& cqe);
   void cancelStaleOrphans();
   void submitted() noexcept;

@@ -72,15 +72,14 @@ IoResult IoUringBackend::send(int fd, const iovec* iov, int count) {
       return {Kind::kBlocked};
     }
     append(slot->bytes, iov, count);  // may move: the SQE is pointed at it again
-    slot->queued->addr = reinterpret_cast<std::uintptr_t>(slot->bytes.data());
-    slot->queued->len = static_cast<std::uint32_t>(slot->bytes.size());
+    slot->queued->addr = reinterpret_cast<std::uintptr_t>(slot->bytes.data() + slot->sent);
+    slot->queued->len = static_cast<std::uint32_t>(slot->bytes.size() - slot->sent);
     return {Kind::kDone, size};
   }
-  if (size == 0 || size > kMaxSendBytes || !takeSlot(fd, reg->generation, size)) {
-    return socket_io::writev(fd, iov, count);
-  }
-  append(slots_[sendOf_[static_cast<std::size_t>(fd)] - 1u].bytes, iov, count);
-  submitSend(sendOf_[static_cast<std::size_t>(fd)] - 1u);
+  std::uint32_t index = size == 0 || size > kMaxSendBytes ? kNoSlot : takeSlot(fd, *reg, size);
+  if (index == kNoSlot) return socket_io::writev(fd, iov, count);
+  append(slots_[index].bytes, iov, count);
+  submitSend(index);
   return {Kind::kDone, size};
 }
 
@@ -105,9 +104,10 @@ void IoUringBackend::shutdownWrite(int fd) {
   slot->queued = nullptr;  // nothing may be appended after the FIN
 }
 
-bool IoUringBackend::takeSlot(int fd, std::uint32_t generation, std::size_t size) {
+// A free slot for `fd`'s write of `size` bytes; kNoSlot when all are in use.
+std::uint32_t IoUringBackend::takeSlot(int fd, const Registration& reg, std::size_t size) {
   if (freeSlots_.empty()) {
-    if (slots_.size() >= kMaxSlots) return false;
+    if (slots_.size() >= kMaxSlots) return kNoSlot;
     slots_.emplace_back();
     freeSlots_.push_back(static_cast<std::uint32_t>(slots_.size() - 1));
   }
@@ -118,9 +118,9 @@ bool IoUringBackend::takeSlot(int fd, std::uint32_t generation, std::size_t size
   SendSlot& s = slots_[slot];
   s.bytes.reserve(size);
   s.fd = fd;
-  s.generation = generation;
+  s.generation = reg.generation;
   sendOf_[index] = static_cast<std::uint16_t>(slot + 1);
-  return true;
+  return slot;
 }
 
 // The send of a slot's unsent bytes, submitted with the next io_uring_enter.
@@ -141,13 +141,23 @@ void IoUringBackend::submitted() noexcept {
 }
 
 // `fd` is closing: its slot goes on without it (closing() submits it next).
-void IoUringBackend::orphanSend(int fd, bool discard) noexcept {
+// `reused`: the fd was closed without closingFd() and its number is being
+// registered again; a send not submitted yet would go to the new socket, so
+// it becomes a no-op.
+void IoUringBackend::orphanSend(int fd, bool discard, bool reused) noexcept {
   SendSlot* slot = sendingOn(fd);
   if (slot == nullptr) return;
   sendOf_[static_cast<std::size_t>(fd)] = 0;
   slot->fd = -1;
   slot->orphanedAt = coarseMillis();
   ++orphans_;
+  if (reused && slot->queued != nullptr) {
+    std::uint64_t data = slot->queued->user_data;  // kept: its completion frees the slot
+    io_uring_prep_nop(slot->queued);
+    io_uring_sqe_set_data64(slot->queued, data);
+    slot->queued = nullptr;
+    return;
+  }
   if (!discard) return;
   // After the send's own SQE: it is tried once, then cancelled if still waiting.
   auto index = static_cast<std::uint32_t>(slot - slots_.data());

@@ -334,6 +334,30 @@ TEST_F(IoUringSendTest, AResetDiscardsASendThatWaits) {
   EXPECT_LT(got.size(), sent) << "the reset waited for the send";
 }
 
+// An fd closed behind the loop's back (no closingFd()) whose number a new
+// socket gets before the loop submits: the old socket's queued send must not
+// go to the new one.
+TEST_F(IoUringSendTest, AQueuedSendNeverReachesTheNextSocketWithItsNumber) {
+  openSmallPair();
+  std::size_t sent = 0;
+  ASSERT_TRUE(w.stream.writeAll("stale", &sent).done());
+  int old = w.stream.fd();
+  ::close(old);
+  auto [c, d] = testing::smallSocketPair();
+  Fd newPeer(d);
+  if (c != old) {
+    ::close(c);
+    GTEST_SKIP() << "the kernel gave the new socket another number";
+  }
+  w.stream.adopt(-1);  // the number is the new socket's now
+  Writer next;
+  next.stream.open(*loop, c, &next, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+  loop->runOnce(0);
+  loop->runOnce(0);
+  EXPECT_EQ(readNow(newPeer.fd), "") << "the old socket's bytes went to the new one";
+  next.stream.close(*loop, &next);
+}
+
 // A send the kernel refuses is the owner's next error, on read and write.
 TEST_F(IoUringSendTest, AFailedSendIsTheOwnersNextError) {
   openTcpPair();
