@@ -228,6 +228,8 @@ class IoUringBackend final : public EventBackend {
   std::vector<std::uint16_t> sendOf_;       // by fd: slot index + 1, 0 when none
   std::size_t orphans_ = 0;                 // slots whose socket was closed, not finished
   std::int64_t orphanLimitMs_ = 60'000;
+  std::int64_t nextOrphanScan_ = 0;  // ms, CLOCK_MONOTONIC_COARSE
+  static constexpr std::int64_t kOrphanScanMs = 1'000;
   Receiver receiver_;
 };
 

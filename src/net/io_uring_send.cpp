@@ -204,9 +204,13 @@ void IoUringBackend::sent(const io_uring_cqe& cqe) {
 }
 
 // Orphaned sends still running past the limit: the peer stopped reading.
+// The slot table is scanned at most once a second (a limit of a minute needs
+// no finer grain), not at every wait while an orphan is in flight.
 void IoUringBackend::cancelStaleOrphans() {
   if (orphans_ == 0) return;
   std::int64_t now = coarseMillis();
+  if (now < nextOrphanScan_) return;
+  nextOrphanScan_ = now + kOrphanScanMs;
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     SendSlot& s = slots_[i];
     if (s.fd >= 0 || s.cancelled || s.bytes.empty() || now - s.orphanedAt < orphanLimitMs_) {
