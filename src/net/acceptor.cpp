@@ -16,14 +16,15 @@ Acceptor::Acceptor(EventLoop& loop, int listenFd, Owner& owner, bool noDelay)
 
 void Acceptor::acceptPending() {
   while (fd_ >= 0) {
-    int fd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = loop_.accept(fd_);  // io_uring: often taken by the ring already
     if (fd >= 0) {
       if (noDelay_) setNoDelay(fd);
       owner_.onAccepted(fd);
       continue;
     }
-    if (errno == EINTR || errno == ECONNABORTED) continue;
-    if (errno == EMFILE || errno == ENFILE) {
+    int err = -fd;
+    if (err == EINTR || err == ECONNABORTED) continue;
+    if (err == EMFILE || err == ENFILE) {
       if (owner_.onOutOfDescriptors()) continue;
       loop_.cancel(retry_);
       retry_ = loop_.runAfter(kRetryDelay, [this] { acceptPending(); });

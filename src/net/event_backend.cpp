@@ -1,7 +1,16 @@
 // Choosing an event backend: names, parsing and the auto rule.
 #include "tether/net/event_backend.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 namespace tether::net {
+
+int EventBackend::accept(int listenFd) noexcept {
+  int fd = ::accept4(listenFd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  return fd >= 0 ? fd : -errno;
+}
 
 const char* ioBackendName(IoBackend b) noexcept {
   switch (b) {

@@ -6,6 +6,7 @@
 
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -28,6 +29,11 @@ constexpr unsigned kFlags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKR
   std::abort();
 }
 
+bool syscallsAskedFor(const char* variable) {
+  const char* mode = std::getenv(variable);
+  return mode != nullptr && std::string_view(mode) == "syscall";
+}
+
 }  // namespace
 
 IoUringBackend::~IoUringBackend() {
@@ -35,6 +41,9 @@ IoUringBackend::~IoUringBackend() {
   // Writes the owners were told are done go out before the ring does.
   if (enabled_ && !queuedSlots_.empty()) io_uring_submit(&ring_);
   io_uring_queue_exit(&ring_);
+  for (Listener& l : listeners_) {
+    for (int fd : l.ready) ::close(fd);
+  }
 }
 
 int IoUringBackend::init() {
@@ -45,10 +54,11 @@ int IoUringBackend::init() {
   initialised_ = rc == 0;
   // Without buffer rings (kernels before 5.19) the backend only polls.
   if (initialised_) receiving_ = buffers_.setup(&ring_) == 0;
-  // For measuring what the sends save: TETHER_IO_URING_SEND=syscall keeps
-  // every write a send() call, as on epoll.
-  const char* mode = std::getenv("TETHER_IO_URING_SEND");
-  sendsOnRing_ = mode == nullptr || std::string_view(mode) != "syscall";
+  // For measuring what the ring saves: TETHER_IO_URING_SEND=syscall keeps
+  // every write a send() call, TETHER_IO_URING_ACCEPT=syscall every accept
+  // an accept4() call, as on epoll.
+  sendsOnRing_ = !syscallsAskedFor("TETHER_IO_URING_SEND");
+  acceptsOnRing_ = !syscallsAskedFor("TETHER_IO_URING_ACCEPT");
   return rc;
 }
 
@@ -60,6 +70,7 @@ void IoUringBackend::add(int fd, std::uint32_t events, IoHandler* handler) {
     orphanSend(fd, true, /*reused=*/true);
     cancel(fd);
   }
+  if (!listeners_.empty()) dropClosedListeners(fd);  // a listener's number, reused
   reg.handler = handler;
   reg.events = events;
   ++reg.generation;
@@ -74,6 +85,7 @@ void IoUringBackend::add(int fd, std::uint32_t events, IoHandler* handler) {
 // ring cannot submit; nothing runs then, and the next wait releases it.
 void IoUringBackend::closing(int fd, bool discardOutput) noexcept {
   orphanSend(fd, discardOutput);
+  if (!listeners_.empty()) stopAccepting(fd);
   if (!cancel(fd) || !enabled_) return;
   submitNow();
 }
@@ -91,6 +103,7 @@ int IoUringBackend::wait(int timeoutMs, std::span<ReadyEvent> out) {
   reap();
   rearmSome();
   cancelStaleOrphans();
+  if (!listeners_.empty()) dropClosedListeners(-1);
   return deliver(out);
 }
 
@@ -207,14 +220,18 @@ void IoUringBackend::reap() {
       sent(*cqe);
       continue;
     }
-    auto fd = static_cast<int>(data & (kReceiveTag - 1));
+    auto fd = static_cast<int>(data & (kAcceptTag - 1));
     auto index = static_cast<std::size_t>(fd);
     auto generation = static_cast<std::uint32_t>(data >> 32);
     if (index >= regs_.size() || regs_[index].generation != generation) {
       buffers_.recycle(cqe->flags);  // cancelled: a buffer it filled goes back
+      if ((data & kAcceptTag) && cqe->res >= 0) ::close(cqe->res);  // nobody to take it
       continue;
     }
-    std::uint32_t events = completed(fd, regs_[index], *cqe, data & kReceiveTag);
+    std::uint32_t events = data & kAcceptTag
+                               ? accepted(fd, regs_[index], *cqe)
+                               : completed(fd, regs_[index], *cqe, data & kReceiveTag);
+    if (events == 0) continue;
     // A receive and the poll often complete together: one event.
     if (backlog_.size() > mergeFrom && backlog_.back().fd == fd) {
       backlog_.back().events |= events;

@@ -25,6 +25,11 @@
 // iteration's one io_uring_enter: kDone at once, no send syscall. Its bytes go
 // out before anything the owner does next on the socket (see send()).
 //
+// Accepting (io_uring_accept.cpp): a listener drained by accept4() gets a
+// multishot accept; each connection is then a completion carrying its fd,
+// handed to the owner by accept(). closing() a listener reaps what the ring
+// accepted before the cancel, so a --share-port handover loses none.
+//
 // SINGLE_ISSUER and COOP_TASKRUN: completions run in the loop's thread when it
 // enters the kernel, never interrupting it. The ring starts disabled and is
 // enabled by the first wait(): a server builds its loops on one thread and runs
@@ -38,6 +43,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <deque>
 #include <span>
 #include <vector>
 
@@ -68,6 +74,7 @@ class IoUringBackend final : public EventBackend {
   void closing(int fd, bool discardOutput) noexcept override;
   int wait(int timeoutMs, std::span<ReadyEvent> out) override;
   Transport* receiveTransport() noexcept override { return receiving_ ? &receiver_ : nullptr; }
+  int accept(int listenFd) noexcept override;
 
   /// How long a send may outlive its socket's close (a peer that stopped
   /// reading) before it is cancelled. Tests shorten it.
@@ -81,7 +88,8 @@ class IoUringBackend final : public EventBackend {
   static constexpr unsigned kCqEntries = 4096;
   static constexpr std::uint64_t kIgnored = ~std::uint64_t{0};  // cancellations' own completions
   static constexpr std::uint64_t kReceiveTag = 1u << 31;        // in user_data: the fd's receive
-  static constexpr std::uint64_t kSendTag = 1u << 30;  // in user_data: a send slot, not an fd
+  static constexpr std::uint64_t kSendTag = 1u << 30;    // in user_data: a send slot, not an fd
+  static constexpr std::uint64_t kAcceptTag = 1u << 29;  // in user_data: the fd's accept
 
   enum class Receive : std::uint8_t {
     kOff,       // reads are read() calls; a drained socket arms a receive
@@ -126,6 +134,18 @@ class IoUringBackend final : public EventBackend {
     bool cancelled = false;
     std::int64_t orphanedAt = 0;  // ms, CLOCK_MONOTONIC_COARSE
   };
+  // A listening socket that has had a multishot accept. Listeners are few:
+  // kept apart, so a connection's Registration does not grow.
+  struct Listener {
+    int fd = -1;
+    std::uint32_t generation = 0;  // its registration's, while armed
+    bool armed = false;            // a multishot accept is submitted or queued
+    bool pollOnly = false;         // the kernel refused one: accept4() only
+    bool closed = false;           // closing() came: ready is handed out, then reset
+    std::uint32_t taken = 0;       // connections since armed
+    std::deque<int> ready;         // accepted, not handed out yet
+  };
+
   static constexpr std::size_t kMaxSendBytes = 16 * 1024;  // larger writes: send() as on epoll
   static constexpr std::size_t kMaxSlots = 0xffff;         // sendOf_ holds index + 1
   static constexpr std::uint32_t kNoSlot = ~std::uint32_t{0};
@@ -196,6 +216,13 @@ class IoUringBackend final : public EventBackend {
   void cancelStaleOrphans();
   void submitted() noexcept;
 
+  // Accepting (io_uring_accept.cpp).
+  Listener* listener(int fd) noexcept;
+  void startAccepting(int fd, Registration& reg, Listener* l);
+  std::uint32_t accepted(int fd, Registration& reg, const io_uring_cqe& cqe);
+  void stopAccepting(int fd);
+  void dropClosedListeners(int fd) noexcept;
+
   // Waiting (io_uring_backend.cpp).
   void enableOnce();
   void submitNow();
@@ -210,6 +237,7 @@ class IoUringBackend final : public EventBackend {
   bool enabled_ = false;
   bool receiving_ = false;
   bool sendsOnRing_ = true;
+  bool acceptsOnRing_ = true;
   std::uint64_t waits_ = kShortageWaits + 1;  // wait() calls; starts clear of a shortage
   std::uint64_t lastShortage_ = 0;            // waits_ when -ENOBUFS found every buffer offered
   std::vector<Registration> regs_;            // by fd
@@ -222,6 +250,7 @@ class IoUringBackend final : public EventBackend {
   std::size_t backlogNext_ = 0;
   std::vector<Pending> rearm_;  // polls the kernel ended, to arm again (events unused)
   ReceiveBuffers buffers_;
+  std::vector<Listener> listeners_;
   std::vector<SendSlot> slots_;
   std::vector<std::uint32_t> freeSlots_;
   std::vector<std::uint32_t> queuedSlots_;  // slots whose SQE is not submitted yet

@@ -50,6 +50,13 @@ class EventBackend {
   /// transport its plain streams read through; nullptr when it only reports
   /// readiness (epoll). Owned by the backend.
   virtual Transport* receiveTransport() noexcept { return nullptr; }
+  /// One connection from the listening socket `listenFd` (registered for
+  /// EPOLLIN): its fd, non-blocking and close-on-exec, or -errno (-EAGAIN: none
+  /// now; EPOLLIN comes when there is). epoll: accept4(). io_uring: the
+  /// connections a multishot accept took, then accept4(). After closing(
+  /// listenFd) it still hands out what the backend had accepted, until the
+  /// next wait (which resets the rest, as close() resets a listener's queue).
+  virtual int accept(int listenFd) noexcept;
 };
 
 /// Which backend a server's loops use. kAuto: io_uring when the kernel allows

@@ -103,6 +103,9 @@ class EventLoop {
   /// nullptr: see EventBackend::receiveTransport().
   Transport* receiveTransport() noexcept { return backend_->receiveTransport(); }
 
+  /// A connection from `listenFd`: see EventBackend::accept().
+  int accept(int listenFd) noexcept { return backend_->accept(listenFd); }
+
   /// The backend's name ("epoll", "io_uring").
   const char* backendName() const noexcept { return backend_->name(); }
 
