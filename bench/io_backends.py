@@ -3,7 +3,7 @@
 interleaved run.
 
 Usage: bench/io_backends.py [--reps N] [--duration S] [--idle N] [--idle-window S]
-                            [--tests cpu,pipe,lat1,lat8,idle] [--servers LIST]
+                            [--tests cpu,pipe,lat1,lat8,idle,close] [--servers LIST]
                             [--tether BIN]
 
 Servers, each one worker pinned to CPU 0 (taskset), every client on CPU 1:
@@ -12,6 +12,8 @@ Servers, each one worker pinned to CPU 0 (taskset), every client on CPU 1:
   io_uring  the same with --io-backend io_uring
   uring_sys io_uring with TETHER_IO_URING_SEND=syscall: every write a send() call
             as on epoll, to measure what sends as submissions save
+  uring_acc io_uring with TETHER_IO_URING_ACCEPT=syscall: every accept an accept4()
+            call as on epoll, to measure what the multishot accept saves (close test)
   bare      bench/keepalive/canned_server.cpp (built here with g++ -O2): epoll,
             parses nothing, answers each request with a fixed 13-byte response; the
             floor of any epoll design (not in the latency and idle tests)
@@ -26,6 +28,9 @@ Tests, for rep { for test { for server } }, the server order rotating each rep:
   idle   a fresh server; keepalive/idle_conns (built here) opens N connections,
          one request each, then idle: (RSS after - RSS before) / N, and the
          server's CPU % over the idle window
+  close  wrk -t1 -c64 -dS -H 'Connection: close': a connection per request (an
+         accept and a close each): req/s, server CPU us per request (no bare:
+         it does not close)
 Prints medians per server and the ratios io_uring/epoll, io_uring/bare and
 io_uring/nginx. Loopback only; every load is bounded (wrk -d, timeouts, the idle
 client's hold time); processes are ended by PID; temp files removed.
@@ -47,11 +52,15 @@ from procstat import (  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-KINDS = ("epoll", "io_uring", "uring_sys", "bare", "nginx")
-TESTS = ("cpu", "pipe", "lat1", "lat8", "idle")
-SERVERS_OF = {"cpu": KINDS, "pipe": KINDS, "lat1": ("epoll", "io_uring", "uring_sys", "nginx"),
+KINDS = ("epoll", "io_uring", "uring_sys", "uring_acc", "bare", "nginx")
+TESTS = ("cpu", "pipe", "lat1", "lat8", "idle", "close")
+LOADED = ("epoll", "io_uring", "uring_sys", "bare", "nginx")
+SERVERS_OF = {"cpu": LOADED, "pipe": LOADED, "lat1": ("epoll", "io_uring", "uring_sys", "nginx"),
               "lat8": ("epoll", "io_uring", "uring_sys", "nginx"),
-              "idle": ("epoll", "io_uring", "nginx")}
+              "idle": ("epoll", "io_uring", "nginx"),
+              "close": ("epoll", "io_uring", "uring_acc", "nginx")}
+TETHERS = {"epoll": {}, "io_uring": {}, "uring_sys": {"TETHER_IO_URING_SEND": "syscall"},
+           "uring_acc": {"TETHER_IO_URING_ACCEPT": "syscall"}}
 
 
 class Server:
@@ -62,9 +71,8 @@ class Server:
     def start(self):
         self.port = free_port()
         env = dict(os.environ)
-        if self.kind in ("epoll", "io_uring", "uring_sys"):
-            if self.kind == "uring_sys":
-                env["TETHER_IO_URING_SEND"] = "syscall"
+        if self.kind in TETHERS:
+            env.update(TETHERS[self.kind])
             backend = "epoll" if self.kind == "epoll" else "io_uring"
             cmd = [self.a.tether, "serve", "--io-backend", backend, "--workers", "1",
                    "--listen", f"127.0.0.1:{self.port}", "--keepalive-timeout", "650s",
@@ -104,8 +112,9 @@ def micros(text):
 
 
 def run_test(test, server, a):
-    if test == "cpu":
-        out, cpu = wrk(server, a, "-c64")
+    if test in ("cpu", "close"):
+        extra = ("-H", "Connection: close") if test == "close" else ()
+        out, cpu = wrk(server, a, "-c64", *extra)
         n = int(re.search(r"(\d+) requests in", out).group(1))
         return {"req_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
                 "cpu_us_per_req": cpu * 1e6 / n}
