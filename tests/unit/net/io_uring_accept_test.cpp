@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "net/io_uring_backend.h"
+#include "io_uring_test_util.h"
 #include "net_test_util.h"
 #include "tether/net/acceptor.h"
 #include "tether/net/socket.h"
@@ -52,15 +52,7 @@ int openFds() {
 
 class IoUringAcceptTest : public ::testing::Test {
  protected:
-  IoUringAcceptTest() {
-    auto b = std::make_unique<IoUringBackend>();
-    int rc = b->init();
-    if (rc != 0) {
-      refused = std::to_string(-rc);
-      return;
-    }
-    loop = std::make_unique<EventLoop>(clock, std::move(b));
-  }
+  IoUringAcceptTest() { loop = testing::ioUringLoop(clock, &refused); }
   void SetUp() override {
     TETHER_SKIP_IF_REFUSED(refused);
     auto addr = parseSocketAddress("127.0.0.1:0");

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "net/io_uring_backend.h"
+#include "io_uring_test_util.h"
 #include "net_test_util.h"
 #include "tether/net/socket.h"
 #include "tether/net/stream.h"
@@ -56,16 +56,7 @@ std::string readNow(int fd, bool* eof = nullptr, int* err = nullptr) {
 
 class IoUringSendTest : public ::testing::Test {
  protected:
-  IoUringSendTest() {
-    auto b = std::make_unique<IoUringBackend>();
-    int rc = b->init();
-    if (rc != 0) {
-      refused = std::to_string(-rc);
-      return;
-    }
-    backend = b.get();
-    loop = std::make_unique<EventLoop>(clock, std::move(b));
-  }
+  IoUringSendTest() { loop = testing::ioUringLoop(clock, &refused, &backend); }
   void SetUp() override {
     TETHER_SKIP_IF_REFUSED(refused);
     if (loop->receiveTransport() == nullptr) GTEST_SKIP() << "no buffer rings (kernel < 5.19)";
