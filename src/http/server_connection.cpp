@@ -46,7 +46,7 @@ void ServerConnection::open(Worker& worker, int fd, std::uint64_t id, Millis lif
   setState(State::kIdle);
   stream_.open(worker.loop(), fd, this, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
   if (tls != nullptr) {
-    stream_.setTransport(new net::TlsTransport(*tls, fd));  // closeTls() deletes it
+    stream_.setTransport(new net::TlsTransport(*tls, stream_));  // closeTls() deletes it
   }
   worker.markWaiting(*this);  // for its first request head
   armTimer();

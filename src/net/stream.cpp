@@ -130,7 +130,7 @@ IoResult Stream::sendFile(int fileFd, std::uint64_t offset, std::size_t len) {
 // during a download must not pass for a reset.
 IoResult Stream::wrote(IoResult r) noexcept {
   if (r.kind == Kind::kBlocked) flags_ &= ~kWriteReady;
-  if (r.kind == Kind::kFailed && r.err == EPIPE && (flags_ & kLoopTransport)) {
+  if (r.kind == Kind::kFailed && r.err == EPIPE && transport_ != nullptr) {
     if (int err = transport_->heldError(*this)) r.err = err;
   }
   return r;
@@ -144,7 +144,7 @@ void Stream::shutdownWrite() {
 bool Stream::inputWaiting() const noexcept {
   if (fd_ < 0) return false;
   if (socket_io::hasBytes(fd_)) return true;
-  return (flags_ & kLoopTransport) && transport_->holdsInput(*this);
+  return transport_ != nullptr && transport_->holdsInput(*this);
 }
 
 bool Stream::quietAndOpen() const noexcept {

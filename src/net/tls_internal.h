@@ -10,6 +10,7 @@
 #include <string>
 
 #include "tether/core/time.h"
+#include "tether/net/tls.h"
 
 namespace tether::net {
 
@@ -49,5 +50,9 @@ int onNewClientSession(SSL* ssl, SSL_SESSION* session);
 /// A BIO on a non-blocking socket that sends with MSG_NOSIGNAL (the stock
 /// socket BIO uses write(), which raises SIGPIPE on a closed peer).
 BIO* newSocketBio(int fd);
+
+/// A BIO whose reads and writes are the loop's transport's (`lower` outlives
+/// it): io_uring's receive queue and send slots, same results as the socket's.
+BIO* newTransportBio(const TlsLower& lower);
 
 }  // namespace tether::net

@@ -47,7 +47,19 @@ TlsTransport::TlsTransport(const TlsContext& ctx, int fd) : ssl_(SSL_new(ctx.nat
     fatal_ = true;
     return;
   }
-  BIO* bio = newSocketBio(fd);
+  start(ctx, newSocketBio(fd));
+}
+
+TlsTransport::TlsTransport(const TlsContext& ctx, Stream& stream)
+    : ssl_(SSL_new(ctx.native())), lower_{stream.loopTransport(), &stream} {
+  if (ssl_ == nullptr) {
+    fatal_ = true;
+    return;
+  }
+  start(ctx, lower_.transport ? newTransportBio(lower_) : newSocketBio(stream.fd()));
+}
+
+void TlsTransport::start(const TlsContext& ctx, BIO* bio) {
   SSL_set_bio(ssl_, bio, bio);
   if (ctx.isServer()) {
     SSL_set_accept_state(ssl_);
@@ -138,8 +150,10 @@ IoResult TlsTransport::sendFile(Stream&, int fileFd, std::uint64_t offset, std::
   return writeOne(chunk, static_cast<std::size_t>(n));
 }
 
+// Through the loop's transport the FIN waits for the records it holds.
 void TlsTransport::shutdownWrite(Stream& s) {
   closeNotify();
+  if (lower_.transport != nullptr) return lower_.transport->shutdownWrite(s);
   ::shutdown(s.fd(), SHUT_WR);
 }
 
@@ -179,6 +193,14 @@ bool TlsTransport::quiet(const Stream&) noexcept {
   ERR_clear_error();
   fatal_ = true;
   return false;
+}
+
+bool TlsTransport::holdsInput(const Stream& s) noexcept {
+  return lower_.transport != nullptr && lower_.transport->holdsInput(s);
+}
+
+int TlsTransport::heldError(const Stream& s) noexcept {
+  return lower_.transport != nullptr ? lower_.transport->heldError(s) : 0;
 }
 
 std::string TlsTransport::alpn() const {

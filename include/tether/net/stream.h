@@ -155,6 +155,11 @@ class Stream {
   /// provably took none of it. Call after open().
   void sendDirectly() noexcept { flags_ |= kDirectWrites; }
 
+  /// The loop's transport this stream goes through (io_uring's receives and
+  /// sends) while no transport of the owner's is installed; else nullptr.
+  Transport* loopTransport() const noexcept {
+    return (flags_ & kLoopTransport) ? transport_ : nullptr;
+  }
   /// The owner's transport; nullptr for plain TCP (the loop's receiving
   /// transport is not the owner's).
   Transport* transport() const noexcept { return ownTransport(); }

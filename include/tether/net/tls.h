@@ -31,6 +31,7 @@
 
 struct ssl_ctx_st;
 struct ssl_st;
+struct bio_st;
 
 namespace tether::net {
 
@@ -80,6 +81,13 @@ class TlsContext {
   std::unique_ptr<TlsTicketKeys> tickets_;
 };
 
+/// Where a server's records go when the loop has a transport of its own
+/// (io_uring): its BIO calls that transport for `stream`.
+struct TlsLower {
+  Transport* transport = nullptr;  // nullptr: the socket itself
+  Stream* stream = nullptr;
+};
+
 /// One connection's TLS session over a Stream's fd.
 class TlsTransport final : public Transport {
  public:
@@ -93,7 +101,12 @@ class TlsTransport final : public Transport {
   };
 
   /// Clients start theirs through a TlsOrigin (SNI, name check, sessions).
+  /// Records go to and from the socket by send() and recv() calls.
   TlsTransport(const TlsContext& ctx, int fd);
+  /// A server's, over `stream` (open, no transport of its own yet): records go
+  /// through the loop's transport when it has one (io_uring: its sends and
+  /// receives, no syscall per record), else the socket. `stream` outlives it.
+  TlsTransport(const TlsContext& ctx, Stream& stream);
   ~TlsTransport();
   TlsTransport(const TlsTransport&) = delete;
   TlsTransport& operator=(const TlsTransport&) = delete;
@@ -108,6 +121,9 @@ class TlsTransport final : public Transport {
   /// data (SSL_peek): late TLS 1.3 tickets are absorbed; a close_notify, EOF,
   /// error or application byte means the connection cannot be reused.
   bool quiet(const Stream& s) noexcept override;
+  /// What the loop's transport under the records holds (see Transport).
+  bool holdsInput(const Stream& s) noexcept override;
+  int heldError(const Stream& s) noexcept override;
 
   /// Sends close_notify once, best effort (not before the handshake finished,
   /// nor after a fatal error). Call before closing the socket.
@@ -136,11 +152,13 @@ class TlsTransport final : public Transport {
 
  private:
   enum class Dir : std::uint8_t { kRead, kWrite };
+  void start(const TlsContext& ctx, bio_st* bio);
   IoResult result(int rc, Dir dir);
   IoResult writeOne(const char* data, std::size_t len);
   void noteHandshake() noexcept;
 
   ssl_st* ssl_;
+  TlsLower lower_;  // the BIO's target when records go through the loop's transport
   IoResult pendingEnd_{IoResult::Kind::kDone};  // EOF/failure met after bytes were returned
   Failure failure_ = Failure::kNone;
   bool handshakeDone_ = false;
