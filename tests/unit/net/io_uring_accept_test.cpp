@@ -65,11 +65,15 @@ class IoUringAcceptTest : public ::testing::Test {
     EXPECT_EQ(::connect(c.fd, bound.raw(), bound.length), 0);
     return c;
   }
+  // Runs the loop (bounded) until `owner` holds `n` connections.
+  void runUntilAccepted(const Accepted& owner, std::size_t n) {
+    for (int i = 0; i < 100 && owner.fds.size() < n; ++i) loop->runOnce(50);
+  }
   // A first connection accepted by accept4(), which drains the queue: the
   // ring's multishot accept is armed and, after one more wait, submitted.
   void armTheRing(Accepted& owner) {
     clients.push_back(connectOne());
-    for (int i = 0; i < 100 && owner.fds.empty(); ++i) loop->runOnce(50);
+    runUntilAccepted(owner, 1);
     ASSERT_EQ(owner.fds.size(), 1u);
     loop->runOnce(0);
   }
@@ -110,7 +114,7 @@ TEST_F(IoUringAcceptTest, OnceDrainedTheRingAcceptsWithoutAnAcceptCall) {
   errno = 0;
   EXPECT_EQ(::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK), -1);
   EXPECT_EQ(errno, EAGAIN);
-  for (int i = 0; i < 100 && owner.fds.size() < 2; ++i) loop->runOnce(50);
+  runUntilAccepted(owner, 2);
   ASSERT_EQ(owner.fds.size(), 2u);
   expectEachClientServedOnce(owner.fds);
 }
@@ -120,7 +124,7 @@ TEST_F(IoUringAcceptTest, ManyConnectionsReachTheOwnerOnceEach) {
   Acceptor acceptor(*loop, lfd, owner, /*noDelay=*/true);
   armTheRing(owner);
   for (int i = 0; i < 300; ++i) clients.push_back(connectOne());
-  for (int i = 0; i < 100 && owner.fds.size() < clients.size(); ++i) loop->runOnce(50);
+  runUntilAccepted(owner, clients.size());
   ASSERT_EQ(owner.fds.size(), clients.size());
   expectEachClientServedOnce(owner.fds);
 }
