@@ -166,24 +166,28 @@ void TimerWheel::insert(TimerEntry& e) noexcept {
   occupied_[level] |= U64{1} << slot;
 }
 
-std::size_t TimerWheel::advance(Millis to) {
+std::size_t TimerWheel::advance(Millis to, std::size_t limit) {
   assert(!advancing_ && "TimerWheel::advance() is not re-entrant");
   const FlagGuard guard(advancing_);
   to = std::max(to, now_);
   // What was due fires first. Entries that callbacks link as due land in due_ again and wait for
   // the next advance(), so a timer re-linking itself for "now" cannot loop forever. firing_ may
-  // still hold entries left by a callback that threw; they are older, so they go first.
+  // still hold entries left by a callback that threw, or by the last advance()'s limit; they
+  // are older, so they go first.
   spliceBack(firing_.head, due_.head);
-  std::size_t fired = fireAll();
+  std::size_t fired = fireSome(limit);
   Millis start = 0;
   int level = 0;
   // Jump from slot start to slot start: empty time costs nothing.
-  while (nextSlot(&start, &level) && start <= to) {
+  while (fired < limit && nextSlot(&start, &level) && start <= to) {
     now_ = start;
     cascade(level, digitOf(start, level));
-    fired += fireAll();
+    fired += fireSome(limit - fired);
   }
-  now_ = to;  // safe: nothing starts in (now_, to], so every entry keeps its place
+  // At the limit now_ stays at the slot being fired: what is left in firing_ and the slots up
+  // to `to` fire at the next advance(), and nextWakeup() says so.
+  behind_ = fired == limit;
+  if (!behind_) now_ = to;  // safe: nothing starts in (now_, to], every entry keeps its place
   return fired;
 }
 
@@ -204,9 +208,9 @@ void TimerWheel::cascade(int level, int slot) noexcept {
   }
 }
 
-std::size_t TimerWheel::fireAll() {
+std::size_t TimerWheel::fireSome(std::size_t limit) {
   std::size_t fired = 0;
-  while (!isEmpty(firing_.head)) {
+  while (fired < limit && !isEmpty(firing_.head)) {
     TimerEntry& e = *firing_.head.next_;
     remove(e);  // before the callback, which may re-link e or destroy its owner
     --size_;
@@ -228,7 +232,7 @@ bool TimerWheel::nextSlot(Millis* start, int* level) const noexcept {
 }
 
 Millis TimerWheel::nextWakeup() const noexcept {
-  if (!isEmpty(due_.head) || !isEmpty(firing_.head)) return now_;
+  if (behind_ || !isEmpty(due_.head) || !isEmpty(firing_.head)) return now_;
   Millis start = kNever;
   int level = 0;
   return nextSlot(&start, &level) ? start : kNever;

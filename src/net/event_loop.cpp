@@ -14,6 +14,12 @@ namespace tether::net {
 namespace {
 
 constexpr int kMaxEvents = 256;
+// Timers fired per iteration. Deadlines cluster (heartbeat pings batched on a
+// grid, idle timeouts of connections opened in one burst): thousands due at
+// once would each write before the loop reads anything, and the answers that
+// pile up meanwhile (pongs) would outnumber the io_uring receive buffers. In
+// slices, the loop polls between them without blocking (nextWakeup() is now).
+constexpr std::size_t kTimersPerIteration = 256;
 
 [[noreturn]] void fatal(const char* what) {
   std::perror(what);
@@ -63,7 +69,7 @@ void EventLoop::runOnce(Millis maxWait) {
   int ready = backend_->wait(pollTimeoutMs(maxWait), events_);
   updateTime();
   if (ready > 0) dispatch(ready);
-  wheel_.advance(now_);
+  wheel_.advance(now_, kTimersPerIteration);
   runQueued();
   runHooks();
 }

@@ -12,6 +12,10 @@
 //    Entries a callback links for a time <= now() fire on the *next* advance()
 //    (so a timer re-arming itself for "now" cannot spin). Inside a callback,
 //    now() is the deadline being fired. advance() must not be called re-entrantly.
+//  - advance(now, limit) fires at most `limit` entries, the earliest first; the rest stay
+//    due and fire first at the next advance() (nextWakeup() returns now() meanwhile). An event
+//    loop uses it so that thousands of deadlines falling due at once go out in slices, with
+//    I/O handled between them.
 //  - An entry must be unlinked (or fired) before it is destroyed.
 //  - Deadlines further than kRange ms after the wheel's current time are clamped to
 //    now + kRange - 1; owners that need longer deadlines re-check when fired.
@@ -90,11 +94,13 @@ class TimerWheel {
   /// Unlinks `e`; no-op when not linked.
   void unlink(TimerEntry& e) noexcept;
 
-  /// Fires all entries with deadline <= now (see contract). Returns how many fired.
-  /// A `now` earlier than now() is treated as now().
-  std::size_t advance(Millis now);
+  static constexpr std::size_t kNoLimit = SIZE_MAX;
+  /// Fires the entries with deadline <= now, at most `limit` of them (see contract).
+  /// Returns how many fired. A `now` earlier than now() is treated as now().
+  std::size_t advance(Millis now, std::size_t limit = kNoLimit);
 
-  /// The wheel's current time: the largest `now` passed to advance() (or the ctor).
+  /// The wheel's current time: the largest `now` passed to advance() (or the ctor); behind
+  /// it while entries left by a limit wait (the deadline of the last slot fired).
   Millis now() const noexcept { return now_; }
   /// A lower bound for the next deadline: advance() before this time fires nothing.
   /// Returns now() when something is due, kNever when the wheel is empty. Exact for
@@ -132,7 +138,7 @@ class TimerWheel {
 
   void insert(TimerEntry& e) noexcept;         // into its wheel slot; requires e.at_ > now_
   void cascade(int level, int slot) noexcept;  // re-sorts a slot that now_ just entered
-  std::size_t fireAll();                       // fires and empties firing_
+  std::size_t fireSome(std::size_t limit);     // fires firing_'s first `limit` entries
   bool nextSlot(Millis* start, int* level) const noexcept;
   std::size_t checkList(const TimerEntry& head, int level, int slot) const;
 
@@ -142,6 +148,7 @@ class TimerWheel {
   Slot firing_;  // being fired by advance(); callbacks may still unlink entries from it
   Millis now_;
   std::size_t size_ = 0;    // entries in slots_, due_ and firing_
+  bool behind_ = false;     // the last advance() stopped at its limit, maybe before its `now`
   bool advancing_ = false;  // catches re-entrant advance() calls in debug builds
 };
 

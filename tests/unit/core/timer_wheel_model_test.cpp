@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -333,6 +334,102 @@ TEST(TimerWheel, RandomizedAgainstModel) {
     for (int i = 0; i < 4000; ++i) {
       h.step();
       if (testing::Test::HasFatalFailure()) return;
+    }
+  }
+}
+
+// A wheel advanced with limits, call after call until one fires fewer than its limit, must fire
+// what one unlimited advance() fires: the same entries at the same now(), in deadline order.
+// One-shot entries and periodic ones (period >= 1: a period of 0 re-links for "now", which
+// waits for the next advance() by contract, so a repeated call would differ by design).
+class LimitedTwin {
+ public:
+  explicit LimitedTwin(std::uint64_t seed) : rng_(seed), whole_(0), sliced_(0) {
+    wholeLog_.wheel = &whole_;
+    slicedLog_.wheel = &sliced_;
+    for (int id = 0; id < kEntries; ++id) {
+      whole_probes_.push_back(std::make_unique<Probe>(wholeLog_, id));
+      sliced_probes_.push_back(std::make_unique<Probe>(slicedLog_, id));
+      for (auto* p : {whole_probes_.back().get(), sliced_probes_.back().get()}) {
+        p->arg = &periods_[static_cast<std::size_t>(id)];
+        p->hook = [](Probe& self) {
+          const Millis period = *static_cast<Millis*>(self.arg);
+          if (period > 0) self.log->wheel->link(self.entry, self.log->wheel->now() + period);
+        };
+      }
+    }
+  }
+  ~LimitedTwin() {
+    for (auto& p : whole_probes_) whole_.unlink(p->entry);
+    for (auto& p : sliced_probes_) sliced_.unlink(p->entry);
+  }
+
+  void step() {
+    const auto id = static_cast<std::size_t>(pick(kEntries));
+    const int op = pick(100);
+    if (op < 50) {
+      // Periodic entries stop after a while: unlinked by the ops below.
+      periods_[id] = pick(5) == 0 ? 1 + pick(300) : 0;
+      const Millis at = whole_.now() + pick(3000) - 200;
+      whole_.link(whole_probes_[id]->entry, at);
+      sliced_.link(sliced_probes_[id]->entry, at);
+    } else if (op < 65) {
+      whole_.unlink(whole_probes_[id]->entry);
+      sliced_.unlink(sliced_probes_[id]->entry);
+    } else {
+      advance(whole_.now() + pick(op < 90 ? 200 : 4000));
+    }
+  }
+
+  void advance(Millis to) {
+    wholeLog_.fired.clear();
+    slicedLog_.fired.clear();
+    const std::size_t fired = whole_.advance(to);
+    std::size_t total = 0;
+    for (;;) {
+      const auto limit = static_cast<std::size_t>(1 + pick(4));
+      const std::size_t some = sliced_.advance(to, limit);
+      ASSERT_LE(some, limit);
+      total += some;
+      if (some < limit) break;
+      ASSERT_EQ(sliced_.nextWakeup(), sliced_.now()) << "at its limit, the rest is due now";
+    }
+    ASSERT_EQ(total, fired);
+    ASSERT_EQ(sliced_.now(), to);
+    ASSERT_EQ(sliced_.size(), whole_.size());
+    ASSERT_EQ(sliced_.nextWakeup(), whole_.nextWakeup());
+    auto byTime = [](const auto& a, const auto& b) { return a.second < b.second; };
+    ASSERT_TRUE(std::is_sorted(slicedLog_.fired.begin(), slicedLog_.fired.end(), byTime));
+    auto sorted = [](std::vector<std::pair<int, Millis>> v) {
+      std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.second, a.first) < std::tie(b.second, b.first);
+      });
+      return v;
+    };
+    ASSERT_EQ(sorted(slicedLog_.fired), sorted(wholeLog_.fired));
+  }
+
+  TimerWheel& sliced() { return sliced_; }
+
+ private:
+  static constexpr int kEntries = 48;
+  int pick(int n) { return static_cast<int>(rng_() % static_cast<std::uint64_t>(n)); }
+
+  std::mt19937_64 rng_;
+  TimerWheel whole_, sliced_;
+  Log wholeLog_, slicedLog_;
+  std::array<Millis, kEntries> periods_{};
+  std::vector<std::unique_ptr<Probe>> whole_probes_, sliced_probes_;
+};
+
+TEST(TimerWheel, LimitedAdvancesFireWhatOneAdvanceFires) {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    SCOPED_TRACE(testing::Message() << "seed " << seed);
+    LimitedTwin twin(seed);
+    for (int i = 0; i < 3000; ++i) {
+      twin.step();
+      if (testing::Test::HasFatalFailure()) return;
+      if (i % 16 == 0) twin.sliced().validate();
     }
   }
 }

@@ -205,6 +205,63 @@ TEST(TimerWheel, FiresInDeadlineOrder) {
   }
 }
 
+TEST(TimerWheel, ALimitFiresTheEarliestAndLeavesTheRestDue) {
+  Log log;
+  TimerWheel w(1'000);
+  log.wheel = &w;
+  // Across a 64 ms block and a level boundary, two sharing a deadline.
+  const std::array<Millis, 7> deadlines = {1'070, 1'001, 1'001, 5'000, 1'063, 1'200, 9'999};
+  std::vector<std::unique_ptr<Probe>> probes;
+  for (std::size_t i = 0; i < deadlines.size(); ++i) {
+    probes.push_back(std::make_unique<Probe>(log, static_cast<int>(i)));
+    w.link(probes.back()->entry, deadlines[i]);
+  }
+  w.link(probes.back()->entry, 20'000);  // the last one is not due at 6,000
+  EXPECT_EQ(w.advance(6'000, 2), 2U);
+  EXPECT_EQ(ids(log), (std::vector<int>{1, 2}));
+  EXPECT_EQ(w.nextWakeup(), w.now()) << "what the limit left is due now";
+  EXPECT_LT(w.now(), 6'000);
+  w.validate();
+  EXPECT_EQ(w.advance(6'000, 3), 3U);
+  EXPECT_EQ(w.nextWakeup(), w.now());
+  EXPECT_EQ(w.advance(6'000, 3), 1U) << "the rest, and the limit not reached";
+  EXPECT_EQ(w.now(), 6'000);
+  EXPECT_GT(w.nextWakeup(), 6'000) << "only the entry not due is left";
+  EXPECT_LE(w.nextWakeup(), 20'000);
+  ASSERT_EQ(log.fired.size(), 6U);
+  for (std::size_t i = 0; i < log.fired.size(); ++i) {
+    EXPECT_EQ(log.fired[i].second, deadlines[static_cast<std::size_t>(log.fired[i].first)])
+        << "each callback sees its own deadline as now()";
+    if (i > 0) {
+      EXPECT_LE(log.fired[i - 1].second, log.fired[i].second);
+    }
+  }
+  EXPECT_EQ(w.advance(6'000, 0), 0U) << "a limit of 0 fires nothing";
+  EXPECT_EQ(w.size(), 1U);
+  w.validate();
+  w.unlink(probes.back()->entry);
+}
+
+TEST(TimerWheel, EntriesLinkedAsDueDuringALimitedAdvanceFireAfterTheOlderOnes) {
+  Log log;
+  TimerWheel w(100);
+  log.wheel = &w;
+  Probe a(log, 1), b(log, 2), c(log, 3), late(log, 4);
+  w.link(a.entry, 100);
+  w.link(b.entry, 100);
+  w.link(c.entry, 100);
+  // a re-links `late` for now: it goes behind b and c, which the limit held back.
+  a.arg = &late;
+  a.hook = [](Probe& self) {
+    self.log->wheel->link(static_cast<Probe*>(self.arg)->entry, self.log->wheel->now());
+  };
+  EXPECT_EQ(w.advance(100, 1), 1U);
+  EXPECT_EQ(ids(log), (std::vector<int>{1})) << "late waits for the next advance";
+  EXPECT_EQ(w.advance(100, 10), 3U);
+  EXPECT_EQ(ids(log), (std::vector<int>{1, 2, 3, 4})) << "what the limit held back goes first";
+  EXPECT_TRUE(w.empty());
+}
+
 TEST(TimerWheel, ClampsDeadlinesBeyondRange) {
   Log log;
   TimerWheel w(3);

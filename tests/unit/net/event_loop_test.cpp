@@ -48,6 +48,24 @@ TEST_F(EventLoopTest, DelayedCallRunsAtItsDeadlineNotBefore) {
   EXPECT_EQ(runs, 1);  // once
 }
 
+// Deadlines that fall due together (a grid of heartbeat pings) fire in slices
+// of 256 per iteration, earliest first, and the loop does not block between
+// them: I/O is polled after each slice.
+TEST_F(EventLoopTest, ThousandsOfDeadlinesDueTogetherFireInSlices) {
+  std::vector<int> ran;
+  for (int i = 0; i < 600; ++i) loop.runAfter(10 + i / 100, [&ran, i] { ran.push_back(i); });
+  clock.advance(100);
+  loop.runOnce(0);
+  EXPECT_EQ(ran.size(), 256U);
+  EXPECT_LE(loop.timers().nextWakeup(), loop.now()) << "the rest is due now: no blocking wait";
+  loop.runOnce(0);
+  EXPECT_EQ(ran.size(), 512U);
+  loop.runOnce(0);
+  ASSERT_EQ(ran.size(), 600U);
+  EXPECT_TRUE(loop.timers().empty());
+  for (std::size_t i = 1; i < ran.size(); ++i) EXPECT_LE(ran[i - 1] / 100, ran[i] / 100);
+}
+
 TEST_F(EventLoopTest, CancelledCallNeverRuns) {
   int runs = 0;
   DelayedCallId id = loop.runAfter(10, [&] { ++runs; });
