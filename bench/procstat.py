@@ -91,7 +91,15 @@ def stop_server(proc, nginx):
 
 def print_medians(results, tests, kinds):
     """`results[(test, kind)]` is a list of dicts of figures, one per rep: prints
-    each figure's median per kind and the ratio kinds[0] / kinds[1]."""
+    each figure's median per kind and the ratio kinds[0] / kinds[1] (with one kind,
+    its medians alone)."""
+    if len(kinds) == 1:
+        print(f"\nmedians ({kinds[0]})")
+        for test in tests:
+            for key in results[(test, kinds[0])][0]:
+                x = statistics.median(r[key] for r in results[(test, kinds[0])])
+                print(f"  {test:9} {key:22} {x:14.3f}")
+        return
     a, b = kinds
     print(f"\nmedians ({a} / {b} = ratio)")
     for test in tests:

@@ -3,11 +3,14 @@
 ONE interleaved run.
 
 Usage: bench/websocket_vs_node.py [--reps N] [--duration S] [--idle N] [--ping-window S]
-                                  [--tether BIN]
+                                  [--tether BIN] [--tests echo,idle,ping] [--servers tether,node]
 
 Servers: `tether serve --workers 1` (its /ws/echo) and bench/websocket/node_ws_server.js
 (ws 8.x, perMessageDeflate off, the ws README's ping/terminate heartbeat), each pinned
-to CPU 0 with taskset; every client runs on CPU 1. Tests, for rep { for test { for
+to CPU 0 with taskset; every client runs on CPU 1. `--servers tether,node,bare` adds
+bench/websocket/bare_ping_server.cpp to the ping test (built here with g++ -O2): epoll,
+one send() per ping to every connection at once every 5 s, pongs read and discarded —
+the floor of the ping test on this machine. Tests, for rep { for test { for
 server } } with the server order rotating each rep:
 
   echo   64 connections, each keeping 16 text messages of 32 bytes in flight for S
@@ -20,7 +23,8 @@ server } } with the server order rotating each rep:
   ping   a fresh server pinging every 5 s (tether --ws-ping-interval 5s; node: its
          setInterval heartbeat); N idle connections whose client answers every ping
          with a masked pong; server CPU over the window as a share of one core, and
-         the pings answered (proof that they happened).
+         the pings answered (proof that they happened); the CPU per ping answered,
+         and the share of a core that makes at exactly N pings per 5 s.
 
 Prints medians per server and the tether/node ratios. Loopback only; every load is
 bounded in time; servers are ended by PID.
@@ -42,6 +46,7 @@ from procstat import cpu_seconds, free_port, print_medians, rss_bytes  # noqa: E
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NODE_SERVER = os.path.join(ROOT, "bench", "websocket", "node_ws_server.js")
+BARE = os.path.join("/tmp", f"tether-bench-bare-ping-{os.getpid()}")  # built by main()
 MSG = b"x" * 32
 MASK = b"\x11\x22\x33\x44"
 CONNS, IN_FLIGHT = 64, 16
@@ -70,7 +75,10 @@ class Server:
 
     def start(self):
         self.port = free_port()
-        if self.kind == "tether":
+        if self.kind == "bare":
+            cmd = [BARE, str(self.port), str(PING_S * 1000 if self.ping else 0)]
+            env = None
+        elif self.kind == "tether":
             cmd = [self.tether, "serve", "--workers", "1", "--listen", f"127.0.0.1:{self.port}",
                    "--ws-ping-interval", f"{PING_S}s" if self.ping else "0"]
             env = None
@@ -244,7 +252,12 @@ def test_ping(server, a):
     st = server.status()
     for s in socks:
         s.close()
-    r = {"core_share_pct": 100.0 * cpu / elapsed, "pings_answered_per_s": answered / elapsed}
+    # The window holds 4 or 5 rounds of pings (tether's go out on a grid, a little later than
+    # every 5 s; node's setInterval is exact), so the share of a core is also given per ping
+    # and at exactly N / 5 s pings a second: what the goal names.
+    per_ping = cpu / answered if answered else float("nan")
+    r = {"core_share_pct": 100.0 * cpu / elapsed, "pings_answered_per_s": answered / elapsed,
+         "cpu_us_per_ping": 1e6 * per_ping, "share_at_n_per_5s_pct": 100.0 * per_ping * a.idle / PING_S}
     if st is not None:
         r["server_pongs_received"] = float(st["pongs_received"])
     return r
@@ -257,22 +270,33 @@ def main():
     p.add_argument("--idle", type=int, default=10000)
     p.add_argument("--ping-window", type=int, default=30)
     p.add_argument("--tether", default=os.path.join(ROOT, "build/release/apps/tether/tether"))
+    p.add_argument("--tests", default="echo,idle,ping", help="a subset of echo,idle,ping")
+    p.add_argument("--servers", default="tether,node",
+                   help="a subset of tether,node,bare (bare: the ping test's floor, ping only)")
     a = p.parse_args()
+    tests = a.tests.split(",")
+    kinds = a.servers.split(",")
+    if not set(tests) <= {"echo", "idle", "ping"} or not set(kinds) <= {"tether", "node", "bare"}:
+        p.error("--tests takes echo,idle,ping; --servers takes tether,node,bare")
     for tool in ("node", "taskset"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed (scripts/setup.sh test)")
     if not os.path.exists("/usr/share/nodejs/ws/package.json"):
         sys.exit("node-ws is not installed (scripts/setup.sh test)")
+    if "bare" in kinds:
+        subprocess.run(["g++", "-O2", "-std=c++17", "-o", BARE,
+                        os.path.join(ROOT, "bench", "websocket", "bare_ping_server.cpp")], check=True)
     many_fds()
     os.sched_setaffinity(0, {1})
     results = {}
-    kinds = ["tether", "node"]
     print(f"# {' '.join(sys.argv)}  (reps {a.reps}, echo {a.duration} s, {a.idle} idle, "
           f"ping window {a.ping_window} s; load average {os.getloadavg()[0]:.2f})")
     for rep in range(a.reps):
         order = kinds[rep % 2:] + kinds[:rep % 2]
-        for test in ("echo", "idle", "ping"):
+        for test in tests:
             for kind in order:
+                if kind == "bare" and test != "ping":
+                    continue
                 server = Server(kind, a.tether, ping=test == "ping").start()
                 try:
                     r = {"echo": test_echo, "idle": test_idle, "ping": test_ping}[test](server, a)
@@ -281,7 +305,11 @@ def main():
                 results.setdefault((test, kind), []).append(r)
                 print(f"rep {rep + 1} {test:5} {kind:6} "
                       + "  ".join(f"{k} {v:.3f}" for k, v in r.items()), flush=True)
-    print_medians(results, ("echo", "idle", "ping"), kinds)
+    if os.path.exists(BARE):
+        os.unlink(BARE)
+    print_medians(results, tests, [k for k in kinds if k != "bare"])
+    if "bare" in kinds and "tether" in kinds and "ping" in tests:
+        print_medians(results, ["ping"], ["tether", "bare"])
 
 if __name__ == "__main__":
     main()
