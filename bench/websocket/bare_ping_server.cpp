@@ -32,7 +32,9 @@ namespace {
 const char kUpgraded[] =
     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     "Sec-WebSocket-Accept: not-checked\r\n\r\n";
-const char kPing[] = "\x89\x08" "12345678";  // FIN + ping, 8-byte payload
+const char kPing[] =
+    "\x89\x08"
+    "12345678";  // FIN + ping, 8-byte payload
 
 volatile sig_atomic_t stop = 0;
 
