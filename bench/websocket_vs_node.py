@@ -278,14 +278,23 @@ def main():
     kinds = a.servers.split(",")
     if not set(tests) <= {"echo", "idle", "ping"} or not set(kinds) <= {"tether", "node", "bare"}:
         p.error("--tests takes echo,idle,ping; --servers takes tether,node,bare")
-    for tool in ("node", "taskset"):
+    for tool in ("node", "taskset") if "node" in kinds else ("taskset",):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed (scripts/setup.sh test)")
-    if not os.path.exists("/usr/share/nodejs/ws/package.json"):
+    if "node" in kinds and not os.path.exists("/usr/share/nodejs/ws/package.json"):
         sys.exit("node-ws is not installed (scripts/setup.sh test)")
     if "bare" in kinds:
         subprocess.run(["g++", "-O2", "-std=c++17", "-o", BARE,
                         os.path.join(ROOT, "bench", "websocket", "bare_ping_server.cpp")], check=True)
+    try:
+        run(a, tests, kinds)
+    finally:
+        if os.path.exists(BARE):
+            os.unlink(BARE)
+
+
+def run(a, tests, kinds):
+    """The interleaved reps, then the medians."""
     many_fds()
     os.sched_setaffinity(0, {1})
     results = {}
@@ -305,11 +314,10 @@ def main():
                 results.setdefault((test, kind), []).append(r)
                 print(f"rep {rep + 1} {test:5} {kind:6} "
                       + "  ".join(f"{k} {v:.3f}" for k, v in r.items()), flush=True)
-    if os.path.exists(BARE):
-        os.unlink(BARE)
     print_medians(results, tests, [k for k in kinds if k != "bare"])
     if "bare" in kinds and "tether" in kinds and "ping" in tests:
         print_medians(results, ["ping"], ["tether", "bare"])
+
 
 if __name__ == "__main__":
     main()
