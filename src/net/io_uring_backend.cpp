@@ -86,7 +86,7 @@ void IoUringBackend::add(int fd, std::uint32_t events, IoHandler* handler) {
 void IoUringBackend::closing(int fd, bool discardOutput) noexcept {
   orphanSend(fd, discardOutput);
   if (!listeners_.empty()) stopAccepting(fd);
-  if (!cancel(fd) || !enabled_) return;
+  if (!cancel(fd) || !enabled_ || io_uring_sq_ready(&ring_) == 0) return;
   submitNow();
 }
 
@@ -135,47 +135,35 @@ void IoUringBackend::submitNow() {
   submitted();
 }
 
-void IoUringBackend::arm(int fd) {
-  const Registration& reg = regs_[static_cast<std::size_t>(fd)];
-  io_uring_sqe* s = sqe();
-  io_uring_prep_poll_multishot(s, fd, reg.events);
-  io_uring_sqe_set_data64(s, key(fd, reg.generation));
-}
-
 // ASYNC_CANCEL, not POLL_REMOVE: a poll whose wake-up is still being
 // handled in the kernel refuses POLL_REMOVE (-EALREADY) and would stay
 // armed, holding the socket open; a cancel marks it and it ends anyway.
-void IoUringBackend::cancelRequest(std::uint64_t data) {
+void IoUringBackend::cancelRequest(std::uint64_t data, unsigned flags) {
   io_uring_sqe* s = sqe();
-  io_uring_prep_cancel64(s, data, 0);
+  io_uring_prep_cancel64(s, data, static_cast<int>(flags));
   io_uring_sqe_set_data64(s, kIgnored);
   s->flags |= IOSQE_CQE_SKIP_SUCCESS;
 }
 
-// false: `fd` had no live registration.
+// false: `fd` had no live registration. Cancels only what is armed: after
+// the peer's FIN ended the receive, usually nothing.
 bool IoUringBackend::cancel(int fd) noexcept {
   Registration* reg = live(fd);
   if (reg == nullptr) return false;
-  std::uint64_t data = key(fd, reg->generation);
-  cancelRequest(data);
-  if (reg->receiving()) cancelRequest(data | kReceiveTag);
+  if (reg->unsure) {  // every poll that may be armed, whatever `poll` says
+    std::uint64_t data = key(fd, reg->generation);
+    cancelRequest(data, IORING_ASYNC_CANCEL_ALL);
+    cancelRequest(data | kWriteTag, IORING_ASYNC_CANCEL_ALL);
+    reg->poll = Poll::kNone;
+  }
+  dropPoll(fd, *reg);
+  if (reg->receiving()) cancelRequest(key(fd, reg->generation) | kReceiveTag);
   buffers_.release(reg->queue);
   reg->receive = Receive::kOff;
-  reg->inputDropped = false;
+  reg->inputDropped = reg->wantsOut = reg->unsure = false;
   ++reg->generation;  // whatever still completes for it is stale
   reg->handler = nullptr;
   return true;
-}
-
-// A poll update checks readiness again: input that came before it is reported.
-void IoUringBackend::updatePoll(int fd, Registration& reg, std::uint16_t events) {
-  reg.events = events;
-  io_uring_sqe* s = sqe();
-  // new_user_data must be 0 unless IORING_POLL_UPDATE_USER_DATA (else -EINVAL).
-  io_uring_prep_poll_update(s, key(fd, reg.generation), 0, reg.events,
-                            IORING_POLL_UPDATE_EVENTS | IORING_POLL_ADD_MULTI);
-  io_uring_sqe_set_data64(s, kIgnored);
-  s->flags |= IOSQE_CQE_SKIP_SUCCESS;
 }
 
 void IoUringBackend::enableOnce() {
@@ -220,7 +208,7 @@ void IoUringBackend::reap() {
       sent(*cqe);
       continue;
     }
-    auto fd = static_cast<int>(data & (kAcceptTag - 1));
+    auto fd = static_cast<int>(data & kFdMask);
     auto index = static_cast<std::size_t>(fd);
     auto generation = static_cast<std::uint32_t>(data >> 32);
     if (index >= regs_.size() || regs_[index].generation != generation) {
@@ -228,9 +216,7 @@ void IoUringBackend::reap() {
       if ((data & kAcceptTag) && cqe->res >= 0) ::close(cqe->res);  // nobody to take it
       continue;
     }
-    std::uint32_t events = data & kAcceptTag
-                               ? accepted(fd, regs_[index], *cqe)
-                               : completed(fd, regs_[index], *cqe, data & kReceiveTag);
+    std::uint32_t events = completed(fd, regs_[index], *cqe, data & ~kFdMask & 0xffffffffu);
     if (events == 0) continue;
     // A receive and the poll often complete together: one event.
     if (backlog_.size() > mergeFrom && backlog_.back().fd == fd) {
@@ -243,30 +229,13 @@ void IoUringBackend::reap() {
 }
 
 std::uint32_t IoUringBackend::completed(int fd, Registration& reg, const io_uring_cqe& cqe,
-                                        bool isReceive) {
-  if (isReceive) return received(fd, reg, cqe);
-  // The kernel refused the poll (an fd closed without closingFd(), say): the
-  // handler sees an error and finds out on its next read or write; no
-  // re-arm, which would refuse again.
-  if (cqe.res < 0) return EPOLLERR | EPOLLHUP;
-  // A multishot poll ends when its completion did not fit: re-arm it, later.
-  if (!(cqe.flags & IORING_CQE_F_MORE)) rearm_.push_back({fd, reg.generation, 0});
-  return static_cast<std::uint32_t>(cqe.res);
-}
-
-// Polls the kernel ended on an overflow, re-armed once the overflow is
-// flushed and at most kRearmBudget per wait. A poll is edge-triggered and
-// reports a ready socket (a writable one) as soon as it is armed: re-armed
-// all at once into a queue still overflowing, each would be ended again, and
-// it never stopped (10,000 WebSockets kept a server at 100 % CPU).
-void IoUringBackend::rearmSome() {
-  if (rearm_.empty() || io_uring_cq_has_overflow(&ring_)) return;
-  std::size_t n = std::min<std::size_t>(rearm_.size(), kRearmBudget);
-  for (std::size_t i = 0; i < n; ++i) {
-    const Pending& p = rearm_[i];
-    if (regs_[static_cast<std::size_t>(p.fd)].generation == p.generation) arm(p.fd);
+                                        std::uint64_t tag) {
+  switch (tag) {
+    case kReceiveTag: return received(fd, reg, cqe);
+    case kAcceptTag: return accepted(fd, reg, cqe);
+    case kWriteTag: return writable(reg, cqe);
+    default: return polled(fd, reg, cqe);
   }
-  rearm_.erase(rearm_.begin(), rearm_.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
 // The oldest events of the backlog whose registration still lives (a close

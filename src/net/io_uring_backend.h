@@ -9,11 +9,16 @@
 //
 // The ring holds a reference to every file it polls: close(fd) alone would not
 // release the socket (no FIN) until the poll is cancelled. So closing() cancels
-// the registration and submits the cancel at once.
+// what the registration has armed and submits the cancel at once.
+//
+// Polls (io_uring_poll.cpp): a socket starts with a multishot poll for its
+// events; once its receive is armed the poll goes, and a one-shot poll for
+// EPOLLOUT is armed only while a write waits for room: an idle connection
+// holds one request in the kernel.
 //
 // Receiving: a stream opened on this backend reads through its receiving
 // transport. Its first reads are plain read() calls; once one finds the socket
-// drained, a multishot receive takes over (EPOLLIN leaves the poll's mask), and
+// drained, a multishot receive takes over (and the poll goes), and
 // received bytes wait in the socket's queue (receive_buffers.h) until the owner
 // reads them: no read syscall per request. When the multishot ends (out of
 // buffers, the queue full, the peer's FIN, an error) the owner is told to read,
@@ -79,6 +84,8 @@ class IoUringBackend final : public EventBackend {
   /// How long a send may outlive its socket's close (a peer that stopped
   /// reading) before it is cancelled. Tests shorten it.
   void setOrphanSendLimit(std::int64_t ms) noexcept { orphanLimitMs_ = ms; }
+  /// The ring's descriptor: its fdinfo lists the requests armed (tests count them).
+  int ringFd() const noexcept { return ring_.ring_fd; }
 
  private:
   // Small rings: an idle connection costs what its ring pages cost. A full
@@ -90,6 +97,8 @@ class IoUringBackend final : public EventBackend {
   static constexpr std::uint64_t kReceiveTag = 1u << 31;        // in user_data: the fd's receive
   static constexpr std::uint64_t kSendTag = 1u << 30;    // in user_data: a send slot, not an fd
   static constexpr std::uint64_t kAcceptTag = 1u << 29;  // in user_data: the fd's accept
+  static constexpr std::uint64_t kWriteTag = 1u << 28;   // in user_data: the fd's EPOLLOUT poll
+  static constexpr std::uint64_t kFdMask = kWriteTag - 1;
 
   enum class Receive : std::uint8_t {
     kOff,       // reads are read() calls; a drained socket arms a receive
@@ -103,12 +112,27 @@ class IoUringBackend final : public EventBackend {
   // Polls re-armed per wait: a quarter of the completion queue.
   static constexpr std::size_t kRearmBudget = kCqEntries / 4;
 
+  // What polls the socket besides the receive. One request per idle
+  // connection: while a receive is armed it reports input, the peer's FIN and
+  // errors, and the poll is dropped; only a write that finds the socket full
+  // needs one then (kWritable), and it ends with the EPOLLOUT it was for.
+  enum class Poll : std::uint8_t {
+    kNone,
+    kAll,       // a multishot poll for `events`
+    kWritable,  // a one-shot poll for EPOLLOUT (kWriteTag)
+  };
+
   struct Registration {
     IoHandler* handler = nullptr;
     std::uint32_t generation = 0;  // +1 at add() and at cancel(): odd while registered
-    std::uint16_t events = 0;      // the poll's mask (poll bits fit in 16)
-    Receive receive = Receive::kOff;
-    bool inputDropped = false;  // the owner asked for EPOLLIN; the receive took it over
+    std::uint16_t events = 0;      // the kAll poll's mask (poll bits fit in 16)
+    Receive receive : 2 = Receive::kOff;
+    Poll poll : 2 = Poll::kNone;
+    bool inputDropped : 1 = false;  // the owner asked for EPOLLIN; the receive took it over
+    bool wantsOut : 1 = false;      // a write found the socket full; no EPOLLOUT since
+    // A poll may be armed that `poll` does not show (a stale completion
+    // changed it, or a re-arm raced a cancel): closing cancels every kind.
+    bool unsure : 1 = false;
     ReceiveBuffers::Queue queue;
     bool live() const noexcept { return generation & 1; }
     // A receive is armed or ending: reads come from the queue only.
@@ -172,6 +196,7 @@ class IoUringBackend final : public EventBackend {
       return socket_io::quiet(s.fd()) && !backend_.hasInput(s.fd());
     }
     bool holdsInput(const Stream& s) noexcept override { return backend_.hasInput(s.fd()); }
+    void writeBlocked(Stream& s) noexcept override { backend_.waitWritable(s.fd()); }
     int heldError(const Stream& s) noexcept override {
       const Registration* reg = backend_.live(s.fd());
       return reg != nullptr ? backend_.buffers_.error(reg->queue) : 0;
@@ -192,10 +217,18 @@ class IoUringBackend final : public EventBackend {
     return &regs_[index];
   }
   io_uring_sqe* sqe();
+  void cancelRequest(std::uint64_t data, unsigned flags = 0);
+  bool cancel(int fd) noexcept;
+
+  // Polls beside the receive (io_uring_poll.cpp).
   void arm(int fd);
   void updatePoll(int fd, Registration& reg, std::uint16_t events);
-  void cancelRequest(std::uint64_t data);
-  bool cancel(int fd) noexcept;
+  void armWritable(int fd, Registration& reg);
+  void dropPoll(int fd, Registration& reg);
+  void waitWritable(int fd) noexcept;
+  std::uint32_t polled(int fd, Registration& reg, const io_uring_cqe& cqe);
+  std::uint32_t writable(Registration& reg, const io_uring_cqe& cqe);
+  void rearmSome();
 
   // Receiving (io_uring_receive.cpp).
   IoResult receive(int fd, char* buf, std::size_t len);
@@ -207,6 +240,7 @@ class IoUringBackend final : public EventBackend {
   // Sending (io_uring_send.cpp).
   IoResult send(int fd, const iovec* iov, int count);
   IoResult sendFile(int fd, int fileFd, std::uint64_t offset, std::size_t len);
+  IoResult watched(int fd, IoResult r) noexcept;
   void shutdownWrite(int fd);
   SendSlot* sendingOn(int fd) noexcept;
   std::uint32_t takeSlot(int fd, const Registration& reg, std::size_t size);
@@ -228,8 +262,7 @@ class IoUringBackend final : public EventBackend {
   void submitNow();
   int submitAndWait(int timeoutMs);
   void reap();
-  std::uint32_t completed(int fd, Registration& reg, const io_uring_cqe& cqe, bool isReceive);
-  void rearmSome();
+  std::uint32_t completed(int fd, Registration& reg, const io_uring_cqe& cqe, std::uint64_t tag);
   int deliver(std::span<ReadyEvent> out);
 
   io_uring ring_{};

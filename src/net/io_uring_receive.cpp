@@ -37,15 +37,25 @@ IoResult IoUringBackend::receive(int fd, char* buf, std::size_t len) {
 // server with thousands of busy connections): every receive would end in
 // -ENOBUFS and cost a completion, a read() and two entries to re-arm, more
 // than epoll's one read(). So a drained socket goes back to the poll
-// (EPOLLIN in its mask again) and read() calls until the ring has had
+// (kAll with EPOLLIN, as on epoll) and read() calls until the ring has had
 // enough buffers for kShortageWaits waits.
 void IoUringBackend::pollInput(int fd, Registration& reg) {
   reg.receive = Receive::kPolled;
-  if (!reg.inputDropped) return;
+  auto events =
+      static_cast<std::uint16_t>(reg.events | (reg.inputDropped ? std::uint32_t{EPOLLIN} : 0u));
   reg.inputDropped = false;
-  updatePoll(fd, reg, static_cast<std::uint16_t>(reg.events | EPOLLIN));
+  if (reg.poll == Poll::kAll) {
+    if (events != reg.events) updatePoll(fd, reg, events);
+    return;
+  }
+  dropPoll(fd, reg);  // a kWritable poll: kAll reports EPOLLOUT too
+  reg.events = events;
+  arm(fd);
 }
 
+// The receive reports input, the FIN and errors from here on: the poll goes
+// (io_uring_poll.cpp), unless a write still waits for room. Its EPOLLIN stays
+// out of the mask until the poll is needed again (pollInput()).
 void IoUringBackend::startReceiving(int fd, Registration& reg) {
   std::uint64_t data = key(fd, reg.generation);
   io_uring_sqe* s = sqe();
@@ -54,13 +64,13 @@ void IoUringBackend::startReceiving(int fd, Registration& reg) {
   s->buf_group = 0;
   io_uring_sqe_set_data64(s, data | kReceiveTag);
   reg.receive = Receive::kArmed;
-  if (!(reg.events & EPOLLIN)) return;
-  // The receive reports input now; the poll keeps the rest. If the update
-  // loses a race (-EALREADY), EPOLLIN only comes twice. It comes back only
-  // when buffers run short (pollInput()): a receive that ends tells the
-  // owner to read, and the owner reads until the socket is drained.
-  reg.inputDropped = true;
-  updatePoll(fd, reg, static_cast<std::uint16_t>(reg.events & ~EPOLLIN));
+  if (reg.events & EPOLLIN) {
+    reg.inputDropped = true;
+    reg.events = static_cast<std::uint16_t>(reg.events & ~EPOLLIN);
+  }
+  if (reg.poll != Poll::kAll) return;
+  dropPoll(fd, reg);
+  if (reg.wantsOut && (reg.events & EPOLLOUT)) armWritable(fd, reg);
 }
 
 // A completion of `reg`'s receive: what the owner is told.

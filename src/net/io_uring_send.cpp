@@ -53,6 +53,12 @@ void append(std::vector<char>& to, const iovec* iov, int count) {
 
 }  // namespace
 
+// A write the kernel refused for want of room: a poll must report it.
+IoResult IoUringBackend::watched(int fd, IoResult r) noexcept {
+  if (r.kind == Kind::kBlocked) waitWritable(fd);
+  return r;
+}
+
 IoUringBackend::SendSlot* IoUringBackend::sendingOn(int fd) noexcept {
   auto index = static_cast<std::size_t>(fd);
   if (index >= sendOf_.size() || sendOf_[index] == 0) return nullptr;
@@ -63,7 +69,8 @@ IoResult IoUringBackend::send(int fd, const iovec* iov, int count) {
   Registration* reg = live(fd);
   // Before the first wait nothing can be submitted, and a close then would
   // leave the SQE naming an fd number that may be reused: plain send.
-  if (reg == nullptr || !enabled_ || !sendsOnRing_) return socket_io::writev(fd, iov, count);
+  if (reg == nullptr || !enabled_ || !sendsOnRing_)
+    return watched(fd, socket_io::writev(fd, iov, count));
   if (int err = buffers_.error(reg->queue)) return socket_io::failed(err);
   std::size_t size = totalBytes(iov, count);
   if (SendSlot* slot = sendingOn(fd)) {
@@ -77,7 +84,7 @@ IoResult IoUringBackend::send(int fd, const iovec* iov, int count) {
     return {Kind::kDone, size};
   }
   std::uint32_t index = size == 0 || size > kMaxSendBytes ? kNoSlot : takeSlot(fd, *reg, size);
-  if (index == kNoSlot) return socket_io::writev(fd, iov, count);
+  if (index == kNoSlot) return watched(fd, socket_io::writev(fd, iov, count));
   append(slots_[index].bytes, iov, count);
   submitSend(index);
   return {Kind::kDone, size};
@@ -89,7 +96,7 @@ IoResult IoUringBackend::sendFile(int fd, int fileFd, std::uint64_t offset, std:
     slot->ownerWaiting = true;
     return {Kind::kBlocked};
   }
-  return socket_io::sendFile(fd, fileFd, offset, len);
+  return watched(fd, socket_io::sendFile(fd, fileFd, offset, len));
 }
 
 // The FIN after the send's bytes: sent when the slot finishes (a lingering

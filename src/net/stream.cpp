@@ -129,7 +129,10 @@ IoResult Stream::sendFile(int fileFd, std::uint64_t offset, std::size_t len) {
 // took it from the kernel first and left the write only EPIPE: a user timeout
 // during a download must not pass for a reset.
 IoResult Stream::wrote(IoResult r) noexcept {
-  if (r.kind == Kind::kBlocked) flags_ &= ~kWriteReady;
+  if (r.kind == Kind::kBlocked) {
+    flags_ &= ~kWriteReady;
+    if ((flags_ & kDirectWrites) && (flags_ & kLoopTransport)) transport_->writeBlocked(*this);
+  }
   if (r.kind == Kind::kFailed && r.err == EPIPE && transport_ != nullptr) {
     if (int err = transport_->heldError(*this)) r.err = err;
   }

@@ -86,6 +86,10 @@ class Transport {
   /// in the kernel, so a write after that fails with EPIPE only: the loop's
   /// receiving transport (io_uring) keeps what it took.
   virtual int heldError(const Stream&) noexcept { return 0; }
+  /// A write that did not go through this transport (Stream::sendDirectly())
+  /// found the socket full. The loop's transport then makes sure EPOLLOUT
+  /// comes (io_uring polls for it only while a write waits).
+  virtual void writeBlocked(Stream&) noexcept {}
 
  protected:
   ~Transport() = default;

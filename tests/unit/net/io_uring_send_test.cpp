@@ -24,6 +24,7 @@ namespace tether::net {
 namespace {
 
 using testing::Fd;
+using testing::readNow;
 using Kind = IoResult::Kind;
 
 struct Writer final : IoHandler {
@@ -41,17 +42,6 @@ std::string pattern(std::size_t from, std::size_t n) {
   std::string s(n, '\0');
   for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (from + i) % 26);
   return s;
-}
-
-// Everything the peer can read now; *eof set when it reads the end.
-std::string readNow(int fd, bool* eof = nullptr, int* err = nullptr) {
-  std::string out;
-  char buf[65536];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-  if (eof != nullptr) *eof = *eof || n == 0;
-  if (err != nullptr && n < 0 && errno != EAGAIN) *err = errno;
-  return out;
 }
 
 class IoUringSendTest : public ::testing::Test {

@@ -2,7 +2,10 @@
 // makeEventBackend()), for the tests of that backend's own paths.
 #pragma once
 
+#include <cstdio>
+#include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "net/io_uring_backend.h"
@@ -22,6 +25,33 @@ inline std::unique_ptr<EventLoop> ioUringLoop(core::Clock& clock, std::string* r
   }
   if (backend != nullptr) *backend = b.get();
   return std::make_unique<EventLoop>(clock, std::move(b));
+}
+
+/// Requests armed in a ring, by kind, as the kernel lists them in the ring's
+/// fdinfo ("PollList": every request waiting on a socket's wait queue).
+struct ArmedRequests {
+  int polls = 0;     // IORING_OP_POLL_ADD
+  int receives = 0;  // IORING_OP_RECV
+  int other = 0;
+};
+/// nullopt when this kernel's fdinfo has no PollList.
+inline std::optional<ArmedRequests> armedRequests(const IoUringBackend& backend) {
+  std::ifstream in("/proc/self/fdinfo/" + std::to_string(backend.ringFd()));
+  std::string line;
+  while (std::getline(in, line) && line != "PollList:") {
+  }
+  if (!in) return std::nullopt;
+  ArmedRequests armed;
+  int op = 0;
+  while (std::getline(in, line) && std::sscanf(line.c_str(), " op=%d,", &op) == 1) {
+    if (op == IORING_OP_POLL_ADD)
+      ++armed.polls;
+    else if (op == IORING_OP_RECV)
+      ++armed.receives;
+    else
+      ++armed.other;
+  }
+  return armed;
 }
 
 }  // namespace tether::net::testing

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <memory>
 #include <string>
 #include <utility>
@@ -103,6 +104,18 @@ inline std::pair<int, int> tcpPair() {
   int flags = 1;
   ioctl(client, FIONBIO, &flags);
   return {client, server};
+}
+
+/// Everything `fd` can read now; `*eof` set when it reads the end, `*err`
+/// to a read's errno other than EAGAIN.
+inline std::string readNow(int fd, bool* eof = nullptr, int* err = nullptr) {
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  if (eof != nullptr) *eof = *eof || n == 0;
+  if (err != nullptr && n < 0 && errno != EAGAIN) *err = errno;
+  return out;
 }
 
 }  // namespace tether::net::testing
