@@ -27,7 +27,8 @@ Tests, for rep { for test { for server } }, the server order rotating each rep:
   lat8   the same with -c8
   idle   a fresh server; keepalive/idle_conns (built here) opens N connections,
          one request each, then idle: (RSS after - RSS before) / N, and the
-         server's CPU % over the idle window
+         server's CPU % and wake-ups per second over the idle window (from
+         schedstat: nanoseconds, not clock ticks)
   close  wrk -t1 -c64 -dS -H 'Connection: close': a connection per request (an
          accept and a close each): req/s, server CPU us per request (no bare:
          it does not close)
@@ -48,7 +49,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from procstat import (  # noqa: E402
-    cpu_seconds, free_port, nginx_command, rss_bytes, serving_pids, stop_server, wait_port)
+    cpu_seconds, free_port, nginx_command, rss_bytes, run_time, serving_pids, stop_server,
+    wait_port)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -142,14 +144,15 @@ def run_idle(server, a, tmp):
             raise RuntimeError(f"idle client: {ready!r}")
         time.sleep(2)
         rss1 = rss_bytes(pid)
-        cpu0 = cpu_seconds(pid)
+        cpu0, runs0 = run_time(pid)
         time.sleep(a.idle_window)
-        cpu = cpu_seconds(pid) - cpu0
+        cpu1, runs1 = run_time(pid)
     finally:
         client.send_signal(signal.SIGTERM)
         client.wait(timeout=30)
     return {"bytes_per_idle_conn": (rss1 - rss0) / a.idle,
-            "idle_cpu_pct": cpu * 100 / a.idle_window}
+            "idle_cpu_pct": (cpu1 - cpu0) * 100 / a.idle_window,
+            "idle_wakeups_per_s": (runs1 - runs0) / a.idle_window}
 
 
 def build_helpers(tmp):
