@@ -98,6 +98,7 @@ class IoUringBackend final : public EventBackend {
   static constexpr std::uint64_t kSendTag = 1u << 30;    // in user_data: a send slot, not an fd
   static constexpr std::uint64_t kAcceptTag = 1u << 29;  // in user_data: the fd's accept
   static constexpr std::uint64_t kWriteTag = 1u << 28;   // in user_data: the fd's EPOLLOUT poll
+  // Descriptors stay below 2^28: the kernel's own ceiling (fs.nr_open) is 2^20 by default.
   static constexpr std::uint64_t kFdMask = kWriteTag - 1;
 
   enum class Receive : std::uint8_t {
