@@ -26,16 +26,8 @@ namespace {
 using testing::ArmedRequests;
 using testing::Fd;
 using testing::readNow;
+using testing::Writer;
 using Kind = IoResult::Kind;
-
-struct Owner final : IoHandler {
-  Stream stream;
-  int writable = 0;  // EPOLLOUT events seen
-  void onIoEvents(std::uint32_t e) override {
-    if (e & EPOLLOUT) ++writable;
-    stream.onEvents(e);
-  }
-};
 
 class IoUringPollTest : public ::testing::Test {
  protected:
@@ -101,7 +93,7 @@ class IoUringPollTest : public ::testing::Test {
   IoUringBackend* backend = nullptr;
   std::unique_ptr<EventLoop> loop;
   ArmedRequests base;
-  Owner o;
+  Writer o;
   Fd peer;
   const std::string all = std::string(64 * 1024, 'w');
 };

@@ -25,18 +25,8 @@ namespace {
 
 using testing::Fd;
 using testing::readNow;
+using testing::Writer;
 using Kind = IoResult::Kind;
-
-struct Writer final : IoHandler {
-  Stream stream;
-  int writable = 0;  // EPOLLOUT events seen
-  int errors = 0;    // EPOLLERR events seen
-  void onIoEvents(std::uint32_t e) override {
-    if (e & EPOLLOUT) ++writable;
-    if (e & EPOLLERR) ++errors;
-    stream.onEvents(e);
-  }
-};
 
 std::string pattern(std::size_t from, std::size_t n) {
   std::string s(n, '\0');

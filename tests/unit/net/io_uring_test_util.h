@@ -1,6 +1,9 @@
 // Test-only: an EventLoop on the io_uring backend itself (not through
-// makeEventBackend()), for the tests of that backend's own paths.
+// makeEventBackend()), for the tests of that backend's own paths; a stream
+// owner that counts write-side events; the requests a ring has armed.
 #pragma once
+
+#include <sys/epoll.h>
 
 #include <cstdio>
 #include <fstream>
@@ -10,6 +13,7 @@
 
 #include "net/io_uring_backend.h"
 #include "tether/net/event_loop.h"
+#include "tether/net/stream.h"
 
 namespace tether::net::testing {
 
@@ -26,6 +30,18 @@ inline std::unique_ptr<EventLoop> ioUringLoop(core::Clock& clock, std::string* r
   if (backend != nullptr) *backend = b.get();
   return std::make_unique<EventLoop>(clock, std::move(b));
 }
+
+/// An owner of a stream that counts the write-side events it is told of.
+struct Writer final : IoHandler {
+  Stream stream;
+  int writable = 0;  // EPOLLOUT events seen
+  int errors = 0;    // EPOLLERR events seen
+  void onIoEvents(std::uint32_t e) override {
+    if (e & EPOLLOUT) ++writable;
+    if (e & EPOLLERR) ++errors;
+    stream.onEvents(e);
+  }
+};
 
 /// Requests armed in a ring, by kind, as the kernel lists them in the ring's
 /// fdinfo ("PollList": every request waiting on a socket's wait queue).
