@@ -70,7 +70,7 @@ void IoUringBackend::startReceiving(int fd, Registration& reg) {
   }
   if (reg.poll != Poll::kAll) return;
   dropPoll(fd, reg);
-  if (reg.wantsOut && (reg.events & EPOLLOUT)) armWritable(fd, reg);
+  if (reg.wantsOut) waitWritable(fd);  // the EPOLLOUT the dropped poll owed
 }
 
 // A completion of `reg`'s receive: what the owner is told.
